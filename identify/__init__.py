@@ -1,0 +1,12 @@
+"""Symbolic layer of mixid: designs, moment equations, certified generic ranks, and placement."""
+
+from .design import Design, Roles, Variable
+from .errors import DataError, DesignError, IdentificationError, MixidError
+from .model import Model
+
+__all__ = ["Design", "Roles", "Variable", "Model", "MixidError", "DesignError", "DataError",
+           "IdentificationError"]
+
+from .placement import Placement, place  # noqa: E402
+
+__all__ += ["Placement", "place"]

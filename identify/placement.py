@@ -1,0 +1,262 @@
+"""Place a design in the identifiability hierarchy, with a certificate for every verdict.
+
+Levels (DESIGN.md): 1 class labels, 2 the full mixture, 3 the mixture of treatment effects (MTE), 4 the ATE.
+A design's level is the finest identifiable target. For each target the first constructive route that applies
+gives a global verdict; otherwise a finer identifiable target implies it; otherwise the Jacobian route decides
+locally. The Jacobian verdict is recorded for every target as a cross-check (routes must never disagree).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+import numpy as np
+
+from .design import Design, Roles
+from .graph import Condition
+from .rank import DEFAULT_ERROR
+from .routes import adjustment, kruskal, proximal, spo
+from .routes.base import Context, Estimand, RouteResult
+from .routes.jacobian import JacobianRoute
+
+TARGETS = ("labels", "full_mixture", "mte", "ate")
+LEVELS = {"labels": 1, "full_mixture": 2, "mte": 3, "ate": 4}
+TITLES = {"labels": "class labels (HTE)", "full_mixture": "full mixture", "mte": "mixture of treatment effects",
+          "ate": "average treatment effect"}
+
+
+@dataclass
+class TargetVerdict:
+    """The verdict on one target: identifiable / not_identifiable / inconclusive, with its proof."""
+
+    target: str
+    verdict: str
+    scope: str
+    method: str
+    certificate: dict
+    reason: str = ""
+    local_check: dict | None = None
+
+    @property
+    def identifiable(self) -> bool:
+        return self.verdict == "identifiable"
+
+    def to_dict(self) -> dict:
+        out = {"verdict": self.verdict, "scope": self.scope, "method": self.method,
+               "certificate": self.certificate, "reason": self.reason}
+        if self.local_check is not None:
+            out["local_check"] = self.local_check
+        return out
+
+
+@dataclass
+class Placement:
+    """Where a design sits in the hierarchy, and why.
+
+    Examples
+    --------
+    >>> from identify import Design, place
+    >>> p = place(Design.builtin("paper-level3"))
+    >>> p.level, p.targets["full_mixture"].method, p.targets["mte"].method
+    (2, 'kruskal_per_arm', 'spo')
+    """
+
+    design: Design
+    level: int | None
+    targets: dict[str, TargetVerdict]
+    roles: Roles | None
+    conditions: list[Condition]
+    estimands: dict[str, Estimand]
+    routes: list[RouteResult]
+    model_info: dict
+    error: float
+
+    def to_dict(self) -> dict:
+        """The JSON contract of DESIGN.md (plus design, model and estimand details)."""
+        return {
+            "level": self.level,
+            "targets": {t: v.to_dict() for t, v in self.targets.items()},
+            "roles": self.roles.to_dict() if self.roles else None,
+            "conditions": [c.to_dict() for c in self.conditions],
+            "estimands": {t: e.to_dict() for t, e in self.estimands.items()},
+            "routes": [{"route": r.route, "target": r.target, "applies": r.applies, "reason": r.reason}
+                       for r in self.routes],
+            "design": self.design.to_dict(),
+            "model": self.model_info,
+            "error": self.error,
+        }
+
+    def to_json(self, **kwargs) -> str:
+        return json.dumps(self.to_dict(), **kwargs)
+
+    def report(self) -> str:
+        """A readable plain-text report."""
+        d = self.design
+        lines = [f"{d.name}: level {self.level if self.level is not None else 'none'}"
+                 + (f" ({TITLES[_finest(self)]})" if self.level else "")]
+        lines.append(f"  model: {self.model_info['parameters']} parameters, {self.model_info['observables']} "
+                     f"observables, Jacobian rank {self.model_info['jacobian_rank']}")
+        if self.roles:
+            lines.append(f"  roles: Z = {', '.join(self.roles.treatment_side)}; "
+                         f"X = {', '.join(self.roles.outcome_side)}")
+        for t in TARGETS:
+            v = self.targets[t]
+            lines.append(f"  {t:13s} {v.verdict:17s} {v.scope:6s} via {v.method} [{v.certificate.get('kind')}]"
+                         + (f": {v.reason}" if v.reason else ""))
+        failed = [r for r in self.routes if not r.applies]
+        if failed:
+            lines.append("  routes that do not apply:")
+            lines += [f"    {r.route} ({r.target}): {r.reason}" for r in failed]
+        return "\n".join(lines)
+
+    def latex(self) -> str:
+        """The identifying formulas of the constructive routes, one per line."""
+        rows = [rf"\text{{{TITLES[t]}}}:&\ {e.formula}" for t, e in self.estimands.items()]
+        return r"\begin{aligned}" + r"\\ ".join(rows) + r"\end{aligned}" if rows else r"\text{no estimand}"
+
+    def _repr_latex_(self) -> str:
+        return f"$${self.latex()}$$"
+
+    def __str__(self) -> str:
+        return self.report()
+
+
+def _finest(p: Placement) -> str:
+    return next(t for t in TARGETS if p.targets[t].identifiable)
+
+
+def place(design: Design | str, *, error: float = DEFAULT_ERROR, seed: int | None = 0) -> Placement:
+    """Decide every target of a design and place it in the hierarchy.
+
+    Parameters
+    ----------
+    design : Design or str
+        A design, a built-in name (``paper-level1`` ... ``paper-level4``) or a design file path.
+    error : float
+        The one correctness knob: the largest probability of a wrong probabilistic verdict (Schwartz-Zippel
+        bound). Witness and constructive certificates are exact whatever it is.
+    seed : int
+        Seed of the random witness points (certificates record them, so any seed can be re-checked).
+
+    Examples
+    --------
+    >>> place("paper-level4").level
+    4
+    >>> place("paper-level4").targets["mte"].verdict
+    'not_identifiable'
+    """
+    design = Design.load(design)
+    ctx = Context(design, error=error, seed=seed)
+    jac = JacobianRoute(ctx)
+    routes: list[RouteResult] = []
+    verdicts: dict[str, TargetVerdict] = {}
+    estimands: dict[str, Estimand] = {}
+
+    def constructive(res: RouteResult) -> TargetVerdict | None:
+        routes.append(res)
+        if not res.applies:
+            return None
+        if res.estimand is not None:
+            estimands[res.target] = res.estimand
+        return TargetVerdict(res.target, "identifiable", "global", res.route, res.certificate, res.reason)
+
+    observed = design.latent_observed or design.classes == 1
+    # --- labels
+    adj = adjustment.run(ctx, "labels")
+    routes.append(adj)
+    if adj.applies:
+        verdicts["labels"] = TargetVerdict("labels", "identifiable", "global", "adjustment", adj.certificate,
+                                           adj.reason)
+    else:
+        verdicts["labels"] = _labels_not_identifiable(ctx)
+    # --- the other targets: constructive routes in order, then implication, then the Jacobian
+    plans = {
+        "full_mixture": [lambda: adjustment.run(ctx, "full_mixture")] if observed
+        else [lambda: kruskal.pooled(ctx), lambda: kruskal.per_arm(ctx)],
+        "mte": [] if observed else [lambda: spo.run(ctx)],
+        "ate": [] if observed else [lambda: proximal.run(ctx)],
+    }
+    for target in ("full_mixture", "mte", "ate"):
+        verdict = None
+        for attempt in plans[target]:
+            verdict = constructive(attempt())
+            if verdict:
+                break
+        local = jac.decide(target)
+        if verdict is None:
+            finer = [t for t in TARGETS[: TARGETS.index(target)] if verdicts[t].identifiable]
+            if finer:
+                f = verdicts[finer[-1]]
+                verdict = TargetVerdict(target, "identifiable", f.scope, f"implied by {f.target}",
+                                        {"kind": f.certificate["kind"], "implied_by": f.target},
+                                        f"{f.target} determines {target}")
+            else:
+                verdict = TargetVerdict(target, local.verdict, "local", "jacobian", local.certificate,
+                                        _jacobian_reason(local))
+        verdict.local_check = {"verdict": local.verdict, "rank_J": local.rank_J,
+                               "rank_augmented": local.rank_augmented, "kind": local.certificate["kind"]}
+        verdicts[target] = verdict
+    if design.classes == 1 or design.latent_observed:
+        estimands["full_mixture"] = Estimand("full_mixture", "adjustment", adj.certificate["formula"],
+                                             ("P(V, U)",), {}, design.classes)
+    level = next((LEVELS[t] for t in TARGETS if verdicts[t].identifiable), None)
+    roles = _roles(routes)
+    conditions = _conditions(routes)
+    info = {"parameters": jac.d, "observables": jac.N, "jacobian_rank": jac.rank_J.rank,
+            "jacobian_rank_upper_bound": jac.rank_J.upper_bound,
+            "jacobian_rank_upper_reason": jac.rank_J.upper_reason}
+    return Placement(design, level, verdicts, roles, conditions, estimands, routes, info, error)
+
+
+def _jacobian_reason(v) -> str:
+    if v.verdict == "identifiable":
+        return f"rank [J; grad] = rank J = {v.rank_J}"
+    return f"rank [J; grad] = {v.rank_augmented} > rank J = {v.rank_J}"
+
+
+def _roles(routes: list[RouteResult]) -> Roles | None:
+    for name in ("spo", "proximal"):
+        for r in routes:
+            if r.route == name and r.estimand is not None:
+                return Roles(r.estimand.roles["treatment_side"], r.estimand.roles["outcome_side"])
+    return None
+
+
+def _conditions(routes: list[RouteResult]) -> list[Condition]:
+    seen, out = set(), []
+    for r in routes:
+        for c in r.conditions:
+            key = (c.statement, c.route)
+            if key not in seen:
+                seen.add(key)
+                out.append(c)
+    return out
+
+
+def _labels_not_identifiable(ctx: Context) -> TargetVerdict:
+    """With U latent, every class has positive posterior probability in every cell at interior parameters."""
+    m, d = ctx.model, ctx.design
+    rng = np.random.default_rng(0)
+    point = []
+    for p in m.params:
+        if p.variable is None:
+            point.append(Fraction(int(rng.integers(1, 10)), 10 * d.classes))
+        elif d.variable(p.variable).categorical:
+            point.append(Fraction(int(rng.integers(1, 10)), 10 * d.variable(p.variable).dim))
+        else:
+            point.append(Fraction(int(rng.integers(-9, 10)), 10))
+    cell = {n: 0 for n in d.names}
+    joint = [m.weight_poly(u) * m.class_poly(cell, u) for u in range(d.classes)]
+    values = [Fraction(int(j(*point).numerator), int(j(*point).denominator)) if m.n_params else Fraction(1)
+              for j in joint]
+    total = sum(values)
+    posterior = [v / total for v in values]
+    cert = {"kind": "witness",
+            "statement": f"{d.latent} is latent and P({d.latent}=u | v) lies strictly between 0 and 1 in every "
+                         "cell at every interior parameter, so no function of the observed variables "
+                         "recovers a unit's class",
+            "point": [str(x) for x in point], "cell": cell, "posterior": [str(x) for x in posterior]}
+    return TargetVerdict("labels", "not_identifiable", "global", "latent_class", cert,
+                         f"{d.latent} is not observed")

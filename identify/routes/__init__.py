@@ -1,0 +1,1 @@
+"""Identification routes: one module per route (adjustment, kruskal, proximal, spo, jacobian)."""

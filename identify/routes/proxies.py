@@ -1,0 +1,212 @@
+"""Shared machinery of the proxy routes (proximal ATE, SPO MTE): roles, rank condition, verification.
+
+Both routes rest on the factorisations (theory.md §2.5), checked here as exact polynomial identities in the
+model's parameters (denominators cleared by working with joint probabilities instead of conditionals):
+
+    P(z, x, t)              = sum_u pi_u P(z, t | u) P(x | u)                 (M[Z,X|t] = A_t D_t B^T)
+    sum_y y P(z, y, t)      = sum_u pi_u P(z, t | u) E[Y(t) | u]              (M[Z,Y|t] = A_t D_t lambda_t)
+    sum_y y P(z, x, y, t)   = sum_u pi_u P(z, t | u) P(x | u) E[Y(t) | u]     (M[Z,X,Y|t], SPO only)
+
+and end to end: the estimand evaluated on the model's exact moments at the witness point (mod p) equals the
+target there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from ..graph import Condition, role_assignments, role_candidates
+from ..model import eval_poly_mod
+from ..rank import nonzero_minor, to_nmod
+from .base import Context
+
+
+def _fmt(names: Sequence[str]) -> str:
+    return names[0] if len(names) == 1 else "(" + ",".join(names) + ")"
+
+
+def joint_mod(ctx: Context, keep: tuple[str, ...], outcome: bool = False) -> np.ndarray:
+    """Observable joint moments of ``keep`` mod p (times Y when ``outcome``), axes in ``keep`` order."""
+    d, p = ctx.design, ctx.prime
+    Y = d.outcome
+    names = keep + ((Y,) if outcome and Y not in keep else ())
+    tensor = ctx.model.marginal(ctx.class_tensor, names, p)  # (*dims, k)
+    tensor = (tensor * ctx.weights % p).sum(axis=-1) % p
+    if outcome:
+        var = d.variable(Y)
+        values = np.arange(var.dim) if var.categorical else (np.arange(var.dim) == 1).astype(np.int64)
+        tensor = np.tensordot(tensor, values, axes=([tensor.ndim - 1], [0])) % p
+    return tensor
+
+
+def zx_matrix(ctx: Context, Z: tuple[str, ...], X: tuple[str, ...], t: int, outcome: bool = False) -> np.ndarray:
+    """P(Z=z, X=x, T=t) (times Y) mod p as a d_Z x d_X matrix (proportional to M[Z,X(,Y)|t])."""
+    T = ctx.design.treatment
+    m = joint_mod(ctx, Z + X + (T,), outcome)
+    return np.take(m, t, axis=len(Z) + len(X)).reshape(_dim(ctx, Z), _dim(ctx, X))
+
+
+def zy_vector(ctx: Context, Z: tuple[str, ...], t: int) -> np.ndarray:
+    T = ctx.design.treatment
+    return np.take(joint_mod(ctx, Z + (T,), outcome=True), t, axis=len(Z)).reshape(-1)
+
+
+def ex_vector(ctx: Context, X: tuple[str, ...]) -> np.ndarray:
+    return joint_mod(ctx, X).reshape(-1)
+
+
+def _dim(ctx: Context, names: Sequence[str]) -> int:
+    return int(np.prod([ctx.design.variable(n).dim for n in names]))
+
+
+def rank_conditions(ctx: Context, Z, X, route: str) -> tuple[list[Condition], bool]:
+    """rank M[Z,X|t] = k for t = 0, 1, each with a witness minor (the factorisation caps it at k)."""
+    k = ctx.design.classes
+    out = []
+    for t in (0, 1):
+        M = zx_matrix(ctx, Z, X, t)
+        w = ctx.witness(M)
+        holds = w.size >= k
+        why = {"rank_lower_bound": w.size, "upper_bound": k, "witness": w.to_dict()}
+        if min(M.shape) < k:
+            why["reason"] = f"dimension count: {M.shape[0]} x {M.shape[1]} matrix has rank < k = {k}"
+        elif not holds:
+            why["reason"] = "rank below k at a random point (probabilistic)"
+        out.append(Condition(f"rank M[{_fmt(Z)},{_fmt(X)} | {ctx.design.treatment}={t}] = {k}", holds, "rank",
+                             route, why))
+    return out, all(c.holds for c in out)
+
+
+def independence_conditions(ctx: Context, Z, X, route: str, mte: bool) -> list[Condition]:
+    d, g = ctx.design, ctx.graph
+    U, T, Y = d.latent, d.treatment, d.outcome
+    conds = [
+        g.statement(Z, [Y], [U, T], route),
+        g.statement(Z, X, [U, T], route),
+        g.statement(X, [T], [U], route),
+    ]
+    if mte:
+        conds.append(g.statement(X, [Y], [U, T], route))
+    conds.append(g.adjustment_condition(route))
+    return conds
+
+
+def choose_roles(ctx: Context, mte: bool) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
+    """The proxy roles to use: pinned by the design, else the best admissible assignment.
+
+    Preference: the rank condition holds; then the fewest cells d_Z * d_X (cheapest, best-conditioned
+    estimator); then treatment-side proxies that are parents of T; then declaration order.
+    """
+    d = ctx.design
+    if d.roles is not None:
+        return d.roles.treatment_side, d.roles.outcome_side
+    options = role_assignments(role_candidates(ctx.graph, for_mte=mte))
+    if not options and mte:
+        # No MTE-admissible pair: show the ATE-admissible one so the report names what fails (X ⊥ Y | U, T).
+        options = role_assignments(role_candidates(ctx.graph, for_mte=False))
+    if not options:
+        return None
+    k = d.classes
+    order = {n: i for i, n in enumerate(d.names)}
+    t_parents = set(d.parents(d.treatment))
+
+    def score(zx):
+        Z, X = zx
+        ranks = [len(nonzero_minor(zx_matrix(ctx, Z, X, t), ctx.prime)[0]) for t in (0, 1)]
+        ok = min(ranks) >= k
+        cells = _dim(ctx, Z) * _dim(ctx, X)
+        return (not ok, -min(ranks), cells if ok else -cells, -len(t_parents & set(Z)),
+                [order[n] for n in Z], [order[n] for n in X])
+
+    return min(options, key=score)
+
+
+def verify_factorisations(ctx: Context, Z, X, spo: bool) -> int:
+    """Check the factorisations as exact polynomial identities; return how many were checked.
+
+    Raises AssertionError naming the first identity that fails (a bug: d-separation said it must hold).
+    """
+    m, d = ctx.model, ctx.design
+    T, k = d.treatment, d.classes
+    zs, xs = m.proxy_states(Z), m.proxy_states(X)
+    px = {(i, u): m.class_poly(x, u) for i, x in enumerate(xs) for u in range(k)}
+    checked = 0
+    for t in (0, 1):
+        lam = [m.outcome_class_mean(u, t) for u in range(k)]
+        for z in zs:
+            pzt = [m.class_poly({**z, T: t}, u) for u in range(k)]
+            w = [m.weight_poly(u) * pzt[u] for u in range(k)]
+            lhs = sum((m.weight_poly(u) * m.outcome_class_mean(u, None, {**z, T: t}) for u in range(k)), m._zero)
+            rhs = sum((w[u] * lam[u] for u in range(k)), m._zero)
+            _check(lhs, rhs, f"M[Z,Y|{t}] at {z}")
+            checked += 1
+            for i, x in enumerate(xs):
+                lhs = m.joint_poly({**z, **x, T: t})
+                rhs = sum((w[u] * px[i, u] for u in range(k)), m._zero)
+                _check(lhs, rhs, f"M[Z,X|{t}] at {z},{x}")
+                checked += 1
+                if spo:
+                    lhs = sum((m.weight_poly(u) * m.outcome_class_mean(u, None, {**z, **x, T: t})
+                               for u in range(k)), m._zero)
+                    rhs = sum((w[u] * px[i, u] * lam[u] for u in range(k)), m._zero)
+                    _check(lhs, rhs, f"M[Z,X,Y|{t}] at {z},{x}")
+                    checked += 1
+    return checked
+
+
+def _check(lhs, rhs, what: str) -> None:
+    if lhs != rhs:
+        raise AssertionError(f"factorisation {what} does not hold for the model; this is a bug in mixid")
+
+
+def _dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Exact integer product (Python ints: residue products summed would overflow int64)."""
+    return np.asarray(a).astype(object) @ np.asarray(b).astype(object)
+
+
+def _restricted_solve(M: np.ndarray, B: np.ndarray, k: int, p: int) -> np.ndarray:
+    """A solution of M A = B over F_p through a nonsingular k x k minor (a generalized inverse)."""
+    rows, cols = nonzero_minor(M, p)
+    rows, cols = rows[:k], cols[:k]
+    sub = to_nmod(M[np.ix_(rows, cols)], p)
+    rhs = to_nmod(B[list(rows)].reshape(len(rows), -1), p)
+    sol = sub.solve(rhs)
+    out = np.zeros((M.shape[1], rhs.ncols()), dtype=np.int64)
+    for i, c in enumerate(cols):
+        for j in range(rhs.ncols()):
+            out[c, j] = int(sol[i, j])
+    return out
+
+
+def end_to_end(ctx: Context, Z, X, n_moments: int) -> dict:
+    """Run the SPO recursion on the model's exact moments at the witness point (mod p) and compare.
+
+    Checks E[X]^T alpha_t = E[Y(t)] and m_j = sum_u pi_u tau_u^j for j = 1..n_moments.
+    """
+    p, k, model = ctx.prime, ctx.design.classes, ctx.model
+    pts = [int(v) for v in ctx.point]
+    ex = ex_vector(ctx, X)
+    alpha, A = {}, {}
+    for t in (0, 1):
+        M = zx_matrix(ctx, Z, X, t)
+        alpha[t] = _restricted_solve(M, zy_vector(ctx, Z, t), k, p)[:, 0]
+        if n_moments > 1:
+            A[t] = _restricted_solve(M, zx_matrix(ctx, Z, X, t, outcome=True), k, p)
+    ok = True
+    for t in (0, 1):
+        truth = sum(eval_poly_mod(ctx.model.weight_poly(u) * model.outcome_class_mean(u, t), pts, p)
+                    for u in range(k)) % p
+        ok &= int(_dot(ex, alpha[t]) % p) == truth
+    gamma = (alpha[1] - alpha[0]) % p
+    pis, taus = [int(x) for x in ctx.weights], ctx.effects
+    for j in range(1, n_moments + 1):
+        if j > 1:
+            gamma = _dot((A[1] - A[0]) % p, gamma) % p
+        m_j = int(_dot(ex, gamma) % p)
+        ok &= m_j == sum(pi * pow(tau, j, p) for pi, tau in zip(pis, taus)) % p
+    if not ok:
+        raise AssertionError("the estimand disagrees with the target at the witness point; a bug in mixid")
+    return {"point": "the witness point", "prime": p, "moments_checked": n_moments,
+            "potential_outcome_means_checked": 2}
