@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from itertools import combinations
 
 import networkx as nx
@@ -50,7 +50,7 @@ class Graph:
     def separated(self, a: Iterable[str], b: Iterable[str], given: Iterable[str]) -> bool:
         return self._sep(frozenset(a), frozenset(b), frozenset(given))
 
-    @lru_cache(maxsize=None)  # noqa: B019 - one Graph per placement; the cache dies with it
+    @cache  # noqa: B019 - one Graph per placement; the cache dies with it
     def _sep(self, a: frozenset, b: frozenset, given: frozenset) -> bool:
         return nx.is_d_separator(self.dag, set(a), set(b), set(given))
 

@@ -9,7 +9,7 @@ locally. The Jacobian verdict is recorded for every target as a cross-check (rou
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from fractions import Fraction
 
 import numpy as np
@@ -197,6 +197,10 @@ def place(design: Design | str, *, error: float = DEFAULT_ERROR, seed: int | Non
                                         _jacobian_reason(local))
         verdict.local_check = {"verdict": local.verdict, "rank_J": local.rank_J,
                                "rank_augmented": local.rank_augmented, "kind": local.certificate["kind"]}
+        if target == "mte":  # which part of the MTE is lost: the weights, the effects, or both
+            verdict.local_check["components"] = {
+                part: {"verdict": v.verdict, "rank_augmented": v.rank_augmented, "kind": v.certificate["kind"]}
+                for part, v in ((part, jac.decide(part)) for part in ("weights", "effects"))}
         verdicts[target] = verdict
     if design.classes == 1 or design.latent_observed:
         estimands["full_mixture"] = Estimand("full_mixture", "adjustment", adj.certificate["formula"],

@@ -9,8 +9,11 @@ import numpy as np
 
 from ..design import Design
 from ..graph import Condition, Graph
-from ..model import Model, eval_poly_mod
-from ..rank import DEFAULT_ERROR, PRIME, Witness, nonzero_minor
+from ..model import Model, eval_poly_mod, poly_degree
+from ..rank import DEFAULT_ERROR, PRIME, Witness, nonzero_minor, points_needed
+
+# Above this many term products an identity is checked at random points instead of by expansion.
+EXPAND_LIMIT = 2_000
 
 
 @dataclass
@@ -102,3 +105,49 @@ class Context:
         """P(keep | U=u) at the witness point, shape (prod dims, k)."""
         m = self.model.marginal(self.class_tensor, keep, self.prime)
         return m.reshape(-1, self.design.classes)
+
+    def same(self, lhs: list[list], rhs: list[list], what: str, tally: dict) -> None:
+        """Check sum-of-products identity ``lhs == rhs`` of ring polynomials; raise AssertionError if not.
+
+        Each side is a list of terms, a term a list of factors. Small products are expanded exactly; large
+        ones are compared at random points mod p (a nonzero difference of degree D vanishes at a random point
+        with probability <= D / (p - 1)); ``tally`` (from :func:`new_tally`) counts both and sums the bounds.
+        """
+        cost = sum(int(np.prod([max(len(f), 1) for f in term])) for term in lhs + rhs)
+        if cost <= EXPAND_LIMIT:
+            expand = lambda side: sum((_product(t, self.model) for t in side), self.model._zero)  # noqa: E731
+            ok = expand(lhs) == expand(rhs)
+            tally["exact_identities"] += 1
+        else:
+            degree = max(sum(poly_degree(f) for f in term) for term in lhs + rhs)
+            t = points_needed(degree, self.error, self.prime)
+            ok = True
+            for _ in range(t):
+                pts = [int(x) for x in self.model.random_point(self.rng, self.prime)]
+                ok &= self._value(lhs, pts) == self._value(rhs, pts)
+            tally["random_point_identities"] += 1
+            tally["error_bound"] += (max(degree, 1) / (self.prime - 1)) ** t
+        if not ok:
+            raise AssertionError(f"identity {what} does not hold for the model; this is a bug in mixid")
+
+    def _value(self, side: list[list], pts: list[int]) -> int:
+        """A sum of products of polynomials at an integer point, mod p."""
+        total = 0
+        for term in side:
+            value = 1
+            for f in term:
+                value = value * eval_poly_mod(f, pts, self.prime) % self.prime
+            total += value
+        return total % self.prime
+
+
+def new_tally() -> dict:
+    """A fresh count of identities checked exactly and at random points, with their error bound."""
+    return {"exact_identities": 0, "random_point_identities": 0, "error_bound": 0.0}
+
+
+def _product(factors: list, model: Model):
+    out = model._one
+    for f in factors:
+        out = out * f
+    return out

@@ -1,0 +1,72 @@
+"""Tiny shared benchmark harness: machine info, median timing, a killable timed subprocess, result files."""
+
+from __future__ import annotations
+
+import csv
+import multiprocessing as mp
+import os
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def machine_info() -> str:
+    return (f"python {platform.python_version()} ({platform.python_implementation()}), "
+            f"{os.cpu_count()} CPUs, {platform.system()} {platform.machine()}")
+
+
+def median_time(fn: Callable[[], object], repeats: int) -> tuple[float, object]:
+    """Median wall time (seconds) of ``repeats`` calls of ``fn``, and the last call's result."""
+    times, out = [], None
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times), out
+
+
+def _child(conn, fn, args) -> None:
+    t0 = time.perf_counter()
+    out = fn(*args)
+    conn.send((time.perf_counter() - t0, out))
+    conn.close()
+
+
+def timed_subprocess(fn: Callable, args: tuple, timeout: float) -> tuple[float, object] | None:
+    """Run ``fn(*args)`` in a child process; (seconds, result), or None if it was killed at ``timeout``.
+
+    ``fn`` and ``args`` must be picklable (module-level function, plain data). The time is measured inside
+    the child, so it excludes process start-up.
+    """
+    ctx = mp.get_context("fork" if sys.platform.startswith("linux") else "spawn")
+    parent, child = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_child, args=(child, fn, args), daemon=True)
+    proc.start()
+    child.close()
+    try:
+        return parent.recv() if parent.poll(timeout) else None
+    except EOFError:  # the child died without answering
+        return None
+    finally:
+        if proc.is_alive():
+            proc.kill()
+        proc.join()
+
+
+def write_results(stem: str, header: str, columns: Sequence[str], rows: Sequence[Sequence]) -> list[Path]:
+    """Write ``results/<stem>.csv`` and ``results/<stem>.md`` (header paragraph + table); return the paths."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    csv_path, md_path = RESULTS / f"{stem}.csv", RESULTS / f"{stem}.md"
+    with csv_path.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(columns)
+        w.writerows(rows)
+    lines = [header, "", "| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
+    md_path.write_text("\n".join(lines) + "\n")
+    return [md_path, csv_path]

@@ -1,0 +1,27 @@
+"""Shared builders for tests."""
+
+from __future__ import annotations
+
+import pytest
+
+from identify import Design
+
+
+def make_design(k: int, variables: dict, edges: list[str], name: str = "test", **extra) -> Design:
+    """A design from compact variable specs: an int is a categorical cardinality, a dict is passed through."""
+    spec = {
+        "name": name,
+        "latent": {"name": extra.pop("latent", "U"), "classes": k, "observed": extra.pop("observed", False)},
+        "variables": {n: ({"type": "categorical", "categories": c} if isinstance(c, int) else c)
+                      for n, c in variables.items()},
+        "treatment": extra.pop("treatment", "T"),
+        "outcome": extra.pop("outcome", "Y"),
+        "edges": edges,
+        **extra,
+    }
+    return Design.from_dict(spec)
+
+
+@pytest.fixture
+def builder():
+    return make_design

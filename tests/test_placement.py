@@ -1,0 +1,248 @@
+"""Placement: the paper's designs, certificates that re-check, renaming invariance, routes that agree."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import networkx as nx
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from identify import Design, DesignError, place
+from identify.routes.base import Context
+from identify.routes.jacobian import JacobianRoute, recheck
+from tests.conftest import make_design
+
+
+def verdicts(p):
+    return {t: (v.verdict, v.scope) for t, v in p.targets.items()}
+
+
+def test_paper_level1():
+    p = place("paper-level1")
+    assert p.level == 1
+    assert p.targets["labels"].method == "adjustment"
+    assert all(v.identifiable for v in p.targets.values())
+
+
+def test_paper_level2_pooled_kruskal():
+    p = place("paper-level2")
+    assert p.level == 2
+    fm = p.targets["full_mixture"]
+    assert (fm.method, fm.certificate["kind"]) == ("kruskal_pooled", "constructive")
+    assert fm.certificate["views"] == [["Z"], ["X"], ["T", "Y"]]
+    assert [k["rank"] for k in fm.certificate["kruskal"]] == [2, 2, 2]
+    assert p.targets["labels"].verdict == "not_identifiable"
+
+
+def test_paper_level3_per_arm_and_spo():
+    p = place("paper-level3")
+    assert p.level == 2
+    fm, mte, ate = (p.targets[t] for t in ("full_mixture", "mte", "ate"))
+    assert fm.method == "kruskal_per_arm" and fm.certificate["kind"] == "constructive"
+    assert fm.certificate["stitch_view"] == ["X"]
+    assert (mte.method, mte.certificate["kind"], mte.scope) == ("spo", "constructive", "global")
+    assert (ate.method, ate.certificate["kind"]) == ("proximal", "constructive")
+    assert mte.certificate["verification"]["end_to_end"]["moments_checked"] == 3
+    pooled = next(r for r in p.routes if r.route == "kruskal_pooled")
+    assert not pooled.applies and "{Z, T, Y}" in pooled.reason
+    assert "kruskal_pooled" in p.report() and "per arm" in p.report()
+    assert p.roles.treatment_side == ("Z",) and p.roles.outcome_side == ("X",)
+
+
+def test_paper_level4_mte_not_identifiable():
+    p = place("paper-level4")
+    assert p.level == 4
+    assert p.model_info["parameters"] == 17 and p.model_info["jacobian_rank"] == 15
+    for t in ("full_mixture", "mte"):
+        v = p.targets[t]
+        assert v.verdict == "not_identifiable" and v.certificate["kind"] == "witness"
+        assert v.certificate["rank_J"]["upper_bound"] == 15
+        assert v.certificate["rank_augmented"]["rank"] > 15
+    assert p.targets["mte"].local_check["components"]["effects"]["verdict"] == "not_identifiable"
+    assert p.targets["ate"].method == "proximal"
+    spo = next(r for r in p.routes if r.route == "spo")
+    assert "X ⊥ Y | U, T" in spo.reason
+
+
+def test_certificates_recheck_from_json():
+    p = json.loads(place("paper-level4").to_json())
+    cert = p["targets"]["mte"]["certificate"]
+    assert recheck("paper-level4", cert["rank_J"]["witness"])
+    assert recheck("paper-level4", cert["rank_augmented"]["witness"], "mte")
+    tampered = dict(cert["rank_J"]["witness"], point=[0] * 17)
+    assert not recheck("paper-level4", tampered)
+    p3 = place("paper-level3")
+    w = p3.targets["mte"].local_check
+    assert w["verdict"] == "identifiable"
+
+
+def test_json_contract():
+    d = json.loads(place("paper-level3").to_json())
+    assert d["level"] == 2
+    assert set(d["targets"]) == {"labels", "full_mixture", "mte", "ate"}
+    for v in d["targets"].values():
+        assert v["verdict"] in {"identifiable", "not_identifiable", "inconclusive"}
+        assert v["scope"] in {"global", "local"}
+        assert v["certificate"]["kind"] in {"constructive", "witness", "probabilistic"}
+    assert d["roles"] == {"treatment_side": ["Z"], "outcome_side": ["X"]}
+    assert all({"statement", "holds"} <= set(c) for c in d["conditions"])
+    assert "\\mathbb{M}" in d["estimands"]["mte"]["formula"]
+
+
+def test_estimand_symbolic_moments():
+    p = place("paper-level3")
+    from identify import Model
+
+    mats = p.estimands["mte"].symbolic(Model(p.design))
+    assert set(mats) >= {"M[Z,X|0]", "M[Z,Y|1]", "M[Z,X,Y|1]", "E[X]"}
+    assert "mte" in p.latex() or "treatment effects" in p.latex()
+
+
+def _shuffled(design: Design, seed: int) -> Design:
+    rng = random.Random(seed)
+    names = list(design.names)
+    new = {n: f"v{rng.randrange(10**6)}_{i}" for i, n in enumerate(names)}
+    spec = design.rename(new).to_dict()
+    items = list(spec["variables"].items())
+    rng.shuffle(items)
+    spec["variables"] = dict(items)
+    rng.shuffle(spec["edges"])
+    spec["latent"]["name"] = "Hidden"
+    return Design.from_dict(spec)
+
+
+CASES = ["paper-level1", "paper-level2", "paper-level3", "paper-level4"]
+
+
+@pytest.mark.parametrize("name", CASES)
+@pytest.mark.parametrize("seed", [1, 2])
+def test_renaming_and_reordering_keep_verdicts(name, seed):
+    d = Design.builtin(name)
+    assert verdicts(place(_shuffled(d, seed))) == verdicts(place(d))
+    assert place(_shuffled(d, seed)).level == place(d).level
+
+
+def test_graph_with_unconventional_names_matches_its_twin():
+    g = nx.DiGraph([("instrumentish", "dose"), ("dose", "recovery")])
+    g.add_node("biomarker")
+    odd = Design.from_graph(g, treatment="dose", outcome="recovery", latent="Strain")
+    twin = Design.builtin("paper-level3")
+    assert verdicts(place(odd)) == verdicts(place(twin))
+    assert place(odd).roles.treatment_side == ("instrumentish",)
+
+
+RANDOM = st.fixed_dictionaries({
+    "k": st.integers(2, 3),
+    "zc": st.integers(2, 4),
+    "xc": st.integers(2, 4),
+    "wc": st.integers(2, 3),
+    "edges": st.lists(st.sampled_from(["Z -> T", "X -> Y", "W -> T", "W -> Y", "Z -> X", "W -> X"]),
+                      unique=True),
+})
+
+
+@given(RANDOM)
+@settings(max_examples=20, deadline=None)
+def test_routes_agree_with_the_jacobian(spec):
+    """A constructive (global) verdict must agree with the local Jacobian verdict; implications hold."""
+    d = make_design(spec["k"], {"Z": spec["zc"], "W": spec["wc"], "X": spec["xc"], "T": 2, "Y": 2},
+                    ["T -> Y"] + spec["edges"])
+    p = place(d)
+    for t in ("full_mixture", "mte", "ate"):
+        v = p.targets[t]
+        if v.identifiable:
+            assert v.local_check["verdict"] == "identifiable", (t, v.method)
+    order = ["full_mixture", "mte", "ate"]
+    for i, t in enumerate(order):
+        if p.targets[t].identifiable:
+            assert all(p.targets[s].identifiable for s in order[i:])
+
+
+def test_binary_proxy_with_three_classes_jacobian_decides():
+    """k = 3, binary X: SPO's rank condition fails, yet the Jacobian route decides the MTE."""
+    d = make_design(3, {"Z": 3, "W": 3, "X": 2, "T": 2, "Y": 2}, ["Z -> T", "T -> Y"])
+    p = place(d)
+    spo = next(r for r in p.routes if r.route == "spo")
+    assert p.targets["mte"].method in {"spo", "implied by full_mixture", "jacobian"}
+    assert p.targets["mte"].verdict in {"identifiable", "not_identifiable"}
+    d2 = make_design(3, {"Z": 2, "X": 2, "T": 2, "Y": 2}, ["Z -> T", "T -> Y"])
+    p2 = place(d2)
+    assert p2.level is None
+    assert p2.targets["ate"].method == "jacobian" and p2.targets["ate"].certificate["kind"] == "witness"
+    assert any("rank M[Z,X | T=0] = 2 < k = 3" in c.statement for c in p2.conditions)
+    del spo
+
+
+def test_continuous_proxies():
+    cont = {"type": "continuous", "features": 3}
+    d = make_design(2, {"Z": 3, "X": cont, "W": cont, "T": 2, "Y": {"type": "continuous", "features": 2}},
+                    ["Z -> T", "T -> Y"])
+    p = place(d)
+    assert p.targets["mte"].method == "spo" and p.level == 2
+    # Z -> T -> Y form one view; the two continuous proxies are the other two
+    assert p.targets["full_mixture"].method == "kruskal_pooled"
+    assert ["Z", "T", "Y"] in p.targets["full_mixture"].certificate["views"]
+    only = make_design(2, {"Z": cont, "X": cont, "T": 2, "Y": {"type": "continuous", "features": 2}}, ["T -> Y"])
+    assert place(only).targets["mte"].method == "spo"
+
+
+def test_pinned_roles_are_honoured():
+    d = make_design(2, {"Z": 2, "X": 2, "T": 2, "Y": 2}, ["T -> Y"],
+                    roles={"treatment_side": ["X"], "outcome_side": ["Z"]})
+    assert place(d).roles.treatment_side == ("X",)
+    bad = make_design(2, {"Z": 2, "X": 2, "T": 2, "Y": 2}, ["Z -> T", "T -> Y"],
+                      roles={"treatment_side": ["X"], "outcome_side": ["Z"]})
+    spo = next(r for r in place(bad).routes if r.route == "spo")
+    assert not spo.applies and "Z ⊥ T | U" in spo.reason
+
+
+def test_joint_proxy_from_weak_proxies():
+    """Two binary proxies on each side form 4-state joint proxies that reach rank 3."""
+    d = make_design(3, {"Z1": 2, "Z2": 2, "X1": 2, "X2": 2, "T": 2, "Y": 2}, ["Z1 -> T", "Z2 -> T", "T -> Y"])
+    p = place(d)
+    assert p.targets["mte"].method == "spo"
+    assert len(p.roles.treatment_side) == 2 and len(p.roles.outcome_side) == 2
+
+
+def test_user_expression_and_error_knob():
+    d = Design.builtin("paper-level4")
+    jac = JacobianRoute(Context(d))
+    import sympy
+
+    m = jac.ctx.model
+    ate = m.expr(m.target_polys("ate")[0])
+    assert jac.decide_expression(ate).verdict == "identifiable"
+    with pytest.raises(DesignError, match="not model parameters"):
+        jac.decide_expression(sympy.Symbol("nope"))
+    with pytest.raises(ValueError):
+        place(d, error=2.0)
+
+
+def test_single_class_is_trivial():
+    p = place(make_design(1, {"Z": 2, "T": 2, "Y": 2}, ["Z -> T", "T -> Y"]))
+    assert p.level == 1
+
+
+def test_identities_at_random_points_when_large(monkeypatch):
+    import identify.routes.base as base
+
+    monkeypatch.setattr(base, "EXPAND_LIMIT", 0)
+    p = place("paper-level3")
+    v = p.targets["mte"].certificate["verification"]
+    assert v["exact_identities"] == 0 and v["random_point_identities"] > 0 and 0 < v["error_bound"] < 1e-6
+    assert p.level == 2
+
+
+@pytest.mark.parametrize("limit", [0, 10**9])
+def test_identity_checker_rejects_a_false_identity(monkeypatch, limit):
+    import identify.routes.base as base
+
+    monkeypatch.setattr(base, "EXPAND_LIMIT", limit)
+    ctx = Context(Design.builtin("paper-level2"))
+    g = ctx.model.gens
+    with pytest.raises(AssertionError, match="bug in mixid"):
+        ctx.same([[g[0], g[1]]], [[g[1], g[2]]], "a false identity", base.new_tally())
+    ctx.same([[g[0], g[1]]], [[g[1], g[0]]], "a true identity", base.new_tally())
