@@ -17,7 +17,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cache, cached_property
 
 import networkx as nx
 import numpy as np
@@ -167,17 +167,7 @@ class Model:
         do = dict(do or {})
         self._check_assign(assign)
         self._check_assign(do)
-        dag = self._dag.copy()
-        dag.remove_edges_from([(a, b) for a, b in self._dag.edges if b in do])
-        targets = set(assign)
-        anc = set(targets)
-        for v in targets:
-            anc |= nx.ancestors(dag, v)
-        anc -= set(do)
-        for v in anc - targets:
-            if not self.design.variable(v).categorical:
-                raise DesignError(f"continuous variable '{v}' would have to be summed out")
-        free = [v for v in self.order if v in anc and v not in assign]
+        anc, free = self._ancestral(frozenset(assign), frozenset(do))
         fixed = {**do, **assign}
         total = self._zero
         for combo in itertools.product(*(range(self.dims[v]) for v in free)):
@@ -188,6 +178,20 @@ class Model:
                     term = term * self._factor_poly(v, values, u)
             total += term
         return total
+
+    @cache  # noqa: B019 - a Model is immutable; the cache lives as long as it does
+    def _ancestral(self, targets: frozenset, do: frozenset) -> tuple[frozenset, tuple[str, ...]]:
+        """Variables whose factors enter P(targets | U=u) under do(), and those among them summed out."""
+        dag = self._dag.copy()
+        dag.remove_edges_from([(a, b) for a, b in self._dag.edges if b in do])
+        anc = set(targets)
+        for v in targets:
+            anc |= nx.ancestors(dag, v)
+        anc -= set(do)
+        for v in anc - targets:
+            if not self.design.variable(v).categorical:
+                raise DesignError(f"continuous variable '{v}' would have to be summed out")
+        return frozenset(anc), tuple(v for v in self.order if v in anc and v not in targets)
 
     def joint_poly(self, assign: Mapping[str, int], klass: int | None = None) -> PolyElement:
         """The observable P(assign) (mixed over U), or P(assign, U=klass) when ``klass`` is given."""

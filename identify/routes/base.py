@@ -73,6 +73,7 @@ class Context:
         self.prime = PRIME
         self.rng = np.random.default_rng(seed)
         self.graph = Graph(design)
+        self.cache: dict = {}  # per-placement memo for routes (e.g. Kruskal ranks of a view)
 
     @cached_property
     def model(self) -> Model:

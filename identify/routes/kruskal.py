@@ -53,7 +53,23 @@ def _blocks_text(blocks) -> str:
     return ", ".join("{" + ", ".join(b) + "}" for b in blocks)
 
 
+def _balanced(ctx: Context, blocks) -> list[tuple[tuple[str, ...], ...]]:
+    """Groupings into three views, the most balanced first (smallest largest view): the first that meets
+    Kruskal's condition is used, and balanced views make the best-conditioned CP problems."""
+    def size(view):
+        return int(np.prod([ctx.design.variable(v).dim for v in view]))
+
+    return sorted(three_groupings(blocks), key=lambda views: (max(map(size, views)), sum(map(size, views))))
+
+
 def _kruskal(ctx: Context, view: tuple[str, ...], t: int | None) -> tuple[int, list[dict]]:
+    key = (view, t)
+    if key not in ctx.cache:
+        ctx.cache[key] = _kruskal_uncached(ctx, view, t)
+    return ctx.cache[key]
+
+
+def _kruskal_uncached(ctx: Context, view: tuple[str, ...], t: int | None) -> tuple[int, list[dict]]:
     T = ctx.design.treatment
     if t is None:
         M = ctx.class_marginal(view)
@@ -75,14 +91,16 @@ def pooled(ctx: Context) -> RouteResult:
         cond = Condition(f"three views of all observed variables mutually independent given {d.latent}", False,
                          "structure", route, {"blocks": [list(b) for b in blocks]})
         return RouteResult(route, TARGET, False, reason, [cond])
+    need = 2 * k + 2
     best = None
-    for views in three_groupings(blocks):
+    for views in _balanced(ctx, blocks):
         ranks = [_kruskal(ctx, v, None) for v in views]
         total = sum(r for r, _ in ranks)
         if best is None or total > best[0]:
             best = (total, views, ranks)
+        if total >= need:
+            break
     total, views, ranks = best
-    need = 2 * k + 2
     stmt = ("Kruskal: " + " + ".join(f"kr P({_fmt(v)}|{d.latent})" for v in views)
             + f" = {' + '.join(str(r) for r, _ in ranks)} = {total} >= 2k + 2 = {need}")
     cond = Condition(stmt if total >= need else stmt.replace(">=", "<"), total >= need, "kruskal", route,
@@ -115,7 +133,7 @@ def per_arm(ctx: Context) -> RouteResult:
         return RouteResult(route, TARGET, False, reason, [cond])
     need = 2 * k + 2
     best = None
-    for views in three_groupings(blocks):
+    for views in _balanced(ctx, blocks):
         stitch = [v for v in views if ctx.graph.separated(set(v), {T}, {U})]
         stitch_ok = [(v, _kruskal(ctx, v, None)) for v in stitch]
         stitch_ok = [(v, r) for v, r in stitch_ok if r[0] >= min(2, k)]
@@ -124,6 +142,8 @@ def per_arm(ctx: Context) -> RouteResult:
         score = (min(totals) >= need and bool(stitch_ok), min(totals))
         if best is None or score > best[0]:
             best = (score, views, arms, totals, stitch_ok)
+        if score[0]:
+            break
     _, views, arms, totals, stitch_ok = best
     conds = []
     for t, (arm, total) in enumerate(zip(arms, totals)):

@@ -98,7 +98,8 @@ def choose_roles(ctx: Context, mte: bool) -> tuple[tuple[str, ...], tuple[str, .
     """The proxy roles to use: pinned by the design, else the best admissible assignment.
 
     Preference: the rank condition holds; then the fewest cells d_Z * d_X (cheapest, best-conditioned
-    estimator); then treatment-side proxies that are parents of T; then declaration order.
+    estimator); then treatment-side proxies that are parents of T; then declaration order. When no pair
+    reaches rank k the richest pair is reported, so the failing rank condition is visible.
     """
     d = ctx.design
     if d.roles is not None:
@@ -113,15 +114,18 @@ def choose_roles(ctx: Context, mte: bool) -> tuple[tuple[str, ...], tuple[str, .
     order = {n: i for i, n in enumerate(d.names)}
     t_parents = set(d.parents(d.treatment))
 
-    def score(zx):
-        Z, X = zx
-        ranks = [len(nonzero_minor(zx_matrix(ctx, Z, X, t), ctx.prime)[0]) for t in (0, 1)]
-        ok = min(ranks) >= k
-        cells = _dim(ctx, Z) * _dim(ctx, X)
-        return (not ok, -min(ranks), cells if ok else -cells, -len(t_parents & set(Z)),
-                [order[n] for n in Z], [order[n] for n in X])
+    def rank(zx) -> int:
+        return min(len(nonzero_minor(zx_matrix(ctx, *zx, t), ctx.prime)[0]) for t in (0, 1))
 
-    return min(options, key=score)
+    def key(zx):
+        Z, X = zx
+        return (_dim(ctx, Z) * _dim(ctx, X), -len(t_parents & set(Z)), [order[n] for n in Z], [order[n] for n in X])
+
+    options.sort(key=key)
+    for zx in options:  # the cheapest pair that reaches rank k
+        if rank(zx) >= k:
+            return zx
+    return options[-1]  # none does: report the richest pair, whose failing rank the conditions show
 
 
 def verify_factorisations(ctx: Context, Z, X, spo: bool) -> dict:
