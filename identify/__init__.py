@@ -7,6 +7,6 @@ from .model import Model
 __all__ = ["Design", "Roles", "Variable", "Model", "MixidError", "DesignError", "DataError",
            "IdentificationError"]
 
-from .placement import Placement, place  # noqa: E402
+from .placement import Placement, local_identifiability, place  # noqa: E402
 
-__all__ += ["Placement", "place"]
+__all__ += ["Placement", "place", "local_identifiability"]

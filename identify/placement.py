@@ -264,3 +264,31 @@ def _labels_not_identifiable(ctx: Context) -> TargetVerdict:
             "point": [str(x) for x in point], "cell": cell, "posterior": [str(x) for x in posterior]}
     return TargetVerdict("labels", "not_identifiable", "global", "latent_class", cert,
                          f"{d.latent} is not observed")
+
+
+def local_identifiability(design: Design | str, target, *, error: float = DEFAULT_ERROR,
+                          seed: int | None = 0) -> TargetVerdict:
+    """Generic local identifiability of one target by the Jacobian route.
+
+    Parameters
+    ----------
+    design : Design or str
+        A design, built-in name or file path.
+    target : str or sympy.Expr
+        ``"weights"``, ``"effects"``, ``"mte"``, ``"ate"``, ``"full_mixture"``, or a polynomial in the model's
+        parameter symbols (``Model(design).symbols``).
+    error : float
+        The probability bound of a probabilistic verdict.
+
+    Examples
+    --------
+    >>> local_identifiability("paper-level4", "effects").verdict
+    'not_identifiable'
+    >>> local_identifiability("paper-level4", "ate").verdict
+    'identifiable'
+    """
+    design = Design.load(design)
+    jac = JacobianRoute(Context(design, error=error, seed=seed))
+    v = jac.decide(target) if isinstance(target, str) else jac.decide_expression(target)
+    name = target if isinstance(target, str) else str(target)
+    return TargetVerdict(name, v.verdict, "local", "jacobian", v.certificate, _jacobian_reason(v))

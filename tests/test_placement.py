@@ -246,3 +246,15 @@ def test_identity_checker_rejects_a_false_identity(monkeypatch, limit):
     with pytest.raises(AssertionError, match="bug in mixid"):
         ctx.same([[g[0], g[1]]], [[g[1], g[2]]], "a false identity", base.new_tally())
     ctx.same([[g[0], g[1]]], [[g[1], g[0]]], "a true identity", base.new_tally())
+
+
+def test_local_identifiability_public_function():
+    from identify import Model, local_identifiability
+
+    assert local_identifiability("paper-level4", "weights").verdict == "not_identifiable"
+    assert local_identifiability("paper-level3", "effects").certificate["kind"] == "witness"
+    m = Model(Design.builtin("paper-level4"))
+    pi0 = m.symbols[0]
+    assert local_identifiability("paper-level4", pi0).verdict == "not_identifiable"
+    with pytest.raises(DesignError, match="unknown target"):
+        local_identifiability("paper-level4", "everything")
