@@ -1,5 +1,13 @@
-"""Numeric layer of mixid: estimators compiled from identify's placements, and the command line.
+"""Numeric layer of mixid: estimators compiled from identify's placements, run on data.
 
-The estimators (SPO, proximal, CP, adjustment) arrive with the `estimate` issue; today this package holds the
-``mixid`` command line (``estimate.cli``), which renders ``identify`` placements.
+``simulate(design, n, params=None, seed=None)`` samples data with its ground truth; ``fit(design, data, ...)``
+picks the estimator the placement certifies (SPO, proximal, CP or adjustment) and returns a :class:`Result`.
 """
+
+from .data import SufficientStats, sufficient_stats
+from .fit import compile_estimator, fit
+from .result import Estimate, Result
+from .simulate import Truth, population_moments, random_params, simulate, truth
+
+__all__ = ["simulate", "fit", "compile_estimator", "sufficient_stats", "SufficientStats", "Result", "Estimate",
+           "Truth", "population_moments", "random_params", "truth"]

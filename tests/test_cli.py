@@ -64,9 +64,11 @@ def test_bad_design_file_exits_2(tmp_path, capsys):
     assert code == 2 and "ancestor of treatment" in err
 
 
-def test_demo(capsys):
-    code, out, _ = run(["demo"], capsys)
-    assert code == 0 and "paper-level3" in out and "paper-level4" in out
+def test_demo(tmp_path, capsys):
+    fig = tmp_path / "demo.png"
+    code, out, _ = run(["demo", "--figure", str(fig), "-n", "50000", "--bootstrap", "50"], capsys)
+    assert code == 0 and "paper-level3" in out and "naive difference in means is off by" in out
+    assert fig.stat().st_size > 1000
 
 
 @pytest.mark.skipif(shutil.which("mixid") is None, reason="console script not installed")
@@ -81,3 +83,47 @@ def test_module_entry_point():
     r = subprocess.run([sys.executable, "-m", "estimate.cli", "identify", "paper-level1", "--json"],
                        capture_output=True, text=True)
     assert r.returncode == 0 and json.loads(r.stdout)["level"] == 1
+
+
+def test_simulate_then_estimate_round_trip(tmp_path, capsys):
+    design = tmp_path / "k3.yaml"
+    design.write_text("latent: {classes: 3}\nvariables:\n  Z: {type: categorical, categories: 4}\n"
+                      "  X: {type: categorical, categories: 4}\n  T: {type: categorical, categories: 2}\n"
+                      "  Y: {type: categorical, categories: 2}\ntreatment: T\noutcome: Y\nedges: [Z -> T, T -> Y]\n")
+    params = tmp_path / "p.json"
+    from estimate import random_params, truth
+    from identify import Design
+    from tests.test_estimate import separated_params
+
+    d = Design.from_file(design)
+    point = separated_params(d, 1, gap=0.3)[0]
+    params.write_text(json.dumps({"params": point}))
+    data, tr = tmp_path / "d.parquet", tmp_path / "t.json"
+    code, _, err = run(["simulate", str(design), "-n", "400000", "--seed", "3", "--params", str(params),
+                        "-o", str(data), "--truth", str(tr)], capsys)
+    assert code == 0 and "wrote 400000 rows" in err
+    code, out, _ = run(["estimate", str(design), str(data), "--bootstrap", "200", "--seed", "1", "--json",
+                        "--truth", str(tr)], capsys)
+    res = json.loads(out)
+    assert code == 0 and res["estimator"] == "spo" and res["n"] == 400000
+    truth_ = json.loads(tr.read_text())
+    lo, hi = res["ate"]["ci"]
+    assert lo <= truth_["ate"] <= hi
+    covered = sum(a["effect_ci"][0] <= b["effect"] <= a["effect_ci"][1] for a, b in zip(res["mte"], truth_["mte"]))
+    assert covered >= 2  # 95% intervals: all three usually, allow one miss
+    assert truth(d, point).ate == pytest.approx(truth_["ate"])
+    del random_params
+
+
+def test_estimate_errors(tmp_path, capsys):
+    bad = tmp_path / "d.csv"
+    bad.write_text("Z,X,T,Y\n0,1,0,3\n")
+    code, _, err = run(["estimate", "paper-level3", str(bad)], capsys)
+    assert code == 2 and "integer codes 0..1" in err
+    code, _, err = run(["estimate", "paper-level4", str(bad), "--estimator", "spo"], capsys)
+    assert code == 2 and "not identifiable" in err
+    code, _, err = run(["simulate", "paper-level3", "-n", "10", "-o", str(tmp_path / "x.txt")], capsys)
+    assert code == 2 and ".csv or .parquet" in err
+    code, _, err = run(["simulate", "paper-level3", "-n", "10", "--params", str(bad), "-o", str(tmp_path / "x.csv")],
+                       capsys)
+    assert code == 2 and "not valid JSON" in err

@@ -1,0 +1,104 @@
+"""Numeric evaluation of identify's symbolic objects: polynomials at float points, moments from tensors,
+and model parameters from a class-conditional tensor (the common last step of adjustment and CP)."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+
+import numpy as np
+from sympy.polys.rings import PolyElement
+
+from identify import Design, Model
+
+
+def eval_poly(poly: PolyElement, point: np.ndarray) -> float:
+    """A QQ polynomial at a float point."""
+    total = 0.0
+    for monom, coeff in poly.terms():
+        term = float(coeff)
+        for x, e in zip(point, monom):
+            if e:
+                term *= x**e
+        total += term
+    return total
+
+
+def outcome_values(design: Design) -> np.ndarray:
+    """Weights turning the outcome's feature axis into Y: codes for categorical Y, feature 1 for continuous Y."""
+    var = design.variable(design.outcome)
+    if var.categorical:
+        return np.arange(var.dim, dtype=float)
+    return (np.arange(var.dim) == 1).astype(float)
+
+
+class Moments:
+    """Moments of a normalised tensor (data or population) in the theory's notation.
+
+    Examples
+    --------
+    >>> from estimate.simulate import population_moments, random_params
+    >>> d = Design.builtin("paper-level3")
+    >>> mo = Moments(d, population_moments(d, random_params(d, seed=0)))
+    >>> mo.M(("Z",), ("X",), 1).shape, round(float(mo.M(("Z",), ("X",), 1).sum()), 12)
+    ((2, 2), 1.0)
+    """
+
+    def __init__(self, design: Design, tensor: np.ndarray, model: Model | None = None):
+        self.design = design
+        self.model = model or Model(design)
+        self.tensor = np.asarray(tensor, dtype=float)
+
+    def joint(self, keep: Sequence[str], outcome: bool = False) -> np.ndarray:
+        """E[phi(keep) (times Y)] over the whole population, axes in ``keep`` order."""
+        Y = self.design.outcome
+        names = tuple(keep) + ((Y,) if outcome else ())
+        m = self.model.marginal(self.tensor, names)
+        if self.design.latent_observed:  # an observed U is a trailing axis: marginalise it
+            m = m.sum(axis=-1)
+        if outcome:
+            m = np.tensordot(m, outcome_values(self.design), axes=([m.ndim - 1], [0]))
+        return m
+
+    def arm_prob(self, t: int) -> float:
+        return float(self.joint((self.design.treatment,))[t])
+
+    def M(self, rows: Sequence[str], cols: Sequence[str], t: int | None, outcome: bool = False) -> np.ndarray:
+        """M[rows, cols (, Y) | T=t] as a matrix (rows and cols flattened as joint proxies)."""
+        T = self.design.treatment
+        if t is None:
+            m = self.joint(tuple(rows) + tuple(cols), outcome)
+            scale = 1.0
+        else:
+            m = np.take(self.joint(tuple(rows) + tuple(cols) + (T,), outcome), t, axis=len(rows) + len(cols))
+            scale = self.arm_prob(t)
+        return m.reshape(_size(self.design, rows), _size(self.design, cols)) / scale
+
+
+def _size(design: Design, names: Sequence[str]) -> int:
+    return int(np.prod([design.variable(n).dim for n in names])) if names else 1
+
+
+def params_from_class_tensor(design: Design, class_tensor: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Model parameters from P(cells | U=u) (shape (*dims, k)) and the class weights, by ratios.
+
+    P(V=v | pa, u) = P(v, pa | u) / P(pa | u); continuous feature means the same way.
+    """
+    model = Model(design)
+    point = np.zeros(model.n_params)
+    k = design.classes
+    for u in range(k - 1):
+        point[model._pi[u]] = weights[u]
+    for name in design.names:
+        pa = design.parents(name)
+        joint = model.marginal(class_tensor, pa + (name,))  # (*pa dims, dim, k)
+        base = model.marginal(class_tensor, pa)  # (*pa dims, k)
+        table = model.tables[name]
+        for ci, conf in enumerate(itertools.product(*(range(model.dims[p]) for p in pa))):
+            for u in range(k):
+                denom = base[conf + (u,)]
+                for c in range(table.shape[-1]):
+                    idx = table[ci, u, c]
+                    if idx >= 0:
+                        point[idx] = joint[conf + (c, u)] / denom if denom != 0 else np.nan
+    return point

@@ -1,0 +1,176 @@
+"""Compile a Placement into an estimator and run it on data, with bootstrap intervals.
+
+The estimator is chosen from the certificates: ``adjustment`` when U is observed, ``spo`` when the MTE is
+certified by SPO, ``cp`` when the full mixture is certified by a Kruskal route, ``proximal`` when only the ATE is.
+A request for an estimator whose target the design does not identify raises IdentificationError with the reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from identify import Design, Placement, place
+from identify.errors import DataError, IdentificationError
+
+from .adjustment import adjustment
+from .data import SufficientStats, chunk_sums, sufficient_stats
+from .evaluate import Moments
+from .proximal import proximal
+from .result import Estimate, Result
+from .simulate import as_generator
+from .spo import naive_difference, spo
+
+ESTIMATORS = ("auto", "spo", "proximal", "cp", "adjustment")
+
+
+def _refuse(p: Placement, target: str, estimator: str, route_name: str) -> IdentificationError:
+    v = p.targets[target]
+    if not v.identifiable:
+        return IdentificationError(f"{estimator}: the {target.replace('_', ' ')} is not identifiable in design "
+                                   f"'{p.design.name}' ({v.reason})")
+    route = next((r for r in p.routes if r.route == route_name), None)
+    why = route.reason if route is not None else "the route does not apply"
+    return IdentificationError(f"{estimator}: the {route_name} conditions fail in design '{p.design.name}' ({why}); "
+                               f"the {target.replace('_', ' ')} is identified by {v.method} instead")
+
+
+def compile_estimator(p: Placement, estimator: str = "auto", method: str = "pencil",
+                      seed: int | np.random.Generator | None = None) -> tuple[str, Callable[[Moments], Estimate]]:
+    """The estimator's name and a function from moments to an :class:`Estimate`."""
+    if estimator not in ESTIMATORS:
+        raise IdentificationError(f"unknown estimator '{estimator}' (choose from {', '.join(ESTIMATORS)})")
+    d, k = p.design, p.design.classes
+    methods = {t: p.targets[t].method for t in p.targets}
+    if estimator == "auto":
+        if d.latent_observed:
+            estimator = "adjustment"
+        elif methods["mte"] == "spo":
+            estimator = "spo"
+        elif methods["full_mixture"].startswith("kruskal"):
+            estimator = "cp"
+        elif methods["ate"] == "proximal":
+            estimator = "proximal"
+        else:
+            finest = next((t for t in ("full_mixture", "mte", "ate") if p.targets[t].identifiable), None)
+            why = ("nothing is identifiable" if finest is None else
+                   f"the {finest} is identified only locally ({methods[finest]}), with no constructive formula")
+            raise IdentificationError(f"no estimator for design '{d.name}': {why}")
+    if estimator == "adjustment":
+        if not d.latent_observed:
+            raise IdentificationError(f"adjustment: the class {d.latent} is latent in design '{d.name}'; "
+                                      "adjustment needs it as a data column (latent: {observed: true})")
+        return "adjustment", adjustment
+    if estimator == "spo":
+        if methods["mte"] != "spo":
+            raise _refuse(p, "mte", "spo", "spo")
+        Z, X = _roles(p, "mte")
+        return "spo", lambda mo: spo(mo, Z, X, k, method=method)
+    if estimator == "proximal":
+        source = "ate" if methods["ate"] == "proximal" else "mte" if methods["mte"] == "spo" else None
+        if source is None:
+            raise _refuse(p, "ate", "proximal", "proximal")
+        Z, X = _roles(p, source)
+        return "proximal", lambda mo: proximal(mo, Z, X, k)
+    # cp
+    if not methods["full_mixture"].startswith("kruskal"):
+        raise _refuse(p, "full_mixture", "cp", "kruskal_per_arm")
+    from .cp import cp_estimate
+
+    cert = p.targets["full_mixture"].certificate
+    rng = as_generator(seed)
+    return "cp", lambda mo: cp_estimate(mo, cert, k, seed=rng)
+
+
+def _roles(p: Placement, target: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    roles = p.estimands[target].roles
+    return tuple(roles["treatment_side"]), tuple(roles["outcome_side"])
+
+
+def fit(design: Design | str, data: Any, estimator: str = "auto", bootstrap: int = 0,
+        seed: int | np.random.Generator | None = None, *, method: str = "pencil", ci_level: float = 0.95,
+        placement: Placement | None = None, truth: dict | None = None,
+        progress: Callable[[int], None] | None = None) -> Result:
+    """Estimate the identified targets of ``design`` from ``data``.
+
+    Parameters
+    ----------
+    design : Design or str
+        A design, a built-in name or a design file.
+    data : DataFrame, mapping, path, dask DataFrame or SufficientStats
+        See :func:`estimate.data.sufficient_stats`.
+    estimator : {"auto", "spo", "proximal", "cp", "adjustment"}
+    bootstrap : int
+        Number of bootstrap replicates for percentile intervals (0: none). Categorical data are resampled as
+        multinomial draws of the contingency table; continuous data by resampling rows.
+    seed : int or numpy.random.Generator
+    method : {"pencil", "prony"}
+        The k-atom moment solver of SPO.
+    placement : Placement, optional
+        Reuse a placement instead of recomputing it.
+    truth : dict, optional
+        Ground truth to carry into the result (``Truth.to_dict()``).
+    progress : callable, optional
+        Called with the number of replicates done.
+
+    Examples
+    --------
+    >>> from estimate.simulate import simulate
+    >>> data, t = simulate("paper-level3", 20000, seed=0)
+    >>> r = fit("paper-level3", data, bootstrap=50, seed=1)
+    >>> r.estimator, len(r.to_dict()["mte"])
+    ('spo', 2)
+    """
+    design = Design.load(design)
+    if isinstance(bootstrap, bool) or not isinstance(bootstrap, (int, np.integer)) or bootstrap < 0:
+        raise DataError(f"bootstrap must be a non-negative integer, got {bootstrap!r}")
+    if not 0 < ci_level < 1:
+        raise DataError(f"ci_level must be in (0, 1), got {ci_level}")
+    p = placement or place(design)
+    rng = as_generator(seed)
+    name, run = compile_estimator(p, estimator, method=method, seed=rng)
+    stats = sufficient_stats(design, data)
+    mo = Moments(design, stats.tensor)
+    est = run(mo)
+    result = Result(name, p.level, stats.n, est, naive_difference(mo), truth=truth, ci_level=ci_level)
+    if bootstrap:
+        result.bootstrap, failures = _bootstrap(stats, mo, run, bootstrap, rng, len(est.vector()), progress)
+        if failures:
+            result.warnings.append(f"{failures} of {bootstrap} bootstrap replicates failed and were left out")
+    return result
+
+
+def _bootstrap(stats: SufficientStats, mo: Moments, run, B: int, rng: np.random.Generator, width: int,
+               progress) -> tuple[np.ndarray, int]:
+    """Replicates of the estimate: multinomial draws of the table (categorical) or resampled rows."""
+    design, n = stats.design, stats.n
+    out = np.full((B, width), np.nan)
+    if stats.categorical:
+        probs = stats.tensor.ravel()
+        draws = rng.multinomial(n, probs / probs.sum(), size=B)
+        tensors = (draws[b].reshape(stats.sums.shape) / n for b in range(B))
+    else:
+        if stats.columns is None:
+            raise DataError("bootstrap with continuous variables resamples rows: load the data in memory "
+                            "(a DataFrame or mapping), not from a streamed file")
+        cols = stats.columns
+
+        def rows():
+            for _ in range(B):
+                idx = rng.integers(0, n, n)
+                yield chunk_sums(design, {c: v[idx] for c, v in cols.items()}) / n
+
+        tensors = rows()
+    failures = 0
+    for b, tensor in enumerate(tensors):
+        try:
+            vec = run(Moments(design, tensor, mo.model)).vector()
+            out[b, : len(vec)] = vec[:width]
+        except (np.linalg.LinAlgError, ValueError, ZeroDivisionError, FloatingPointError):
+            failures += 1
+        if progress is not None:
+            progress(b + 1)
+    keep = ~np.all(np.isnan(out), axis=1)
+    return out[keep], failures

@@ -1,0 +1,29 @@
+"""The proximal ATE (theory.md Theorem 1; Miao, Geng and Tchetgen Tchetgen 2018): the first SPO step.
+
+Valid with X -> Y (level 4): only M[Z,X|t], M[Z,Y|t] and E[X] are used, with the same rank-k truncated solve.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from .evaluate import Moments
+from .result import Estimate
+from .spo import first_step
+
+
+def proximal(mo: Moments, Z: Sequence[str], X: Sequence[str], k: int) -> Estimate:
+    """The proximal ATE (theory.md Theorem 1): E[Y(t)] = E[X]^T alpha_t.
+
+    Examples
+    --------
+    >>> from identify import Design
+    >>> from estimate.simulate import population_moments, random_params, truth
+    >>> d = Design.builtin("paper-level4")
+    >>> p = random_params(d, seed=3)
+    >>> bool(abs(proximal(Moments(d, population_moments(d, p)), ("Z",), ("X",), 2).ate - truth(d, p).ate) < 1e-12)
+    True
+    """
+    alpha, _, ex, diag, warnings = first_step(mo, Z, X, k)
+    po = {t: float(ex @ alpha[t]) for t in (0, 1)}
+    return Estimate(ate=po[1] - po[0], potential_outcome_means=po, diagnostics=diag, warnings=warnings)

@@ -1,0 +1,174 @@
+"""Estimates and results: point estimates, bootstrap intervals, diagnostics, warnings, JSON, text and plots."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+
+@dataclass
+class Estimate:
+    """One point estimate: the ATE, E[Y(t)], and (when the estimator gives it) the MTE sorted by effect."""
+
+    ate: float
+    potential_outcome_means: dict[int, float]
+    weights: np.ndarray | None = None
+    effects: np.ndarray | None = None
+    diagnostics: dict = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    extra: dict = field(default_factory=dict)
+
+    def vector(self) -> np.ndarray:
+        """The estimate as one vector (ate, E[Y(0)], E[Y(1)], weights..., effects...) for bootstrapping."""
+        parts = [self.ate, self.potential_outcome_means[0], self.potential_outcome_means[1]]
+        if self.weights is not None:
+            parts += list(self.weights) + list(self.effects)
+        return np.array(parts, dtype=float)
+
+
+def _interval(samples: np.ndarray, level: float) -> list[list[float]]:
+    lo, hi = np.nanpercentile(samples, [50 * (1 - level), 50 * (1 + level)], axis=0)
+    return [[float(a), float(b)] for a, b in zip(lo, hi)]
+
+
+@dataclass
+class Result:
+    """What :func:`estimate.fit` returns.
+
+    Attributes
+    ----------
+    estimator : str
+        ``spo``, ``proximal``, ``cp`` or ``adjustment``.
+    level : int or None
+        The design's level (from ``identify.place``).
+    n : int
+        Rows used.
+    estimate : Estimate
+        The point estimate.
+    bootstrap : numpy.ndarray or None
+        Replicates of :meth:`Estimate.vector`, one row each.
+    naive : float
+        The naive difference in means E[Y|T=1] - E[Y|T=0], for comparison.
+    truth : dict or None
+        Ground truth (``Truth.to_dict()``) when known, e.g. from ``simulate``.
+    """
+
+    estimator: str
+    level: int | None
+    n: int
+    estimate: Estimate
+    naive: float
+    bootstrap: np.ndarray | None = None
+    ci_level: float = 0.95
+    truth: dict | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    def _ci(self) -> list[list[float]] | None:
+        if self.bootstrap is None or not len(self.bootstrap):
+            return None
+        return _interval(self.bootstrap, self.ci_level)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON contract of DESIGN.md."""
+        ci = self._ci()
+        e = self.estimate
+        out: dict[str, Any] = {
+            "level": self.level,
+            "estimator": self.estimator,
+            "n": int(self.n),
+            "ate": {"estimate": float(e.ate), "ci": ci[0] if ci else None},
+            "potential_outcome_means": {str(t): float(e.potential_outcome_means[t]) for t in (0, 1)},
+            "naive_difference": float(self.naive),
+        }
+        if ci:
+            out["potential_outcome_means_ci"] = {"0": ci[1], "1": ci[2]}
+        if e.weights is not None:
+            k = len(e.weights)
+            out["mte"] = [{"weight": float(e.weights[u]), "effect": float(e.effects[u]),
+                           **({"weight_ci": ci[3 + u], "effect_ci": ci[3 + k + u]} if ci else {})}
+                          for u in range(k)]
+        out["diagnostics"] = _jsonable(e.diagnostics)
+        out["warnings"] = list(e.warnings) + list(self.warnings)
+        if self.bootstrap is not None:
+            out["bootstrap"] = {"replicates": int(len(self.bootstrap)), "level": self.ci_level}
+        if self.truth is not None:
+            out["truth"] = {k: v for k, v in self.truth.items() if k in ("ate", "potential_outcome_means", "mte")}
+        return out
+
+    def summary(self) -> str:
+        """A readable table of estimates, intervals, the naive answer and the truth when known."""
+        d = self.to_dict()
+        fmt = lambda ci: f"[{ci[0]: .4f}, {ci[1]: .4f}]" if ci else ""  # noqa: E731
+        truth = self.truth or {}
+        lines = [f"estimator {self.estimator} (level {self.level}), n = {self.n}",
+                 f"{'quantity':<22}{'estimate':>10}  {'95% interval':<22}{'truth':>9}"]
+        t_ate = truth.get("ate")
+        lines.append(f"{'ATE':<22}{d['ate']['estimate']:>10.4f}  {fmt(d['ate']['ci']):<22}"
+                     f"{'' if t_ate is None else f'{t_ate:9.4f}'}")
+        lines.append(f"{'naive E[Y|T=1]-E[Y|T=0]':<22}{d['naive_difference']:>10.4f}")
+        for t in ("0", "1"):
+            ci = d.get("potential_outcome_means_ci", {}).get(t)
+            tv = truth.get("potential_outcome_means", {}).get(t)
+            lines.append(f"{f'E[Y({t})]':<22}{d['potential_outcome_means'][t]:>10.4f}  {fmt(ci):<22}"
+                         f"{'' if tv is None else f'{tv:9.4f}'}")
+        for u, atom in enumerate(d.get("mte", [])):
+            tm = truth.get("mte", [])
+            tw = tm[u]["weight"] if u < len(tm) else None
+            te = tm[u]["effect"] if u < len(tm) else None
+            lines.append(f"{f'class {u} weight':<22}{atom['weight']:>10.4f}  {fmt(atom.get('weight_ci')):<22}"
+                         f"{'' if tw is None else f'{tw:9.4f}'}")
+            lines.append(f"{f'class {u} effect':<22}{atom['effect']:>10.4f}  {fmt(atom.get('effect_ci')):<22}"
+                         f"{'' if te is None else f'{te:9.4f}'}")
+        for w in d["warnings"]:
+            lines.append(f"warning: {w}")
+        return "\n".join(lines)
+
+    def plot(self, ax=None, path=None):
+        """Class weights and effects with intervals (against the truth when known); returns the figure."""
+        import matplotlib
+
+        if ax is None:
+            matplotlib.use("Agg", force=False)
+        import matplotlib.pyplot as plt
+
+        d = self.to_dict()
+        fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(6, 4))
+        atoms = d.get("mte") or []
+        for a in atoms:
+            xerr = None
+            if a.get("effect_ci"):
+                xerr = [[a["effect"] - a["effect_ci"][0]], [a["effect_ci"][1] - a["effect"]]]
+            yerr = None
+            if a.get("weight_ci"):
+                yerr = [[a["weight"] - a["weight_ci"][0]], [a["weight_ci"][1] - a["weight"]]]
+            ax.errorbar(a["effect"], a["weight"], xerr=xerr, yerr=yerr, fmt="o", color="C0", capsize=3)
+        if self.truth and self.truth.get("mte"):
+            for i, a in enumerate(self.truth["mte"]):
+                ax.plot(a["effect"], a["weight"], "x", color="C3", ms=10, mew=2, label="truth" if i == 0 else None)
+        ax.axvline(d["ate"]["estimate"], color="C0", ls="--", lw=1, label=f"ATE ({self.estimator})")
+        ax.axvline(d["naive_difference"], color="C1", ls=":", lw=1.5, label="naive difference")
+        ax.set_xlabel("class effect  E[Y(1) - Y(0) | U = u]")
+        ax.set_ylabel("class weight  P(U = u)")
+        ax.set_title(f"mixture of treatment effects ({self.estimator}, n = {self.n})")
+        ax.legend(loc="best", fontsize=8)
+        if path is not None:
+            fig.savefig(path, dpi=120, bbox_inches="tight")
+        return fig
+
+
+def _jsonable(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return _jsonable(obj.tolist())
+    if isinstance(obj, (np.floating, float)):
+        return float(obj) if np.isfinite(obj) else None
+    if isinstance(obj, (np.integer,)):
+        return int(obj)
+    if isinstance(obj, (np.bool_,)):
+        return bool(obj)
+    return obj

@@ -1,0 +1,221 @@
+"""Simulation from a design's model, with exact ground truth and exact population moments.
+
+A parameter point is a mapping from the model's parameter names (``identify.Model(design).params``) to values.
+Continuous variables are sampled from a normal law per (parents, class) whose raw moments are the feature
+means, so random points for them are drawn as (mean, sd) and converted.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from identify import Design, Model
+from identify.errors import DesignError
+from identify.model import LAST, ONE
+
+from .evaluate import eval_poly
+
+
+def as_generator(seed: int | np.random.Generator | None) -> np.random.Generator:
+    """A numpy Generator from an int, a Generator (returned as is) or None (fresh entropy)."""
+    return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+
+
+def normal_raw_moments(mean: float, sd: float, m: int) -> list[float]:
+    """E[V^j] for j = 0..m-1 of Normal(mean, sd^2)."""
+    out = [1.0, mean]
+    for j in range(2, m):
+        out.append(mean * out[j - 1] + (j - 1) * sd**2 * out[j - 2])
+    return out[:m]
+
+
+@dataclass
+class Truth:
+    """The ground truth of a parameter point: weights, class effects, ATE, potential-outcome means, tables."""
+
+    params: dict[str, float]
+    weights: np.ndarray
+    effects: np.ndarray
+    ate: float
+    potential_outcome_means: dict[int, float]
+    tables: dict
+
+    def to_dict(self) -> dict:
+        order = np.argsort(self.effects, kind="stable")
+        return {"ate": self.ate,
+                "potential_outcome_means": {str(t): v for t, v in self.potential_outcome_means.items()},
+                "mte": [{"weight": float(self.weights[u]), "effect": float(self.effects[u])} for u in order],
+                "tables": self.tables, "params": self.params}
+
+
+def random_params(design: Design, seed: int | np.random.Generator | None = None,
+                  concentration: float = 3.0) -> dict[str, float]:
+    """A random interior parameter point: Dirichlet rows for categorical laws, normals for continuous ones.
+
+    Examples
+    --------
+    >>> p = random_params(Design.builtin("paper-level2"), seed=0)
+    >>> len(p), all(0 < v < 1 for v in p.values())
+    (11, True)
+    """
+    rng = as_generator(seed)
+    model = Model(design)
+    out: dict[str, float] = {}
+    rows = [model._pi[None, :]] + [model.tables[v].reshape(-1, model.tables[v].shape[-1]) for v in model.order]
+    for table in rows:
+        for row in table:
+            free = row[row >= 0]
+            if not len(free):
+                continue
+            if (row == ONE).any():
+                vals = normal_raw_moments(rng.normal(0, 1), rng.uniform(0.5, 1.5), len(row))[1:]
+            else:
+                vals = rng.dirichlet(np.full(len(row), concentration))[: len(free)]
+            for idx, v in zip(free, vals):
+                out[model.params[idx].name] = float(v)
+    return out
+
+
+def point_from_params(model: Model, params: Mapping[str, float]) -> np.ndarray:
+    """The parameter vector (model order) of a mapping; every parameter must be given, no extras."""
+    names = [p.name for p in model.params]
+    missing = [n for n in names if n not in params]
+    if missing:
+        raise DesignError(f"parameter '{missing[0]}' is missing ({len(missing)} of {len(names)} missing)")
+    extra = sorted(set(params) - set(names))
+    if extra:
+        raise DesignError(f"unknown parameter '{extra[0]}' for this design")
+    point = np.array([float(params[n]) for n in names])
+    if not np.all(np.isfinite(point)):
+        raise DesignError("parameters must be finite numbers")
+    _check_probabilities(model, point)
+    return point
+
+
+def _check_probabilities(model: Model, point: np.ndarray) -> None:
+    rows = [("the class weights", model._pi[None, :])] + [(v, model.tables[v].reshape(-1, model.tables[v].shape[-1]))
+                                                            for v in model.order]
+    for name, table in rows:
+        for row in table:
+            if (row == ONE).any():
+                continue
+            free = point[row[row >= 0]]
+            if (free < 0).any() or free.sum() > 1 + 1e-12:
+                raise DesignError(f"parameters of {name} are not a probability distribution: {free.tolist()}")
+
+
+def truth(design: Design, params: Mapping[str, float]) -> Truth:
+    """Ground truth of a parameter point (exact up to floating point).
+
+    Examples
+    --------
+    >>> d = Design.builtin("paper-level3")
+    >>> t = truth(d, random_params(d, seed=1))
+    >>> abs(t.ate - float(t.weights @ t.effects)) < 1e-12
+    True
+    """
+    model = Model(design)
+    point = point_from_params(model, params)
+    weights = np.array([eval_poly(f, point) for f in model.target_polys("weights")])
+    effects = np.array([eval_poly(f, point) for f in model.target_polys("effects")])
+    po = {t: float(sum(eval_poly(model.weight_poly(u) * model.outcome_class_mean(u, t), point)
+                       for u in range(design.classes))) for t in (0, 1)}
+    return Truth(dict(params), weights, effects, po[1] - po[0], po, _tables(model, point))
+
+
+def _tables(model: Model, point: np.ndarray) -> dict:
+    def value(row, c):
+        idx = row[c]
+        if idx >= 0:
+            return float(point[idx])
+        if idx == ONE:
+            return 1.0
+        return float(1 - point[row[row >= 0]].sum())
+
+    d = model.design
+    out = {f"P({d.latent})": [value(model._pi, u) for u in range(d.classes)]}
+    for v in model.order:
+        pa = d.parents(v)
+        table = model.tables[v]
+        entry = {}
+        for ci, conf in enumerate(itertools.product(*(range(model.dims[p]) for p in pa))):
+            for u in range(d.classes):
+                key = ",".join([f"{p}={c}" for p, c in zip(pa, conf)] + [f"{d.latent}={u}"])
+                entry[key] = [value(table[ci, u], c) for c in range(table.shape[-1])]
+        label = f"P({v} | ...)" if d.variable(v).categorical else f"E[{v}^j | ...]"
+        out[label.replace("...", ", ".join(pa + (d.latent,)))] = entry
+    return out
+
+
+def population_moments(design: Design, params: Mapping[str, float]) -> np.ndarray:
+    """Exact normalised moment tensor (the layout of :class:`estimate.data.SufficientStats`)."""
+    model = Model(design)
+    p, _ = model.evaluate(point_from_params(model, params))
+    return p.reshape(model.cell_dims)
+
+
+def simulate(design: Design | str, n: int, params: Mapping[str, float] | None = None,
+             seed: int | np.random.Generator | None = None) -> tuple[pd.DataFrame, Truth]:
+    """Sample ``n`` rows from the design's model; return the data and the ground truth.
+
+    Parameters
+    ----------
+    design : Design or str
+    n : int
+        Number of rows.
+    params : mapping, optional
+        A parameter point (names of ``identify.Model(design).params``); random (seeded) when omitted.
+    seed : int or numpy.random.Generator, optional
+
+    Examples
+    --------
+    >>> data, t = simulate("paper-level3", 1000, seed=0)
+    >>> list(data.columns), len(data)
+    (['Z', 'X', 'T', 'Y'], 1000)
+    """
+    design = Design.load(design)
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise DesignError(f"n must be a positive integer, got {n!r}")
+    rng = as_generator(seed)
+    if params is None:
+        params = random_params(design, rng)
+    model = Model(design)
+    point = point_from_params(model, params)
+    k = design.classes
+    pis = model.weights(point)
+    u = rng.choice(k, size=n, p=pis / pis.sum())
+    cols: dict[str, np.ndarray] = {}
+    for name in model.order:
+        var = design.variable(name)
+        table = model.tables[name]
+        pa_idx = np.zeros(n, dtype=np.int64)
+        for p in design.parents(name):
+            pa_idx = pa_idx * model.dims[p] + cols[p]
+        rows = table[pa_idx, u]  # (n, dim) parameter codes
+        vals = np.where(rows >= 0, point[np.maximum(rows, 0)], 1.0)
+        if var.categorical:
+            last = rows == LAST
+            vals[last] = 1 - np.where(rows >= 0, point[np.maximum(rows, 0)], 0.0).sum(axis=1)
+            cum = np.cumsum(vals, axis=1)
+            draw = rng.random(n)[:, None]
+            cols[name] = np.minimum((draw > cum).sum(axis=1), var.dim - 1)
+        else:
+            mean = vals[:, 1]
+            var2 = vals[:, 2] - mean**2 if var.dim > 2 else np.ones(n)
+            if (var2 <= 0).any():
+                raise DesignError(f"feature means of '{name}' have E[{name}^2] <= E[{name}]^2: not a distribution")
+            for j in range(3, var.dim):  # higher feature means must be the normal's, or sampling would lie
+                expect = np.array([normal_raw_moments(a, np.sqrt(b), j + 1)[j] for a, b in zip(mean, var2)])
+                if not np.allclose(vals[:, j], expect, rtol=1e-9, atol=1e-12):
+                    raise DesignError(f"feature means of '{name}' beyond the second are not those of a normal "
+                                      "law; mixid samples continuous variables as normals")
+            cols[name] = rng.normal(mean, np.sqrt(var2))
+    if design.latent_observed:
+        cols[design.latent] = u
+    frame = pd.DataFrame({c: cols[c] for c in design.names + ((design.latent,) if design.latent_observed else ())})
+    return frame, truth(design, params)

@@ -1,0 +1,184 @@
+"""Estimators: plant-and-recover on exact population moments, then on samples; theory.md C5-C8, C13, C14."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from estimate import fit, population_moments, random_params, simulate, truth
+from estimate.adjustment import adjustment
+from estimate.evaluate import Moments
+from estimate.proximal import proximal
+from estimate.spo import spo
+from identify import Design, IdentificationError
+from tests.conftest import make_design
+
+
+def exact(design, params):
+    return Moments(design, population_moments(design, params))
+
+
+def separated_params(design, count, gap=0.05):
+    """Random points whose class effects are at least ``gap`` apart: near-equal effects make the k-atom
+    problem ill-conditioned whatever the estimator (tested separately, with its warning)."""
+    out, seed = [], 0
+    while len(out) < count:
+        p = random_params(design, seed=seed, concentration=1.0)
+        seed += 1
+        if np.diff(np.sort(truth(design, p).effects)).min() >= gap:
+            out.append(p)
+    return out
+
+
+def sorted_truth(t):
+    order = np.argsort(t.effects)
+    return t.weights[order], t.effects[order]
+
+
+@pytest.mark.parametrize("k,extra", [(2, 0), (2, 1), (2, 2), (3, 0), (3, 1), (3, 2), (4, 0), (4, 1), (4, 2)])
+def test_spo_exact_moments_random_designs(k, extra):
+    """C6/C7: random level-3 models (Z -> T), d_Z = d_X from k to k + 2: exact ATE and MTE."""
+    c = k + extra
+    d = make_design(k, {"Z": c, "X": c, "T": 2, "Y": 2}, ["Z -> T", "T -> Y"])
+    worst = (0.0, 0.0)
+    for p in separated_params(d, count=3):
+        t = truth(d, p)
+        est = spo(exact(d, p), ("Z",), ("X",), k)
+        w, e = sorted_truth(t)
+        assert abs(est.ate - t.ate) < 1e-10
+        assert abs(est.potential_outcome_means[1] - t.potential_outcome_means[1]) < 1e-10
+        worst = max(worst[0], np.abs(est.weights - w).max()), max(worst[1], np.abs(est.effects - e).max())
+    assert worst[0] < 1e-8 and worst[1] < 1e-8, worst
+
+
+@pytest.mark.parametrize("k,edges", [(2, ["X -> Y"]), (3, ["Z -> T", "X -> Y"]), (2, ["Z -> T", "X -> Y"])])
+def test_c5_proximal_exact_at_level4(k, edges):
+    d = make_design(k, {"Z": k, "X": k, "T": 2, "Y": 2}, ["T -> Y"] + edges)
+    for seed in range(3):
+        p = random_params(d, seed=seed)
+        t = truth(d, p)
+        est = proximal(exact(d, p), ("Z",), ("X",), k)
+        assert abs(est.ate - t.ate) < 1e-12
+        assert abs(est.potential_outcome_means[0] - t.potential_outcome_means[0]) < 1e-12
+
+
+def test_c8_spo_wrong_but_ate_exact_under_x_to_y():
+    d = make_design(3, {"Z": 3, "X": 3, "T": 2, "Y": 2}, ["Z -> T", "T -> Y", "X -> Y"])
+    p = random_params(d, seed=4, concentration=1.0)
+    t = truth(d, p)
+    est = spo(exact(d, p), ("Z",), ("X",), 3)
+    assert abs(est.ate - t.ate) < 1e-12
+    m2 = est.diagnostics["synthetic_moments"][2]
+    assert abs(m2 - float(t.weights @ t.effects**2)) > 1e-3
+
+
+def main_generator(a: float, b: float) -> dict:
+    """The authors' BinaryGeneratorMain(zt=a, xy=b) as a paper-level4 parameter point."""
+    q = {"pi_0": 0.5, "p_Z0_U0": 0.75, "p_Z0_U1": 0.25, "p_X0_U0": 0.75, "p_X0_U1": 0.25,
+         "p_T0_Z0_U0": 0.25, "p_T0_Z0_U1": 0.75 - a / 2, "p_T0_Z1_U0": 0.25 + a / 2, "p_T0_Z1_U1": 0.75}
+    y1 = {(0, 0, 0): 7 / 8, (0, 0, 1): (1 + 6 * b) / 8, (1, 0, 0): (7 - 6 * b) / 8, (1, 0, 1): 1 / 8,
+          (0, 1, 0): 1 / 8, (0, 1, 1): (7 - 6 * b) / 8, (1, 1, 0): (1 + 6 * b) / 8, (1, 1, 1): 7 / 8}
+    for (x, t, u), v in y1.items():
+        q[f"p_Y0_X{x}_T{t}_U{u}"] = 1 - v
+    return q
+
+
+@pytest.mark.parametrize("a", [0.0, 0.5, 1.0])
+def test_c13_main_generator_exact(a):
+    d = Design.builtin("paper-level4")
+    p = main_generator(a, 0.0)
+    est = spo(exact(d, p), ("Z",), ("X",), 2)
+    np.testing.assert_allclose(est.diagnostics["synthetic_moments"], [1, 0, 0.5625, 0, 0.31640625], atol=1e-12)
+    np.testing.assert_allclose(est.effects, [-0.75, 0.75], atol=1e-12)
+    np.testing.assert_allclose(est.weights, [0.5, 0.5], atol=1e-12)
+
+
+@pytest.mark.parametrize("a,b,wrong,right", [(1, 1, 0.75, 0.375), (0, 1, 0.75, 0.375), (1, 0.5, 0.7955, 0.5625)])
+def test_c13_main_generator_misspecified(a, b, wrong, right):
+    d = Design.builtin("paper-level4")
+    p = main_generator(a, b)
+    t = truth(d, p)
+    np.testing.assert_allclose(np.sort(t.effects), [-right, right], atol=1e-12)
+    est = spo(exact(d, p), ("Z",), ("X",), 2)
+    np.testing.assert_allclose(est.effects, [-wrong, wrong], atol=1e-4)
+    assert abs(est.ate) < 1e-12
+
+
+def test_c14_appendix_generator_joint_proxies():
+    """Four binary proxies, Z = (P0, P1) and X = (P2, P3) as joint proxies: exact SPO (theory.md §8.5)."""
+    d = make_design(2, {"P0": 2, "P1": 2, "P2": 2, "P3": 2, "T": 2, "Y": 2}, ["T -> Y"],
+                    roles={"treatment_side": ["P0", "P1"], "outcome_side": ["P2", "P3"]})
+    beta = np.linspace(0.2, 0.6, 4)
+    p = {"pi_0": 0.5, "p_T0_U0": 0.25, "p_T0_U1": 0.75}
+    for i in range(4):
+        for u in range(2):
+            shift = 0.3 * (u if i % 2 == 0 else 1 - u)
+            p[f"p_P{i}0_U{u}"] = 1 - (beta[i] + shift)
+    for t in range(2):
+        for u in range(2):
+            p[f"p_Y0_T{t}_U{u}"] = 1 - (0.25 + 0.25 * (u == t) + 0.25 * t)
+    est = spo(exact(d, p), ("P0", "P1"), ("P2", "P3"), 2)
+    assert est.potential_outcome_means[0] == pytest.approx(0.375, abs=1e-12)
+    assert est.potential_outcome_means[1] == pytest.approx(0.625, abs=1e-12)
+    np.testing.assert_allclose(est.diagnostics["synthetic_moments"], [1, 0.25, 0.125, 0.0625, 0.03125], atol=1e-12)
+    np.testing.assert_allclose(est.effects, [0, 0.5], atol=1e-12)
+    np.testing.assert_allclose(est.weights, [0.5, 0.5], atol=1e-12)
+
+
+def test_adjustment_exact():
+    d = make_design(3, {"Z": 3, "T": 2, "Y": 2}, ["Z -> T", "Z -> Y", "T -> Y"], observed=True)
+    p = random_params(d, seed=2)
+    t = truth(d, p)
+    est = adjustment(exact(d, p))
+    w, e = sorted_truth(t)
+    np.testing.assert_allclose(est.effects, e, atol=1e-12)
+    np.testing.assert_allclose(est.weights, w, atol=1e-12)
+    assert abs(est.ate - t.ate) < 1e-12
+
+
+def test_continuous_outcome_and_proxy_exact():
+    cont = {"type": "continuous", "features": 3}
+    d = make_design(2, {"Z": 3, "X": cont, "T": 2, "Y": {"type": "continuous", "features": 2}},
+                    ["Z -> T", "T -> Y"])
+    p = random_params(d, seed=5)
+    t = truth(d, p)
+    est = spo(exact(d, p), ("Z",), ("X",), 2)
+    w, e = sorted_truth(t)
+    assert abs(est.ate - t.ate) < 1e-10
+    np.testing.assert_allclose(est.effects, e, atol=1e-8)
+
+
+def test_spo_error_shrinks_with_n():
+    d = Design.builtin("paper-level3")
+    p = random_params(d, seed=11)
+    t = truth(d, p)
+    errs = []
+    for n in (10_000, 1_000_000):
+        runs = [abs(fit(d, simulate(d, n, params=p, seed=s)[0]).estimate.ate - t.ate) for s in range(5)]
+        errs.append(np.median(runs))
+    assert errs[1] < errs[0] / 3
+
+
+def test_fit_picks_and_refuses():
+    data, _ = simulate("paper-level4", 2000, seed=0)
+    assert fit("paper-level4", data).estimator == "proximal"
+    with pytest.raises(IdentificationError, match="not identifiable"):
+        fit("paper-level4", data, estimator="spo")
+    with pytest.raises(IdentificationError, match="latent"):
+        fit("paper-level4", data, estimator="adjustment")
+    with pytest.raises(IdentificationError, match="unknown estimator"):
+        fit("paper-level4", data, estimator="magic")
+    data1, _ = simulate("paper-level1", 2000, seed=0)
+    assert fit("paper-level1", data1).estimator == "adjustment"
+
+
+def test_bootstrap_is_seeded_and_covers_truth():
+    d = Design.builtin("paper-level3")
+    data, t = simulate(d, 50_000, seed=3)
+    r1 = fit(d, data, bootstrap=100, seed=7)
+    r2 = fit(d, data, bootstrap=100, seed=7)
+    np.testing.assert_array_equal(r1.bootstrap, r2.bootstrap)
+    lo, hi = r1.to_dict()["ate"]["ci"]
+    assert lo <= t.ate <= hi
+    assert "truth" not in r1.to_dict()
+    assert "ATE" in r1.summary()
