@@ -219,3 +219,27 @@ def simulate(design: Design | str, n: int, params: Mapping[str, float] | None = 
         cols[design.latent] = u
     frame = pd.DataFrame({c: cols[c] for c in design.names + ((design.latent,) if design.latent_observed else ())})
     return frame, truth(design, params)
+
+
+def paper_main_params(zt_strength: float, xy_strength: float) -> dict[str, float]:
+    """The authors' main generator (theory.md §8.1) as a ``paper-level4`` parameter point.
+
+    ``zt_strength`` (a) moves T's dependence from U to Z; ``xy_strength`` (b) moves Y's from U to X. With b = 0
+    the X -> Y edge is inert, so the same point also serves the level-3 sweep.
+
+    Examples
+    --------
+    >>> t = truth(Design.builtin("paper-level4"), paper_main_params(0.5, 0.0))
+    >>> sorted(round(float(e), 4) for e in t.effects), round(t.ate, 12)
+    ([-0.75, 0.75], 0.0)
+    """
+    a, b = float(zt_strength), float(xy_strength)
+    if not (0 <= a <= 1 and 0 <= b <= 1):
+        raise DesignError(f"strengths must lie in [0, 1], got zt={a}, xy={b}")
+    p = {"pi_0": 0.5, "p_Z0_U0": 0.75, "p_Z0_U1": 0.25, "p_X0_U0": 0.75, "p_X0_U1": 0.25,
+         "p_T0_Z0_U0": 0.25, "p_T0_Z0_U1": 0.75 - a / 2, "p_T0_Z1_U0": 0.25 + a / 2, "p_T0_Z1_U1": 0.75}
+    y1 = {(0, 0, 0): 7 / 8, (0, 0, 1): (1 + 6 * b) / 8, (1, 0, 0): (7 - 6 * b) / 8, (1, 0, 1): 1 / 8,
+          (0, 1, 0): 1 / 8, (0, 1, 1): (7 - 6 * b) / 8, (1, 1, 0): (1 + 6 * b) / 8, (1, 1, 1): 7 / 8}
+    for (x, t, u), v in y1.items():  # P(Y=1 | X=x, T=t, U=u)
+        p[f"p_Y0_X{x}_T{t}_U{u}"] = 1 - v
+    return p

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import scipy.linalg
+import scipy.optimize
 
 from .evaluate import Moments
 from .moment_problem import solve_atoms
@@ -68,10 +69,63 @@ def spo(mo: Moments, Z: Sequence[str], X: Sequence[str], k: int, method: str = "
         gamma = D @ gamma
         moments.append(float(ex @ gamma))
     sol = solve_atoms(np.array(moments), k, method=method)
+    weights, effects = np.asarray(sol.weights, dtype=float), np.asarray(sol.atoms, dtype=float)
     diag.update({"synthetic_moments": moments, "moment_solver": sol.diagnostics})
+    warnings += list(sol.warnings)
+    bound = effect_bound(mo)
+    if _impossible(weights, effects, k, bound, sol.diagnostics):
+        weights, effects, residual = project_atoms(np.array(moments[: 2 * k]), k, bound, weights, effects)
+        diag["projected"] = {"bound": bound, "residual": residual}
+        warnings.append(f"the moment solver gave an impossible mixture (complex atoms, effects outside "
+                        f"[-{bound:g}, {bound:g}] or weights outside [0, 1]); projected onto the nearest valid "
+                        f"{k}-atom distribution (moment residual {residual:.3g})")
     po = {t: float(ex @ alpha[t]) for t in (0, 1)}
-    return Estimate(ate=moments[1], potential_outcome_means=po, weights=np.asarray(sol.weights),
-                    effects=np.asarray(sol.atoms), diagnostics=diag, warnings=warnings + list(sol.warnings))
+    return Estimate(ate=moments[1], potential_outcome_means=po, weights=weights, effects=effects,
+                    diagnostics=diag, warnings=warnings)
+
+
+def effect_bound(mo: Moments) -> float:
+    """|tau_u| can not exceed the outcome's range: c - 1 for a categorical Y with c codes, none if continuous."""
+    var = mo.design.variable(mo.design.outcome)
+    return float(var.dim - 1) if var.categorical else np.inf
+
+
+def _impossible(weights, effects, k, bound, diag) -> bool:
+    return bool(diag.get("complex") or len(effects) != k or np.any(np.abs(effects) > bound + 1e-12)
+                or np.any(weights < -1e-12) or np.any(weights > 1 + 1e-12))
+
+
+def project_atoms(moments: np.ndarray, k: int, bound: float, weights0: np.ndarray, effects0: np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray, float]:
+    """The k-atom distribution (weights on the simplex, atoms in [-bound, bound]) closest to the moments
+    m_1..m_{2k-1} in least squares, from several starts; atoms sorted ascending."""
+    scale = max(1.0, float(np.max(np.abs(moments[1:]))))
+    lim = bound if np.isfinite(bound) else 10 * scale
+
+    def unpack(x):
+        z = np.concatenate([[0.0], x[k:]])
+        w = np.exp(z - z.max())
+        return x[:k], w / w.sum()
+
+    def resid(x):
+        tau, w = unpack(x)
+        return np.array([w @ tau**j for j in range(1, len(moments))]) - moments[1:]
+
+    starts = [np.clip(np.real(effects0[:k]) if len(effects0) >= k else np.zeros(k), -lim, lim),
+              np.linspace(-lim, lim, k + 2)[1:-1], np.linspace(-lim / 2, lim / 2, k)]
+    best = None
+    for tau0 in starts:
+        if len(tau0) != k:
+            continue
+        x0 = np.concatenate([tau0, np.zeros(k - 1)])
+        lo = np.concatenate([np.full(k, -lim), np.full(k - 1, -30.0)])
+        hi = np.concatenate([np.full(k, lim), np.full(k - 1, 30.0)])
+        fit = scipy.optimize.least_squares(resid, x0, bounds=(lo, hi), xtol=1e-14, ftol=1e-14, gtol=1e-14)
+        if best is None or fit.cost < best.cost:
+            best = fit
+    tau, w = unpack(best.x)
+    order = np.argsort(tau)
+    return w[order], tau[order], float(np.max(np.abs(best.fun)))
 
 
 def naive_difference(mo: Moments) -> float:

@@ -9,6 +9,7 @@ from estimate import fit, population_moments, random_params, simulate, truth
 from estimate.adjustment import adjustment
 from estimate.evaluate import Moments
 from estimate.proximal import proximal
+from estimate.simulate import paper_main_params
 from estimate.spo import spo
 from identify import Design, IdentificationError
 from tests.conftest import make_design
@@ -72,21 +73,10 @@ def test_c8_spo_wrong_but_ate_exact_under_x_to_y():
     assert abs(m2 - float(t.weights @ t.effects**2)) > 1e-3
 
 
-def main_generator(a: float, b: float) -> dict:
-    """The authors' BinaryGeneratorMain(zt=a, xy=b) as a paper-level4 parameter point."""
-    q = {"pi_0": 0.5, "p_Z0_U0": 0.75, "p_Z0_U1": 0.25, "p_X0_U0": 0.75, "p_X0_U1": 0.25,
-         "p_T0_Z0_U0": 0.25, "p_T0_Z0_U1": 0.75 - a / 2, "p_T0_Z1_U0": 0.25 + a / 2, "p_T0_Z1_U1": 0.75}
-    y1 = {(0, 0, 0): 7 / 8, (0, 0, 1): (1 + 6 * b) / 8, (1, 0, 0): (7 - 6 * b) / 8, (1, 0, 1): 1 / 8,
-          (0, 1, 0): 1 / 8, (0, 1, 1): (7 - 6 * b) / 8, (1, 1, 0): (1 + 6 * b) / 8, (1, 1, 1): 7 / 8}
-    for (x, t, u), v in y1.items():
-        q[f"p_Y0_X{x}_T{t}_U{u}"] = 1 - v
-    return q
-
-
 @pytest.mark.parametrize("a", [0.0, 0.5, 1.0])
 def test_c13_main_generator_exact(a):
     d = Design.builtin("paper-level4")
-    p = main_generator(a, 0.0)
+    p = paper_main_params(a, 0.0)
     est = spo(exact(d, p), ("Z",), ("X",), 2)
     np.testing.assert_allclose(est.diagnostics["synthetic_moments"], [1, 0, 0.5625, 0, 0.31640625], atol=1e-12)
     np.testing.assert_allclose(est.effects, [-0.75, 0.75], atol=1e-12)
@@ -96,7 +86,7 @@ def test_c13_main_generator_exact(a):
 @pytest.mark.parametrize("a,b,wrong,right", [(1, 1, 0.75, 0.375), (0, 1, 0.75, 0.375), (1, 0.5, 0.7955, 0.5625)])
 def test_c13_main_generator_misspecified(a, b, wrong, right):
     d = Design.builtin("paper-level4")
-    p = main_generator(a, b)
+    p = paper_main_params(a, b)
     t = truth(d, p)
     np.testing.assert_allclose(np.sort(t.effects), [-right, right], atol=1e-12)
     est = spo(exact(d, p), ("Z",), ("X",), 2)
@@ -182,3 +172,33 @@ def test_bootstrap_is_seeded_and_covers_truth():
     assert lo <= t.ate <= hi
     assert "truth" not in r1.to_dict()
     assert "ATE" in r1.summary()
+
+
+def test_impossible_mixtures_are_projected_and_flagged():
+    """Noisy moments whose pencil roots are complex: a valid mixture comes back, with a warning."""
+    d = Design.builtin("paper-level4")
+    P = population_moments(d, paper_main_params(0.0, 0.0)).ravel()
+    rng = np.random.default_rng(123)
+    flagged = 0
+    for _ in range(60):
+        est = spo(Moments(d, rng.multinomial(1000, P).reshape(2, 2, 2, 2) / 1000), ("Z",), ("X",), 2)
+        assert np.all(np.abs(est.effects) <= 1) and np.all((est.weights >= 0) & (est.weights <= 1))
+        assert abs(est.weights.sum() - 1) < 1e-9 and np.all(np.isfinite(est.effects))
+        if "projected" in est.diagnostics:
+            flagged += 1
+            assert any("projected onto the nearest valid" in w for w in est.warnings)
+    assert flagged > 0
+
+
+def test_near_equal_effects_warn():
+    from estimate.spo import project_atoms
+
+    w, e, res = project_atoms(np.array([1, 0.1, 0.5, 0.0]), 2, 1.0, np.array([0.5, 0.5]), np.array([-1, 1]))
+    assert np.all(np.abs(e) <= 1) and abs(w.sum() - 1) < 1e-12 and res >= 0
+    d = make_design(2, {"Z": 2, "X": 2, "T": 2, "Y": 2}, ["Z -> T", "T -> Y"])
+    p = random_params(d, seed=0)
+    # make the two classes' effects nearly equal: same outcome law in both classes, up to 1e-6
+    for t in (0, 1):
+        p[f"p_Y0_T{t}_U1"] = p[f"p_Y0_T{t}_U0"] + 1e-6
+    est = spo(exact(d, p), ("Z",), ("X",), 2)
+    assert any("ill-conditioned" in w or "merged" in w for w in est.warnings)
