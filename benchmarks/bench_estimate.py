@@ -54,13 +54,8 @@ def design(k: int, c: int, edges: list[str]) -> Design:
 
 
 def separated(d: Design, count: int, gap: float = 0.05, start: int = 0) -> list[dict]:
-    out, seed = [], start
-    while len(out) < count:
-        p = random_params(d, seed=seed, concentration=1.0)
-        seed += 1
-        if np.diff(np.sort(truth(d, p).effects)).min() >= gap:
-            out.append(p)
-    return out
+    rng = np.random.default_rng(start)
+    return [random_params(d, seed=rng, concentration=1.0, min_effect_gap=gap) for _ in range(count)]
 
 
 def section_exact(quick: bool) -> list[list]:

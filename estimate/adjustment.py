@@ -4,20 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from identify import Model
-
-from .evaluate import Moments, eval_poly, params_from_class_tensor
+from .evaluate import Moments, params_from_class_tensor, targets_from_point
 from .result import Estimate
-
-
-def targets_from_point(model: Model, point: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict[int, float]]:
-    """Class weights, class effects and potential-outcome means of a parameter point."""
-    k = model.k
-    weights = np.array([eval_poly(f, point) for f in model.target_polys("weights")])
-    effects = np.array([eval_poly(f, point) for f in model.target_polys("effects")])
-    po = {t: float(sum(eval_poly(model.weight_poly(u) * model.outcome_class_mean(u, t), point)
-                       for u in range(k))) for t in (0, 1)}
-    return weights, effects, po
 
 
 def adjustment(mo: Moments) -> Estimate:

@@ -102,3 +102,13 @@ def params_from_class_tensor(design: Design, class_tensor: np.ndarray, weights: 
                     if idx >= 0:
                         point[idx] = joint[conf + (c, u)] / denom if denom != 0 else np.nan
     return point
+
+
+def targets_from_point(model: Model, point: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict[int, float]]:
+    """Class weights, class effects and potential-outcome means of a parameter point."""
+    k = model.k
+    weights = np.array([eval_poly(f, point) for f in model.target_polys("weights")])
+    effects = np.array([eval_poly(f, point) for f in model.target_polys("effects")])
+    po = {t: float(sum(eval_poly(model.weight_poly(u) * model.outcome_class_mean(u, t), point)
+                       for u in range(k))) for t in (0, 1)}
+    return weights, effects, po

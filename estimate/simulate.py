@@ -18,7 +18,7 @@ from identify import Design, Model
 from identify.errors import DesignError
 from identify.model import LAST, ONE
 
-from .evaluate import eval_poly
+from .evaluate import targets_from_point
 
 
 def as_generator(seed: int | np.random.Generator | None) -> np.random.Generator:
@@ -54,16 +54,33 @@ class Truth:
 
 
 def random_params(design: Design, seed: int | np.random.Generator | None = None,
-                  concentration: float = 3.0) -> dict[str, float]:
+                  concentration: float = 3.0, min_effect_gap: float = 0.0) -> dict[str, float]:
     """A random interior parameter point: Dirichlet rows for categorical laws, normals for continuous ones.
+
+    ``min_effect_gap`` redraws until the class effects are at least that far apart (near-equal effects make
+    the k-atom problem ill-conditioned whatever the estimator).
 
     Examples
     --------
     >>> p = random_params(Design.builtin("paper-level2"), seed=0)
     >>> len(p), all(0 < v < 1 for v in p.values())
     (11, True)
+    >>> d = Design.builtin("paper-level3")
+    >>> t = truth(d, random_params(d, seed=0, min_effect_gap=0.3))
+    >>> bool(abs(t.effects[0] - t.effects[1]) >= 0.3)
+    True
     """
     rng = as_generator(seed)
+    for _ in range(1000):
+        p = _draw_params(design, rng, concentration)
+        if min_effect_gap <= 0 or design.classes == 1:
+            return p
+        if np.diff(np.sort(truth(design, p).effects)).min() >= min_effect_gap:
+            return p
+    raise DesignError(f"no parameter point with class effects {min_effect_gap} apart in 1000 draws")
+
+
+def _draw_params(design: Design, rng: np.random.Generator, concentration: float) -> dict[str, float]:
     model = Model(design)
     out: dict[str, float] = {}
     rows = [model._pi[None, :]] + [model.tables[v].reshape(-1, model.tables[v].shape[-1]) for v in model.order]
@@ -121,10 +138,7 @@ def truth(design: Design, params: Mapping[str, float]) -> Truth:
     """
     model = Model(design)
     point = point_from_params(model, params)
-    weights = np.array([eval_poly(f, point) for f in model.target_polys("weights")])
-    effects = np.array([eval_poly(f, point) for f in model.target_polys("effects")])
-    po = {t: float(sum(eval_poly(model.weight_poly(u) * model.outcome_class_mean(u, t), point)
-                       for u in range(design.classes))) for t in (0, 1)}
+    weights, effects, po = targets_from_point(model, point)
     return Truth(dict(params), weights, effects, po[1] - po[0], po, _tables(model, point))
 
 

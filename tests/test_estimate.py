@@ -20,15 +20,9 @@ def exact(design, params):
 
 
 def separated_params(design, count, gap=0.05):
-    """Random points whose class effects are at least ``gap`` apart: near-equal effects make the k-atom
-    problem ill-conditioned whatever the estimator (tested separately, with its warning)."""
-    out, seed = [], 0
-    while len(out) < count:
-        p = random_params(design, seed=seed, concentration=1.0)
-        seed += 1
-        if np.diff(np.sort(truth(design, p).effects)).min() >= gap:
-            out.append(p)
-    return out
+    """Random points whose class effects are at least ``gap`` apart (near-equal effects are tested apart)."""
+    rng = np.random.default_rng(0)
+    return [random_params(design, seed=rng, concentration=1.0, min_effect_gap=gap) for _ in range(count)]
 
 
 def sorted_truth(t):
