@@ -77,7 +77,7 @@ def compile_estimator(p: Placement, estimator: str = "auto", method: str = "penc
     # cp
     if not methods["full_mixture"].startswith("kruskal"):
         raise _refuse(p, "full_mixture", "cp", "kruskal_per_arm")
-    from .cp import cp_estimate
+    from .mixture import cp_estimate
 
     cert = p.targets["full_mixture"].certificate
     rng = as_generator(seed)

@@ -17,6 +17,7 @@ Both solvers share the same numerics, built so that a bad answer is never return
 * the numerical rank r of H_0 (singular values above ``tol`` times the largest) decides how many atoms are
   solved for: r < k means equal effects or a zero weight, and r atoms are returned with a warning;
 * complex atoms (the moments are not those of a real r-atom distribution) keep their real parts, with a warning;
+  so do weights outside [0, 1], weights below sqrt(tol) (their atoms are noise), and a residual above sqrt(tol);
 * the weights are a least-squares fit over all supplied moments with sum(pi) = 1 imposed exactly (m_0 is the only
   moment known without error), and the fit's residual is reported.
 
@@ -287,7 +288,8 @@ def _solve(moments: ArrayLike, k: int, tol: float, method: str,
                      "nearly zero")
         found.append(f"only {r} distinct effects; classes with equal effects merged (asked for k = {k})")
 
-    # One atom is the mean, whatever else the moments say; fitting it to higher moments would bias it.
+    # One atom is the mean, whatever else the moments say (fitting it to higher moments would bias it); it is
+    # taken from the raw moments below so that it does not round through the scale.
     z = np.array([ms[1] / ms[0]], dtype=complex) if r == 1 else np.asarray(atoms_of(ms, k, r), dtype=complex)
     max_imag_z = float(np.max(np.abs(z.imag)))
     is_complex = max_imag_z > tol * max(1.0, float(np.max(np.abs(z))))
@@ -297,7 +299,7 @@ def _solve(moments: ArrayLike, k: int, tol: float, method: str,
                      f"{r}-atom distribution (real parts kept)")
     t = np.sort(z.real) + 0.0  # + 0.0 turns -0.0 into 0.0
     pi = _weights(t, ms)
-    tau = t * s
+    tau = np.array([m[1] / m[0]]) if r == 1 else t * s
 
     scaled_residual = float(np.max(np.abs(np.vander(t, m.size, increasing=True).T @ pi - ms)))
     residual = float(np.max(np.abs(np.vander(tau, m.size, increasing=True).T @ pi - m)))

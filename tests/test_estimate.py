@@ -196,3 +196,38 @@ def test_near_equal_effects_warn():
         p[f"p_Y0_T{t}_U1"] = p[f"p_Y0_T{t}_U0"] + 1e-6
     est = spo(exact(d, p), ("Z",), ("X",), 2)
     assert any("ill-conditioned" in w or "merged" in w for w in est.warnings)
+
+
+@pytest.mark.parametrize("k,variables,edges,route", [
+    (2, {"Z": 2, "X": 2, "T": 2, "Y": 2}, ["T -> Y"], "kruskal_pooled"),
+    (2, {"Z": 2, "X": 2, "T": 2, "Y": 2}, ["Z -> T", "T -> Y"], "kruskal_per_arm"),
+    (3, {"Z": 3, "X": 3, "T": 2, "Y": 3}, ["Z -> T", "T -> Y"], "kruskal_per_arm"),
+    (3, {"A": 3, "B": 3, "C": 3, "T": 2, "Y": 2}, ["T -> Y"], "kruskal_pooled"),
+])
+def test_cp_exact_full_mixture(k, variables, edges, route):
+    """Plant and recover the whole mixture from exact moments via the certified views."""
+    from estimate.mixture import cp_estimate
+    from identify import place
+
+    d = make_design(k, variables, edges)
+    pl = place(d)
+    assert pl.targets["full_mixture"].method == route
+    p = random_params(d, seed=np.random.default_rng(3), min_effect_gap=0.1)
+    t = truth(d, p)
+    est = cp_estimate(exact(d, p), pl.targets["full_mixture"].certificate, k, seed=0)
+    w, e = sorted_truth(t)
+    np.testing.assert_allclose(est.effects, e, atol=1e-8)
+    np.testing.assert_allclose(est.weights, w, atol=1e-8)
+    assert abs(est.ate - t.ate) < 1e-8
+
+
+def test_cp_fit_on_samples_is_consistent():
+    d = Design.builtin("paper-level2")
+    p = random_params(d, seed=np.random.default_rng(5), min_effect_gap=0.3)
+    t = truth(d, p)
+    errs = []
+    for n in (10_000, 1_000_000):
+        runs = [np.abs(fit(d, simulate(d, n, params=p, seed=s)[0], estimator="cp", seed=s).estimate.effects
+                       - np.sort(t.effects)).max() for s in range(3)]
+        errs.append(np.median(runs))
+    assert errs[1] < errs[0]
