@@ -133,3 +133,25 @@ def naive_difference(mo: Moments) -> float:
     T = mo.design.treatment
     ey = mo.joint((T,), outcome=True)
     return float(ey[1] / mo.arm_prob(1) - ey[0] / mo.arm_prob(0))
+
+
+def potential_outcome_moments(mo: Moments, Z: Sequence[str], X: Sequence[str], k: int, t: int, n: int) -> list[float]:
+    """The poster's single-arm variant: alpha' = M_t^+ M[Z,X,Y|t] alpha gives
+    E[X]^T alpha^(j) = sum_u pi_u E[Y(t) | U=u]^j, the mixture of one potential outcome's class means.
+
+    Examples
+    --------
+    >>> from identify import Design
+    >>> from estimate.simulate import paper_main_params, population_moments
+    >>> d = Design.builtin("paper-level4")
+    >>> mo = Moments(d, population_moments(d, paper_main_params(0.5, 0.0)))
+    >>> [round(m, 10) for m in potential_outcome_moments(mo, ("Z",), ("X",), 2, 1, 3)]
+    [0.5, 0.390625, 0.3359375]
+    """
+    alpha, pinv, ex, _, _ = first_step(mo, Z, X, k)
+    A = pinv[t] @ mo.M(Z, X, t, outcome=True)
+    a, out = alpha[t], []
+    for _ in range(n):
+        out.append(float(ex @ a))
+        a = A @ a
+    return out

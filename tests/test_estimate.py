@@ -231,3 +231,12 @@ def test_cp_fit_on_samples_is_consistent():
                        - np.sort(t.effects)).max() for s in range(3)]
         errs.append(np.median(runs))
     assert errs[1] < errs[0]
+
+
+@pytest.mark.parametrize("t", [0, 1])
+def test_c12_single_potential_outcome_moments(t):
+    from estimate.spo import potential_outcome_moments
+
+    mo = exact(Design.builtin("paper-level4"), paper_main_params(0.5, 0.0))
+    np.testing.assert_allclose(potential_outcome_moments(mo, ("Z",), ("X",), 2, t, 3), [0.5, 0.390625, 0.3359375],
+                               atol=1e-12)
