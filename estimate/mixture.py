@@ -52,8 +52,11 @@ def class_tensor_from_views(design: Design, views: list[list[str]], factors, ext
     return np.einsum(",".join(subs) + "->" + out, *operands)
 
 
-def cp_estimate(mo: Moments, certificate: dict, k: int, seed=None, restarts: int = 5) -> Estimate:
+def cp_estimate(mo: Moments, certificate: dict, k: int, seed=None, restarts: int = 3, max_iter: int = 200) -> Estimate:
     """Recover the full mixture by CP on the certified views, then the MTE and ATE from it.
+
+    The first start is Jennrich's simultaneous diagonalisation (exact on population tensors); ``restarts - 1``
+    random starts of at most ``max_iter`` ALS sweeps guard against a poor one on noisy tables.
 
     Examples
     --------
@@ -73,7 +76,7 @@ def cp_estimate(mo: Moments, certificate: dict, k: int, seed=None, restarts: int
     T = design.treatment
     warnings: list[str] = []
     if "stitch_view" not in certificate:
-        sol = cp_mixture(_views_tensor(mo, views, None), k, restarts=restarts, seed=seed)
+        sol = cp_mixture(_views_tensor(mo, views, None), k, restarts=restarts, seed=seed, max_iter=max_iter)
         weights = np.asarray(sol.weights)
         cls = class_tensor_from_views(design, views, sol.factors)
         diag = {"cp": sol.diagnostics}
@@ -82,7 +85,7 @@ def cp_estimate(mo: Moments, certificate: dict, k: int, seed=None, restarts: int
         stitch = views.index(list(certificate["stitch_view"]))
         arm_probs = np.array([mo.arm_prob(t) for t in (0, 1)])
         weights, sols = cp_per_arm([_views_tensor(mo, views, t) for t in (0, 1)], arm_probs, k, stitch,
-                                   restarts=restarts, seed=seed)
+                                   restarts=restarts, seed=seed, max_iter=max_iter)
         weights = np.asarray(weights)
         arms = []
         for t, sol in enumerate(sols):
