@@ -12,7 +12,8 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-RESULTS = Path(__file__).resolve().parent / "results"
+# MIXID_BENCH_RESULTS redirects the output (the CI smoke tests write to a temporary folder).
+RESULTS = Path(os.environ.get("MIXID_BENCH_RESULTS", Path(__file__).resolve().parent / "results"))
 
 
 def machine_info() -> str:
