@@ -30,7 +30,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from harness import machine_info, median_time, write_results  # noqa: E402
+from harness import machine_info, median_time, plot_lines, write_results  # noqa: E402
 
 from estimate import fit, population_moments, random_params, simulate, sufficient_stats, truth  # noqa: E402
 from estimate.evaluate import Moments  # noqa: E402
@@ -112,6 +112,12 @@ def section_sweeps(quick: bool) -> list[list]:
                    f"{AUTHORS_ATE_L3_L4[i]:.5f}" if sweep.startswith("xy") else "", f"{100 * bad / runs:.0f}%",
                    f"{100 * projected / runs:.0f}%"]
             rows.append(row)
+    for sweep in ("zt", "xy"):
+        sub = [r for r in rows if r[0].startswith(sweep)]
+        plot_lines(f"estimate_sweep_{sweep}" + ("_quick" if quick else ""), [r[1] for r in sub],
+                   {"mixid SPO": [float(r[3]) for r in sub], "authors' SPO (stored)": [float(r[4]) for r in sub]},
+                   f"{sweep} strength", "MTE error (authors' metric), mean of runs",
+                   "Level 2 -> 3 (Z -> T)" if sweep == "zt" else "Level 3 -> 4 (X -> Y)")
     return rows
 
 

@@ -71,3 +71,27 @@ def write_results(stem: str, header: str, columns: Sequence[str], rows: Sequence
     lines += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
     md_path.write_text("\n".join(lines) + "\n")
     return [md_path, csv_path]
+
+
+def plot_lines(stem: str, x: Sequence[float], series: dict[str, Sequence[float]], xlabel: str, ylabel: str,
+               title: str, logx: bool = False) -> Path:
+    """A line figure ``results/<stem>.png`` of several series against x."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    for label, y in series.items():
+        ax.plot(x, y, "o-", label=label, ms=4)
+    if logx:
+        ax.set_xscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=8)
+    path = RESULTS / f"{stem}.png"
+    fig.savefig(path, dpi=120, bbox_inches="tight")
+    plt.close(fig)
+    return path
