@@ -49,7 +49,7 @@ def compile_estimator(p: Placement, estimator: str = "auto", method: str = "penc
             estimator = "adjustment"
         elif methods["mte"] == "spo":
             estimator = "spo"
-        elif methods["full_mixture"].startswith("kruskal"):
+        elif methods["full_mixture"].startswith("kruskal") and all(v.categorical for v in d.variables):
             estimator = "cp"
         elif methods["ate"] == "proximal":
             estimator = "proximal"
@@ -77,6 +77,9 @@ def compile_estimator(p: Placement, estimator: str = "auto", method: str = "penc
     # cp
     if not methods["full_mixture"].startswith("kruskal"):
         raise _refuse(p, "full_mixture", "cp", "kruskal_per_arm")
+    if not all(v.categorical for v in d.variables):
+        raise IdentificationError("cp: every variable must be categorical (CP factors are distributions); "
+                                  "use spo or proximal with continuous variables")
     from .mixture import cp_estimate
 
     cert = p.targets["full_mixture"].certificate

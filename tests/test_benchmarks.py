@@ -14,6 +14,7 @@ SCRIPTS = {
     "bench_identify.py": ["--quick", "--naive-timeout", "1"],
     "bench_estimate.py": ["--quick", "--only", "exact", "sweeps", "truncation"],
     "bench_paper.py": ["--quick"],
+    "bench_extensions.py": ["--quick"],
 }
 
 
