@@ -8,11 +8,12 @@ with w = P(U) on the simplex and column-stochastic factors A = P(view_0 | U), B,
 decomposition is unique up to relabelling the classes when kr(A) + kr(B) + kr(C) >= 2k + 2, so it identifies
 the full mixture (level 2 of the hierarchy).
 
-:func:`cp_mixture` starts from Jennrich's simultaneous diagonalisation when two views have at least k states
-(exact on population tensors, so the answer is accurate to machine precision) and from seeded random factors
-otherwise or for the remaining restarts, refines each start with tensorly's ALS (``parafac``) and keeps the
-best fit. :func:`cp_per_arm` decomposes each treatment arm separately and aligns the arms' class labels
-through a view whose law does not depend on the treatment.
+:func:`cp_mixture` starts from an algebraic solution, exact on population tensors so the answer is accurate
+to machine precision: Jennrich's simultaneous diagonalisation when two views have at least k states, a
+rank-one pencil (De Lathauwer 2006) when only one has; the remaining restarts start from seeded random
+factors. Each start is refined with tensorly's ALS (``parafac``) and the best fit is kept. :func:`cp_per_arm`
+decomposes each treatment arm separately and aligns the arms' class labels through a view whose law does not
+depend on the treatment.
 
 Seeds: every function takes ``seed`` as an int, a :class:`numpy.random.Generator` (whose state is advanced)
 or None (fresh entropy); every random choice derives from it, never from a global RNG.
@@ -35,10 +36,13 @@ __all__ = ["CPSolution", "cp_mixture", "cp_per_arm", "align_columns"]
 
 # Negative factor entries down to -CLIP_TOL are rounding noise around a true zero: set them to zero silently.
 CLIP_TOL = 1e-9
-# The weights of an exact (normalised) fit sum to 1; a larger gap means the rank-k model does not fit well.
-WEIGHT_TOTAL_TOL = 1e-6
+# The weights of an exact fit to a normalised table sum to 1; a gap beyond sampling noise means the table is not
+# close to rank k.
+WEIGHT_TOTAL_TOL = 1e-2
 # Above this, the arms disagree about the stitch view's columns: its law may depend on T, or noise dominates.
 STITCH_WARN = 0.05
+# A relative residual this small is an exact fit up to rounding: later restarts are skipped.
+EXACT_FIT = 1e-13
 # Random contraction vectors tried by Jennrich; the one with the best separated eigenvalues is used.
 JENNRICH_CANDIDATES = 8
 
@@ -123,18 +127,18 @@ def _check_tensor(tensor: object) -> tuple[np.ndarray, float]:
 def _jennrich(T: np.ndarray, k: int, rng: np.random.Generator) -> tuple[CPTensor, tuple[int, int]] | None:
     """Simultaneous diagonalisation: exact CP factors of an exact rank-k tensor, a good start for a noisy one.
 
-    Needs two views with at least k states (their factors of full column rank k) and no two classes with
-    proportional columns in the third view. Returns None when no two views are large enough.
+    Needs two views a, b with at least k states (their factors of full column rank k) and no two classes with
+    proportional columns in the third view c. Returns None when no two views are large enough.
     """
     dims = T.shape
     big = [m for m in range(3) if dims[m] >= k]
     if len(big) < 2:
         return None
     # The two largest views carry the most information about the eigenvectors.
-    i, j = sorted(sorted(big, key=lambda m: -dims[m])[:2])
-    l_ = 3 - i - j
-    Tp = np.transpose(T, (i, j, l_))
-    # Project views i and j onto their k-dimensional column spaces, so the slices become invertible k x k.
+    a, b = sorted(sorted(big, key=lambda m: -dims[m])[:2])
+    c = 3 - a - b
+    Tp = np.transpose(T, (a, b, c))
+    # Project views a and b onto their k-dimensional column spaces, so the slices become invertible k x k.
     Ua = scipy.linalg.svd(tl.unfold(Tp, 0), full_matrices=False)[0][:, :k]
     Ub = scipy.linalg.svd(tl.unfold(Tp, 1), full_matrices=False)[0][:, :k]
     S = np.einsum("ak,abc,bl->klc", Ua, Tp, Ub)
@@ -146,25 +150,87 @@ def _jennrich(T: np.ndarray, k: int, rng: np.random.Generator) -> tuple[CPTensor
         return None
     best = None
     for _ in range(JENNRICH_CANDIDATES):
-        x = rng.standard_normal(dims[l_])
+        x = rng.standard_normal(dims[c])
         # N = A' diag(C^T x) A'^-1: its eigenvectors are the columns of A' whatever the weights.
         vals, vecs = np.linalg.eig(S @ x @ Mw_inv)
         # Eigenvector accuracy degrades as 1 / (smallest eigenvalue gap): keep the best separated contraction.
-        gap = min((abs(a - b) for a, b in combinations(vals, 2)), default=1.0) / np.linalg.norm(x)
+        gap = min((abs(p - q) for p, q in combinations(vals, 2)), default=1.0) / np.linalg.norm(x)
         if best is None or gap > best[0]:
             best = (gap, vecs)
     A = Ua @ np.real(best[1])
     # Given A, row u of pinv(A) T_(0) is w_u vec(b_u c_u^T): a rank-one matrix per class.
     G = np.linalg.pinv(A) @ tl.unfold(Tp, 0)
-    B = np.empty((dims[j], k))
-    C = np.empty((dims[l_], k))
+    B = np.empty((dims[b], k))
+    C = np.empty((dims[c], k))
     for u in range(k):
-        U, s, Vt = np.linalg.svd(G[u].reshape(dims[j], dims[l_]))
+        U, s, Vt = np.linalg.svd(G[u].reshape(dims[b], dims[c]))
         B[:, u] = s[0] * U[:, 0]
         C[:, u] = Vt[0]
     factors = [None, None, None]
-    factors[i], factors[j], factors[l_] = A, B, C
-    return CPTensor((np.ones(k), factors)), (i, j)
+    factors[a], factors[b], factors[c] = A, B, C
+    return CPTensor((np.ones(k), factors)), (a, b)
+
+
+def _rank_one_pencil(T: np.ndarray, k: int, rng: np.random.Generator) -> tuple[CPTensor, tuple[int]] | None:
+    """Algebraic start when only one view, C, has at least k states (e.g. 3 x 3 x 4 with k = 4).
+
+    With C of full column rank, the slice combination M(z) = sum_c z_c T[:, :, c] is rank one exactly when z
+    annihilates all but one class's column of C: z = z_u gives w_u a_u b_u^T. Rank one means every 2 x 2
+    minor vanishes: C(d_a, 2) C(d_b, 2) quadratic equations in z. Linearised in the symmetric matrix z z^T,
+    their solution space is spanned by the z_u z_u^T (De Lathauwer 2006, given at least k(k-1)/2 independent
+    minors), and two random combinations of it are diagonalised together by the z_u, as in Jennrich's method.
+    Returns None when no view has k states or there are too few minors.
+    """
+    dims = T.shape
+    big = [m for m in range(3) if dims[m] >= k]
+    if not big:
+        return None
+    c = max(big, key=lambda m: dims[m])
+    a, b = (m for m in range(3) if m != c)
+    da, db = dims[a], dims[b]
+    pairs_a, pairs_b = list(combinations(range(da), 2)), list(combinations(range(db), 2))
+    n_sym = k * (k + 1) // 2
+    if len(pairs_a) * len(pairs_b) < n_sym - k or k < 2:
+        return None
+    Tp = np.transpose(T, (a, b, c))
+    Uc = scipy.linalg.svd(tl.unfold(Tp, 2), full_matrices=False)[0][:, :k]
+    S = np.einsum("abc,cr->rab", Tp, Uc)  # S[r] = sum_c Uc[c, r] T[:, :, c]
+    ia, ia2 = np.array(pairs_a).T
+    jb, jb2 = np.array(pairs_b).T
+    # Coefficient of z_r z_s in the minor (i, i'; j, j'): S_r[i, j] S_s[i', j'] - S_r[i, j'] S_s[i', j].
+    X11 = S[:, ia][:, :, jb]
+    X22 = S[:, ia2][:, :, jb2]
+    X12 = S[:, ia][:, :, jb2]
+    X21 = S[:, ia2][:, :, jb]
+    Q = np.einsum("rij,sij->ijrs", X11, X22) - np.einsum("rij,sij->ijrs", X12, X21)
+    Q = (Q + np.swapaxes(Q, 2, 3)).reshape(-1, k, k)
+    iu = np.triu_indices(k)
+    # Unknowns y_rs = z_r z_s (r <= s): off-diagonal coefficients appear twice in the symmetrised form.
+    L = Q[:, iu[0], iu[1]] * np.where(iu[0] == iu[1], 0.5, 1.0)
+    Vt = scipy.linalg.svd(L, full_matrices=True)[2]
+    kernel = Vt[-k:]  # approximate null space under noise: the k smallest singular directions
+    Ks = np.zeros((k, k, k))
+    Ks[:, iu[0], iu[1]] = kernel
+    Ks = Ks + np.swapaxes(Ks, 1, 2) - Ks * np.eye(k)
+    try:
+        Kb_inv = np.linalg.inv(np.einsum("i,irs->rs", rng.standard_normal(k), Ks))
+    except np.linalg.LinAlgError:
+        return None
+    Z = np.real(np.linalg.eig(np.einsum("i,irs->rs", rng.standard_normal(k), Ks) @ Kb_inv)[1])
+    A = np.empty((da, k))
+    B = np.empty((db, k))
+    for u in range(k):
+        U, sv, Vt_u = np.linalg.svd(np.einsum("r,rab->ab", Z[:, u], S))
+        A[:, u], B[:, u] = U[:, 0], Vt_u[0]
+    # Given a_u and b_u, the third view's factor (weights included) is a linear least-squares fit.
+    design = np.einsum("au,bu->abu", A, B).reshape(da * db, k)
+    C = np.linalg.lstsq(design, Tp.reshape(da * db, dims[c]), rcond=None)[0].T
+    factors = [None, None, None]
+    factors[a], factors[b], factors[c] = A, B, C
+    return CPTensor((np.ones(k), factors)), (c,)
+
+
+INIT_NAMES = {_jennrich: "jennrich", _rank_one_pencil: "rank_one_pencil"}
 
 
 def _als(T: np.ndarray, k: int, init: CPTensor | str, random_state: int | None, tol: float,
@@ -181,19 +247,20 @@ def _als(T: np.ndarray, k: int, init: CPTensor | str, random_state: int | None, 
 
     def stop(cp: CPTensor, _err: float) -> bool:
         state["calls"] += 1
-        # tensorly replaces factor matrices in its list as it sweeps: keep copies of the last full iterate.
-        state["last"] = CPTensor((np.array(cp.weights), [np.array(f) for f in cp.factors]))
-        res = np.linalg.norm(tl.cp_to_tensor(cp) - T) / norm
+        # tensorly rebinds (never mutates) its factor matrices, so a shallow copy keeps this iterate.
+        state["last"] = CPTensor((cp.weights, list(cp.factors)))
+        res = np.linalg.norm(np.einsum("u,au,bu,cu->abc", cp.weights, *cp.factors) - T) / norm
         prev, state["prev"] = state["prev"], res
         if prev is not None and abs(prev - res) <= tol:
             state["converged"] = True
-            return True
+            return True  # tensorly stops only on the literal True
         return False
 
     try:
         # tol=0 turns tensorly's own test off; return_errors makes it still compute the error passed to the callback.
+        # Bro's line search cuts the iterations of ALS three- to fourfold on noisy tables.
         parafac(T, k, n_iter_max=max_iter, init=init, normalize_factors=False, tol=0, random_state=random_state,
-                callback=stop, return_errors=True)
+                callback=stop, return_errors=True, linesearch=True)
         status = "converged" if state["converged"] else "max_iter"
     except np.linalg.LinAlgError:
         status = "singular"
@@ -230,8 +297,9 @@ def _normalise(weights: np.ndarray, factors: list[np.ndarray]) -> tuple[np.ndarr
                         "probability simplex; the data may be noisy or the model misspecified")
     total = float(w.sum())
     if abs(total - 1) > WEIGHT_TOTAL_TOL:
-        warnings.append(f"class weights sum to {total:.6g} before normalisation (1 for an exact rank-{len(w)} "
-                        "mixture): the fit is poor")
+        warnings.append(f"class weights sum to 1 {total - 1:+.3g} before normalisation (exactly 1 for an exact "
+                        f"rank-{len(w)} fit): the table is not exactly a {len(w)}-class mixture (sampling noise or "
+                        "misspecification)")
     if (w < 0).any():
         warnings.append(f"negative class weight (min = {w.min():.3g}): not a mixture of {len(w)} classes")
     if total != 0:
@@ -245,10 +313,13 @@ def cp_mixture(tensor: np.ndarray, k: int, *, restarts: int = 5, seed: int | np.
                tol: float = 1e-12, max_iter: int = 2000) -> CPSolution:
     """Recover a k-class mixture of three conditionally independent categorical views from their joint table.
 
-    Restart 0 starts from Jennrich's simultaneous diagonalisation when two views have at least k states
-    (exact on a population tensor); every other restart from seeded random factors. Each start is refined by
-    alternating least squares (``tensorly.decomposition.parafac``); the fit with the smallest residual is kept,
-    its columns scaled to probability vectors and its weights to the simplex, classes sorted by weight.
+    The first restart starts from an algebraic solution, exact on a population tensor: Jennrich's simultaneous
+    diagonalisation when two views have at least k states, else (one view with at least k states) the
+    rank-one pencil of De Lathauwer; the next restart uses the other one if it also applies, and the others
+    start from seeded random factors. Each start is refined by alternating least squares with line search
+    (``tensorly.decomposition.parafac``); the fit with the smallest residual is kept, its columns scaled to
+    probability vectors and its weights to the simplex, classes sorted by decreasing weight. Restarts stop
+    early once a fit reproduces the tensor to rounding (relative residual <= 1e-13).
 
     Parameters
     ----------
@@ -259,7 +330,8 @@ def cp_mixture(tensor: np.ndarray, k: int, *, restarts: int = 5, seed: int | np.
     restarts : int
         Number of starts (>= 1).
     seed : int, numpy.random.Generator or None
-        Source of every random choice (Jennrich's contraction, random starts). A Generator is advanced.
+        Source of every random choice (the algebraic starts' random contractions, the random starts); one
+        integer per restart is drawn from it. A Generator is advanced; the same int gives the same result.
     tol : float
         ALS stops when the relative Frobenius residual changes by at most ``tol`` in an iteration.
     max_iter : int
@@ -298,27 +370,39 @@ def cp_mixture(tensor: np.ndarray, k: int, *, restarts: int = 5, seed: int | np.
         raise ValueError(f"tol must be a finite non-negative number, got {tol!r}")
     rng = _check_seed(seed)
 
+    # Algebraic starts first (exact on a population tensor), then seeded random ones.
+    algebraic = [_jennrich, _rank_one_pencil]
     runs = []
-    jennrich_views = None
-    for r in range(restarts):
+    for _ in range(restarts):
         # One integer per restart, drawn in order, so the result depends only on the seed.
         sub_seed = int(rng.integers(2**32 - 1))
-        start = _jennrich(T, k, np.random.default_rng(sub_seed)) if r == 0 else None
+        start = None
+        while start is None and algebraic:
+            method = algebraic.pop(0)
+            start = method(T, k, np.random.default_rng(sub_seed))
         if start is not None:
-            init, kind, jennrich_views = start[0], "jennrich", start[1]
+            init, kind, views = start[0], INIT_NAMES[method], start[1]
         else:
-            init, kind = "random", "random"
+            init, kind, views = "random", "random", None
         cp, iterations, status = _als(T, k, init, sub_seed, tol, max_iter)
         residual = np.inf if cp is None else float(np.linalg.norm(tl.cp_to_tensor(cp) - T) / np.linalg.norm(T))
         if not np.isfinite(residual):
             residual = np.inf
-        runs.append({"cp": cp, "init": kind, "iterations": iterations, "status": status, "residual": residual})
-    best = min(range(restarts), key=lambda r: runs[r]["residual"])  # ties: the earliest (Jennrich) restart
+        runs.append({"cp": cp, "init": kind, "views": views, "iterations": iterations, "status": status,
+                     "residual": residual})
+        if residual <= EXACT_FIT:
+            break  # the tensor is reproduced to rounding: no restart can do better
+    # Restarts that reach the same optimum differ by rounding: prefer the earliest (the algebraic start).
+    lowest = min(x["residual"] for x in runs)
+    best = next(r for r, x in enumerate(runs) if x["residual"] <= lowest * (1 + 1e-9) + 1e-15)
     run = runs[best]
+    if run["cp"] is None:
+        raise RuntimeError("every CP restart failed before its first iteration")  # not reachable with valid input
     weights, factors, warnings, weight_total = _normalise(run["cp"].weights, list(run["cp"].factors))
-    A, B, C = factors
-    fit = np.einsum("u,au,bu,cu->abc", weights, A, B, C)
-    if run["status"] == "max_iter":
+    fit = np.einsum("u,au,bu,cu->abc", weights, *factors)
+    if not np.isfinite(run["residual"]):
+        warnings.append("no restart produced a finite fit: the estimates are not usable")
+    elif run["status"] == "max_iter":
         warnings.append(f"ALS did not converge in {max_iter} iterations (best restart {best}): the classes may "
                         "be poorly separated or k too large for these views")
     elif run["status"] == "singular":
@@ -327,7 +411,7 @@ def cp_mixture(tensor: np.ndarray, k: int, *, restarts: int = 5, seed: int | np.
     diagnostics = {
         "fit_error": float(np.max(np.abs(fit - T))),
         "relative_residual": run["residual"],
-        "restarts": restarts,
+        "restarts": len(runs),
         "best_restart": best,
         "init": run["init"],
         "iterations": run["iterations"],
@@ -337,7 +421,7 @@ def cp_mixture(tensor: np.ndarray, k: int, *, restarts: int = 5, seed: int | np.
         "min_weight": float(weights.min()),
         "weight_total": weight_total,
         "min_factor_entry": float(min(f.min() for f in factors)),
-        "jennrich_views": jennrich_views,
+        "init_views": run["views"],
         "total": total,
     }
     return CPSolution(weights, tuple(factors), diagnostics, tuple(warnings))
@@ -364,10 +448,10 @@ def align_columns(reference: np.ndarray, other: np.ndarray) -> np.ndarray:
     [1, 2, 0]
     """
     R = np.asarray(reference, dtype=float)
-    O = np.asarray(other, dtype=float)
-    if R.ndim != 2 or R.shape != O.shape:
-        raise ValueError(f"align_columns needs two matrices of the same shape, got {R.shape} and {O.shape}")
-    cost = np.abs(R[:, :, None] - O[:, None, :]).sum(axis=0)
+    M = np.asarray(other, dtype=float)
+    if R.ndim != 2 or R.shape != M.shape:
+        raise ValueError(f"align_columns needs two matrices of the same shape, got {R.shape} and {M.shape}")
+    cost = np.abs(R[:, :, None] - M[:, None, :]).sum(axis=0)
     rows, cols = linear_sum_assignment(cost)
     perm = np.empty(R.shape[1], dtype=int)
     perm[rows] = cols
