@@ -8,5 +8,6 @@ __all__ = ["Design", "Roles", "Variable", "Model", "MixidError", "DesignError", 
            "IdentificationError"]
 
 from .placement import Placement, local_identifiability, place  # noqa: E402
+from .search import SearchResult, smallest_design  # noqa: E402
 
-__all__ += ["Placement", "place", "local_identifiability"]
+__all__ += ["Placement", "place", "local_identifiability", "smallest_design", "SearchResult"]

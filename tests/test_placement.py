@@ -258,3 +258,24 @@ def test_local_identifiability_public_function():
     assert local_identifiability("paper-level4", pi0).verdict == "not_identifiable"
     with pytest.raises(DesignError, match="unknown target"):
         local_identifiability("paper-level4", "everything")
+
+
+def test_smallest_design_search():
+    import dataclasses
+
+    from identify import smallest_design
+
+    k3 = dataclasses.replace(Design.builtin("paper-level3"), classes=3)
+    r = smallest_design(k3, level=3, max_categories=4)
+    assert r.placement.level <= 3
+    assert all(t["level"] is None or t["level"] > 3 for t in r.tried[:-1])
+    sums = [sum(t["categories"].values()) for t in r.tried]
+    assert sums == sorted(sums)
+    only_x = smallest_design(k3, level=3, vary=["X"], max_categories=5)  # Z keeps its 2 categories
+    assert only_x.design.variable("Z").dim == 2 and only_x.placement.level <= 3
+    none = smallest_design(dataclasses.replace(k3, classes=4), level=1, max_categories=2)
+    assert none.design is None and len(none.tried) == 1
+    with pytest.raises(DesignError, match="level must be"):
+        smallest_design(k3, level=5)
+    with pytest.raises(DesignError, match="cannot vary 'T'"):
+        smallest_design(k3, level=3, vary=["T"])

@@ -1,0 +1,93 @@
+"""Design search: the smallest proxy cardinalities with which a causal structure reaches a level.
+
+Candidates are tried in order of total categories (then of the product, then lexicographically), so the first
+design that reaches the level is the smallest by that order; every smaller candidate was placed and failed.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from .design import Design, Variable
+from .errors import DesignError
+from .placement import Placement, place
+from .rank import DEFAULT_ERROR
+
+
+@dataclass
+class SearchResult:
+    """The smallest design found (None if none within the bounds) and every candidate tried."""
+
+    level: int
+    design: Design | None
+    placement: Placement | None
+    tried: list[dict] = field(default_factory=list)
+
+    @property
+    def categories(self) -> dict[str, int] | None:
+        if self.design is None:
+            return None
+        return {c: self.design.variable(c).dim for c in self.tried[-1]["categories"]}
+
+
+def smallest_design(template: Design | str, level: int, vary: Sequence[str] | None = None,
+                    max_categories: int = 6, *, error: float = DEFAULT_ERROR) -> SearchResult:
+    """The smallest categorical cardinalities of ``vary`` with which ``template``'s structure reaches ``level``.
+
+    Parameters
+    ----------
+    template : Design or str
+        The causal structure (edges, classes, treatment, outcome); the cardinalities of ``vary`` are replaced.
+    level : int
+        1 to 4; reached when the placement's level is at most this (a finer target is identifiable).
+    vary : sequence of str, optional
+        The categorical variables to size; default every variable other than the treatment and the outcome.
+    max_categories : int
+        Largest cardinality tried for each varied variable.
+
+    Examples
+    --------
+    >>> import dataclasses
+    >>> base = Design.builtin("paper-level3")
+    >>> k3 = dataclasses.replace(base, classes=3, name="k3")
+    >>> r = smallest_design(k3, level=3, max_categories=4)
+    >>> r.categories, r.placement.level, r.placement.targets["full_mixture"].method
+    ({'Z': 2, 'X': 3}, 2, 'jacobian')
+    """
+    template = Design.load(template)
+    if level not in (1, 2, 3, 4):
+        raise DesignError(f"level must be 1, 2, 3 or 4, got {level!r}")
+    if isinstance(max_categories, bool) or not isinstance(max_categories, int) or max_categories < 2:
+        raise DesignError(f"max_categories must be an integer >= 2, got {max_categories!r}")
+    vary = tuple(vary) if vary is not None else tuple(n for n in template.names
+                                                       if n not in (template.treatment, template.outcome))
+    for name in vary:
+        var = template.variable(name)
+        if name in (template.treatment, template.outcome):
+            raise DesignError(f"cannot vary '{name}': the treatment and the outcome keep their types")
+        if not var.categorical:
+            raise DesignError(f"cannot vary continuous variable '{name}'")
+    combos = sorted(itertools.product(range(2, max_categories + 1), repeat=len(vary)),
+                    key=lambda c: (sum(c), _product(c), c))
+    result = SearchResult(level, None, None)
+    for combo in combos:
+        sizes = dict(zip(vary, combo))
+        variables = tuple(Variable(v.name, v.type, sizes.get(v.name, v.size)) for v in template.variables)
+        design = Design(variables, template.treatment, template.outcome, template.edges, template.classes,
+                        template.latent, template.latent_observed, template.roles,
+                        f"{template.name}[{','.join(f'{n}={c}' for n, c in sizes.items())}]")
+        p = place(design, error=error)
+        result.tried.append({"categories": sizes, "level": p.level})
+        if p.level is not None and p.level <= level:
+            result.design, result.placement = design, p
+            return result
+    return result
+
+
+def _product(values: Sequence[int]) -> int:
+    out = 1
+    for v in values:
+        out *= v
+    return out
