@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from .design import Design, Variable
 from .errors import DesignError
-from .placement import Placement, place
+from .placement import TARGETS, Placement, place
 from .rank import DEFAULT_ERROR
 
 
@@ -33,7 +33,7 @@ class SearchResult:
 
 
 def smallest_design(template: Design | str, level: int, vary: Sequence[str] | None = None,
-                    max_categories: int = 6, *, error: float = DEFAULT_ERROR) -> SearchResult:
+                    max_categories: int = 6, *, scope: str = "local", error: float = DEFAULT_ERROR) -> SearchResult:
     """The smallest categorical cardinalities of ``vary`` with which ``template``'s structure reaches ``level``.
 
     Parameters
@@ -46,6 +46,9 @@ def smallest_design(template: Design | str, level: int, vary: Sequence[str] | No
         The categorical variables to size; default every variable other than the treatment and the outcome.
     max_categories : int
         Largest cardinality tried for each varied variable.
+    scope : {"local", "global"}
+        ``"global"`` also requires the level's target to be proved globally (a constructive certificate, hence an
+        estimator); ``"local"`` accepts the Jacobian route's local identifiability.
 
     Examples
     --------
@@ -55,10 +58,15 @@ def smallest_design(template: Design | str, level: int, vary: Sequence[str] | No
     >>> r = smallest_design(k3, level=3, max_categories=4)
     >>> r.categories, r.placement.level, r.placement.targets["full_mixture"].method
     ({'Z': 2, 'X': 3}, 2, 'jacobian')
+    >>> smallest_design(k3, level=3, max_categories=4, scope="global").categories
+    {'Z': 3, 'X': 3}
     """
     template = Design.load(template)
     if level not in (1, 2, 3, 4):
         raise DesignError(f"level must be 1, 2, 3 or 4, got {level!r}")
+    if scope not in ("local", "global"):
+        raise DesignError(f"scope must be 'local' or 'global', got {scope!r}")
+    target = TARGETS[level - 1]
     if isinstance(max_categories, bool) or not isinstance(max_categories, int) or max_categories < 2:
         raise DesignError(f"max_categories must be an integer >= 2, got {max_categories!r}")
     vary = tuple(vary) if vary is not None else tuple(n for n in template.names
@@ -79,8 +87,9 @@ def smallest_design(template: Design | str, level: int, vary: Sequence[str] | No
                         template.latent, template.latent_observed, template.roles,
                         f"{template.name}[{','.join(f'{n}={c}' for n, c in sizes.items())}]")
         p = place(design, error=error)
-        result.tried.append({"categories": sizes, "level": p.level})
-        if p.level is not None and p.level <= level:
+        result.tried.append({"categories": sizes, "level": p.level, "scope": p.targets[target].scope})
+        reached = p.level is not None and p.level <= level
+        if reached and (scope == "local" or p.targets[target].scope == "global"):
             result.design, result.placement = design, p
             return result
     return result

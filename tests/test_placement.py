@@ -279,3 +279,15 @@ def test_smallest_design_search():
         smallest_design(k3, level=5)
     with pytest.raises(DesignError, match="cannot vary 'T'"):
         smallest_design(k3, level=3, vary=["T"])
+
+
+def test_smallest_design_global_scope():
+    import dataclasses
+
+    from identify import smallest_design
+
+    k3 = dataclasses.replace(Design.builtin("paper-level3"), classes=3)
+    r = smallest_design(k3, level=3, max_categories=4, scope="global")
+    assert r.categories == {"Z": 3, "X": 3} and r.placement.targets["mte"].scope == "global"
+    with pytest.raises(DesignError, match="scope"):
+        smallest_design(k3, level=3, scope="everywhere")
