@@ -18,7 +18,6 @@ Reproduce: ``python benchmarks/bench_estimate.py [--quick] [--only SECTION ...]`
 
 from __future__ import annotations
 
-import argparse
 import resource
 import sys
 import tempfile
@@ -30,7 +29,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from harness import machine_info, median_time, plot_lines, write_results  # noqa: E402
+from harness import median_time, plot_lines, run_sections  # noqa: E402
 
 from estimate import fit, population_moments, random_params, simulate, sufficient_stats, truth  # noqa: E402
 from estimate.evaluate import Moments  # noqa: E402
@@ -219,19 +218,7 @@ SECTIONS = {
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="small sizes (CI smoke test)")
-    ap.add_argument("--only", nargs="*", choices=list(SECTIONS), help="run only these sections")
-    args = ap.parse_args(argv)
-    for name in args.only or SECTIONS:
-        fn, columns = SECTIONS[name]
-        t0 = time.perf_counter()
-        rows = fn(args.quick)
-        header = (f"# estimate: {name}\n\n{machine_info()}. `python benchmarks/bench_estimate.py --only {name}"
-                  f"{' --quick' if args.quick else ''}` ({time.perf_counter() - t0:.0f} s).")
-        paths = write_results(f"estimate_{name}" + ("_quick" if args.quick else ""), header, columns, rows)
-        print(paths[0].read_text())
-    return 0
+    return run_sections("estimate", "bench_estimate.py", SECTIONS, __doc__, argv)
 
 
 if __name__ == "__main__":

@@ -15,9 +15,7 @@ Reproduce: ``python benchmarks/bench_paper.py [--quick] [--only SECTION ...]``.
 
 from __future__ import annotations
 
-import argparse
 import sys
-import time
 from itertools import permutations
 from pathlib import Path
 
@@ -26,7 +24,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from harness import machine_info, plot_lines, write_results  # noqa: E402
+from harness import plot_lines, run_sections  # noqa: E402
 
 from estimate import population_moments, truth  # noqa: E402
 from estimate.cp import cp_mixture  # noqa: E402
@@ -156,19 +154,7 @@ SECTIONS = {
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="small sizes (CI smoke test)")
-    ap.add_argument("--only", nargs="*", choices=list(SECTIONS), help="run only these sections")
-    args = ap.parse_args(argv)
-    for name in args.only or SECTIONS:
-        fn, columns = SECTIONS[name]
-        t0 = time.perf_counter()
-        rows = fn(args.quick)
-        header = (f"# paper: {name}\n\n{machine_info()}. `python benchmarks/bench_paper.py --only {name}"
-                  f"{' --quick' if args.quick else ''}` ({time.perf_counter() - t0:.0f} s).")
-        paths = write_results(f"paper_{name}" + ("_quick" if args.quick else ""), header, columns, rows)
-        print(paths[0].read_text())
-    return 0
+    return run_sections("paper", "bench_paper.py", SECTIONS, __doc__, argv)
 
 
 if __name__ == "__main__":

@@ -95,3 +95,25 @@ def plot_lines(stem: str, x: Sequence[float], series: dict[str, Sequence[float]]
     fig.savefig(path, dpi=120, bbox_inches="tight")
     plt.close(fig)
     return path
+
+
+def run_sections(prefix: str, script: str, sections: dict, doc: str, argv: list[str] | None = None) -> int:
+    """The command line shared by the sectioned benchmark scripts: --quick, --only, one table per section.
+
+    ``sections`` maps a name to ``(function(quick) -> rows, columns)``.
+    """
+    import argparse
+
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="small sizes (CI smoke test)")
+    ap.add_argument("--only", nargs="*", choices=list(sections), help="run only these sections")
+    args = ap.parse_args(argv)
+    for name in args.only or sections:
+        fn, columns = sections[name]
+        t0 = time.perf_counter()
+        rows = fn(args.quick)
+        header = (f"# {prefix}: {name}\n\n{machine_info()}. `python benchmarks/{script} --only {name}"
+                  f"{' --quick' if args.quick else ''}` ({time.perf_counter() - t0:.0f} s).")
+        paths = write_results(f"{prefix}_{name}" + ("_quick" if args.quick else ""), header, columns, rows)
+        print(paths[0].read_text())
+    return 0

@@ -87,6 +87,17 @@ def _read_json(path: Path, what: str) -> dict:
         raise MixidError(f"{what} file '{path}' is not valid JSON: {exc.msg} (line {exc.lineno})") from None
 
 
+def _read_params(path: Path | None) -> dict | None:
+    """A parameter point from JSON: a flat object, or the ``params`` entry of a --truth file."""
+    if path is None:
+        return None
+    raw = _read_json(path, "params")
+    point = raw.get("params", raw) if isinstance(raw, dict) else None
+    if not isinstance(point, dict):
+        raise MixidError(f"params file '{path}' must hold a JSON object of parameter values")
+    return point
+
+
 @app.command()
 def simulate(
     design: str = typer.Argument(..., help="A design file or a built-in name."),
@@ -103,13 +114,7 @@ def simulate(
         raise MixidError(f"-n must be a positive integer, got {n}")
     if output.suffix.lower() not in (".csv", ".parquet"):
         raise MixidError(f"output '{output}' must end in .csv or .parquet")
-    point = None
-    if params is not None:
-        raw = _read_json(params, "params")
-        point = raw.get("params", raw) if isinstance(raw, dict) else raw
-        if not isinstance(point, dict):
-            raise MixidError(f"params file '{params}' must hold a JSON object of parameter values")
-    data, truth = run(design, n, params=point, seed=seed)
+    data, truth = run(design, n, params=_read_params(params), seed=seed)
     if output.suffix.lower() == ".csv":
         data.to_csv(output, index=False)
     else:
@@ -197,12 +202,7 @@ def validate(
 
     if runs < 1:
         raise MixidError(f"--runs must be >= 1, got {runs}")
-    point = None
-    if params is not None:
-        raw = _read_json(params, "params")
-        point = raw.get("params", raw) if isinstance(raw, dict) else None
-        if not isinstance(point, dict):
-            raise MixidError(f"params file '{params}' must hold a JSON object of parameter values")
+    point = _read_params(params)
     extra = {spec: _load_plugin(spec) for spec in plugin or []}
     ns = _parse_sizes(sizes)
     with _progress(len(ns) * runs) as tick:
