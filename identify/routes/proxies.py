@@ -20,7 +20,7 @@ import numpy as np
 from ..graph import Condition, role_assignments, role_candidates
 from ..model import eval_poly_mod
 from ..rank import nonzero_minor, to_nmod
-from .base import Context, new_tally
+from .base import Context, Estimand, RouteResult, new_tally
 
 
 def _fmt(names: Sequence[str]) -> str:
@@ -205,3 +205,55 @@ def end_to_end(ctx: Context, Z, X, n_moments: int) -> dict:
         raise AssertionError("the estimand disagrees with the target at the witness point; a bug in mixid")
     return {"point": "the witness point", "prime": p, "moments_checked": n_moments,
             "potential_outcome_means_checked": 2}
+
+
+def proxy_route(ctx: Context, route: str, target: str, mte: bool, formula) -> RouteResult:
+    """The shared body of the proximal and SPO routes; ``formula(Z, X, k)`` renders the estimand's LaTeX."""
+    roles = choose_roles(ctx, mte)
+    if roles is None:
+        side = "X ⊥ T | U and X ⊥ Y | U, T" if mte else "X ⊥ T | U"
+        return RouteResult(route, target, False,
+                           f"no proxy pair: needs Z with Z ⊥ Y | U, T and a different X with {side}, "
+                           "Z ⊥ X | U, T")
+    Z, X = roles
+    conds = independence_conditions(ctx, Z, X, route, mte)
+    ranks, ranks_ok = rank_conditions(ctx, Z, X, route)
+    conds += ranks
+    failing = [c.statement for c in conds if not c.holds]
+    k = ctx.design.classes
+    if mte:
+        conds.append(_distinct_condition(ctx, route))
+        if not conds[-1].holds:
+            failing.append(conds[-1].statement)
+    if failing:
+        return RouteResult(route, target, False, "fails: " + "; ".join(failing), conds)
+    n_moments = 2 * k - 1 if mte else 1
+    checked = verify_factorisations(ctx, Z, X, spo=mte)
+    e2e = end_to_end(ctx, Z, X, n_moments)
+    zs, xs = _fmt(Z), _fmt(X)
+    text = formula(zs, xs, k)
+    moments = ("M[Z,X|t]", "M[Z,Y|t]") + (("M[Z,X,Y|t]",) if mte else ()) + ("E[X]",)
+    estimand = Estimand(target, route, text, moments, {"treatment_side": Z, "outcome_side": X}, k)
+    cert = {
+        "kind": "constructive",
+        "formula": text,
+        "verification": {**checked, "end_to_end": e2e},
+        "conditions": [c.statement for c in conds],
+        "rank_witnesses": [c.details["witness"] for c in ranks],
+    }
+    return RouteResult(route, target, True, f"Z = {zs}, X = {xs}", conds, cert, estimand)
+
+
+def _distinct_condition(ctx: Context, route: str) -> Condition:
+    """det H_0 = prod pi_u prod_{u<v} (tau_u - tau_v)^2 != 0 at the witness point (mod p)."""
+    p = ctx.prime
+    taus, pis = ctx.effects, [int(x) for x in ctx.weights]
+    det = 1
+    for i, a in enumerate(taus):
+        det = det * pis[i] % p
+        for b in taus[i + 1:]:
+            det = det * (a - b) ** 2 % p
+    holds = det != 0
+    return Condition("class effects distinct: det H_0 = prod pi_u prod (tau_u - tau_v)^2 != 0", holds,
+                     "distinct_effects", route,
+                     {"witness": {"point": "the witness point", "prime": p, "det_H0_mod_p": det}})

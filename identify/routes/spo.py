@@ -8,8 +8,8 @@ problem (matrix pencil of the Hankel matrices H_0, H_1) returns (pi_u, tau_u).
 
 from __future__ import annotations
 
+from . import proxies
 from .base import Context, RouteResult
-from .proximal import proxy_route
 
 ROUTE = "spo"
 
@@ -25,4 +25,4 @@ def formula(Z: str, X: str, k: int) -> str:
 
 def run(ctx: Context) -> RouteResult:
     """Certify the MTE (weights and class effects) by SPO, or say which condition fails."""
-    return proxy_route(ctx, ROUTE, "mte", mte=True)
+    return proxies.proxy_route(ctx, ROUTE, "mte", mte=True, formula=formula)
