@@ -127,14 +127,14 @@ class Result:
 
     def plot(self, ax=None, path=None):
         """Class weights and effects with intervals (against the truth when known); returns the figure."""
-        import matplotlib
-
-        if ax is None:
-            matplotlib.use("Agg", force=False)
-        import matplotlib.pyplot as plt
+        from matplotlib.figure import Figure
 
         d = self.to_dict()
-        fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(6, 4))
+        if ax is None:  # a Figure of its own: no pyplot state, so any backend (Jupyter's inline included) is kept
+            fig = Figure(figsize=(6, 4))
+            ax = fig.subplots()
+        else:
+            fig = ax.figure
         atoms = d.get("mte") or []
         for a in atoms:
             xerr = None

@@ -18,7 +18,8 @@ from .evaluate import Moments
 from .moment_problem import solve_atoms
 from .result import Estimate
 
-ILL_CONDITIONED = 1e6
+# Noise in the moments is amplified about cond_k times; past this the MTE is unreliable at any common n.
+ILL_CONDITIONED = 100.0
 
 
 def truncated_pinv(M: np.ndarray, k: int) -> tuple[np.ndarray, dict]:
@@ -43,7 +44,7 @@ def first_step(mo: Moments, Z: Sequence[str], X: Sequence[str], k: int) -> tuple
         diag[f"M[Z,X|{t}]"] = info
         if info["cond_k"] > ILL_CONDITIONED:
             warnings.append(f"M[Z,X|{t}] is ill-conditioned (cond = {info['cond_k']:.3g}): the proxies barely "
-                            f"separate the {k} classes in arm {t}")
+                            f"separate the {k} classes in arm {t}, and noise is amplified about that much")
     return alpha, pinv, ex, diag, warnings
 
 

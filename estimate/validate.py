@@ -178,10 +178,7 @@ def validate(design: Design | str, params: Mapping[str, float] | None = None,
 def _write(v: Validation, folder: Path) -> list[str]:
     import csv
 
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     folder.mkdir(parents=True, exist_ok=True)
     md, csv_path, png = folder / "validate.md", folder / "validate.csv", folder / "validate.png"
@@ -190,7 +187,8 @@ def _write(v: Validation, folder: Path) -> list[str]:
         w = csv.DictWriter(fh, fieldnames=list(v.study[0]))
         w.writeheader()
         w.writerows(v.study)
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig = Figure(figsize=(6, 4))
+    ax = fig.subplots()
     for name in dict.fromkeys(r["estimator"] for r in v.study):
         rows = [r for r in v.study if r["estimator"] == name]
         ns = [r["n"] for r in rows]
@@ -203,5 +201,4 @@ def _write(v: Validation, folder: Path) -> list[str]:
     ax.set_title(f"validate {v.design}")
     ax.legend(fontsize=8)
     fig.savefig(png, dpi=120, bbox_inches="tight")
-    plt.close(fig)
     return [str(md), str(csv_path), str(png)]
