@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from .evaluate import Moments
 from .result import Estimate
-from .spo import first_step
+from .spo import first_step, range_warnings
 
 
 def proximal(mo: Moments, Z: Sequence[str], X: Sequence[str], k: int) -> Estimate:
@@ -26,4 +26,5 @@ def proximal(mo: Moments, Z: Sequence[str], X: Sequence[str], k: int) -> Estimat
     """
     alpha, _, ex, diag, warnings = first_step(mo, Z, X, k)
     po = {t: float(ex @ alpha[t]) for t in (0, 1)}
-    return Estimate(ate=po[1] - po[0], potential_outcome_means=po, diagnostics=diag, warnings=warnings)
+    return Estimate(ate=po[1] - po[0], potential_outcome_means=po, diagnostics=diag,
+                    warnings=warnings + range_warnings(mo, po))

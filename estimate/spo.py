@@ -81,8 +81,16 @@ def spo(mo: Moments, Z: Sequence[str], X: Sequence[str], k: int, method: str = "
                         f"[-{bound:g}, {bound:g}] or weights outside [0, 1]); projected onto the nearest valid "
                         f"{k}-atom distribution (moment residual {residual:.3g})")
     po = {t: float(ex @ alpha[t]) for t in (0, 1)}
+    warnings += range_warnings(mo, po)
     return Estimate(ate=moments[1], potential_outcome_means=po, weights=weights, effects=effects,
                     diagnostics=diag, warnings=warnings)
+
+
+def range_warnings(mo: Moments, po: dict[int, float]) -> list[str]:
+    """E[Y(t)] outside the outcome's range means the solve is dominated by noise (weak proxies or small n)."""
+    bound = effect_bound(mo)
+    return [f"E[Y({t})] = {v:.3g} lies outside the outcome's range [0, {bound:g}]: the estimate is dominated by "
+            "noise (weak proxies or too few rows)" for t, v in po.items() if v < -1e-9 or v > bound + 1e-9]
 
 
 def effect_bound(mo: Moments) -> float:

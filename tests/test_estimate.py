@@ -240,3 +240,17 @@ def test_c12_single_potential_outcome_moments(t):
     mo = exact(Design.builtin("paper-level4"), paper_main_params(0.5, 0.0))
     np.testing.assert_allclose(potential_outcome_moments(mo, ("Z",), ("X",), 2, t, 3), [0.5, 0.390625, 0.3359375],
                                atol=1e-12)
+
+
+def test_out_of_range_potential_outcomes_warn():
+    d = Design.builtin("paper-level3")
+    p = random_params(d, seed=0)
+    p["p_X0_U0"], p["p_X0_U1"] = 0.5, 0.501  # X barely separates the classes
+    rng = np.random.default_rng(0)
+    P = population_moments(d, p)
+    out_of_range = ill = 0
+    for _ in range(20):
+        est = proximal(Moments(d, rng.multinomial(2000, P.ravel()).reshape(P.shape) / 2000), ("Z",), ("X",), 2)
+        out_of_range += any("outside the outcome's range" in w for w in est.warnings)
+        ill += any("ill-conditioned" in w for w in est.warnings)
+    assert out_of_range > 0 and ill > 0
