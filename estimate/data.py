@@ -92,13 +92,14 @@ def validate_columns(design: Design, frame: Mapping[str, Any], offset: int = 0,
     out = {}
     lengths = set()
     for name, dim, categorical in _axis_dims(design):
-        raw = frame[name]
-        try:
-            col = np.asarray(raw, dtype=float)
-        except (TypeError, ValueError):
-            values = np.asarray(raw, dtype=object)
-            bad = next(i for i, v in enumerate(values) if not _is_number(v))
-            raise DataError(f"column '{name}' has a non-numeric value {values[bad]!r} at {where(bad)}") from None
+        raw = np.asarray(frame[name])
+        if raw.dtype.kind == "b":
+            raise DataError(f"column '{name}' holds booleans; give numbers (integer codes for categories)")
+        if raw.dtype.kind in "OUS":  # strings or mixed objects: nothing is coerced silently
+            bad = next((i for i, v in enumerate(raw.ravel()) if not _is_number(v)), None)
+            if bad is not None:
+                raise DataError(f"column '{name}' has a non-numeric value {raw.ravel()[bad]!r} at {where(bad)}")
+        col = raw.astype(float)
         if col.ndim != 1:
             raise DataError(f"column '{name}' must be one-dimensional")
         lengths.add(len(col))
@@ -120,11 +121,8 @@ def validate_columns(design: Design, frame: Mapping[str, Any], offset: int = 0,
 
 
 def _is_number(v: Any) -> bool:
-    try:
-        float(v)
-        return True
-    except (TypeError, ValueError):
-        return False
+    """A real number that is not a bool or a string (``"1"`` is text, not a code)."""
+    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
 
 
 def chunk_sums(design: Design, cols: Mapping[str, np.ndarray]) -> np.ndarray:

@@ -88,6 +88,8 @@ def spo(mo: Moments, Z: Sequence[str], X: Sequence[str], k: int, method: str = "
 
 def range_warnings(mo: Moments, po: dict[int, float]) -> list[str]:
     """E[Y(t)] outside the outcome's range means the solve is dominated by noise (weak proxies or small n)."""
+    if not mo.design.variable(mo.design.outcome).categorical:
+        return []  # a continuous outcome has no range to leave
     bound = effect_bound(mo)
     return [f"E[Y({t})] = {v:.3g} lies outside the outcome's range [0, {bound:g}]: the estimate is dominated by "
             "noise (weak proxies or too few rows)" for t, v in po.items() if v < -1e-9 or v > bound + 1e-9]

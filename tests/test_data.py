@@ -76,6 +76,8 @@ def _bad(frame, column, row, value):
     (lambda f: _bad(f, "Y", 8, -1), "found -1 at row 8"),
     (lambda f: _bad(f, "T", 9, 2), "treatment column 'T' must hold integer codes 0..1"),
     (lambda f: _bad(f, "Z", 11, "a"), "non-numeric value 'a' at row 11"),
+    (lambda f: _bad(f, "Z", 12, "1"), "non-numeric value '1' at row 12"),
+    (lambda f: f.assign(Y=f["Y"].astype(bool)), "column 'Y' holds booleans"),
     (lambda f: f.assign(T=0), "treatment arm T=1 is empty"),
     (lambda f: f.head(5), "too few rows: 5"),
 ])
