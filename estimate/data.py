@@ -99,10 +99,18 @@ def validate_columns(design: Design, frame: Mapping[str, Any], offset: int = 0,
             bad = next((i for i, v in enumerate(raw.ravel()) if not _is_number(v)), None)
             if bad is not None:
                 raise DataError(f"column '{name}' has a non-numeric value {raw.ravel()[bad]!r} at {where(bad)}")
-        col = raw.astype(float)
-        if col.ndim != 1:
+        if raw.ndim != 1:
             raise DataError(f"column '{name}' must be one-dimensional")
-        lengths.add(len(col))
+        lengths.add(len(raw))
+        if categorical and raw.dtype.kind in "iu":  # integer codes: a range check is all they need (fast path)
+            if len(raw) and (raw.min() < 0 or raw.max() >= dim):
+                first = int(np.flatnonzero((raw < 0) | (raw >= dim))[0])
+                role = "treatment" if name == design.treatment else "categorical"
+                raise DataError(f"{role} column '{name}' must hold integer codes 0..{dim - 1}; "
+                                f"found {int(raw[first])} at {where(first)}")
+            out[name] = raw.astype(np.int64, copy=False)
+            continue
+        col = raw.astype(float)
         bad = np.flatnonzero(~np.isfinite(col))
         if len(bad):
             raise DataError(f"column '{name}' has a missing or infinite value at {where(int(bad[0]))}")
