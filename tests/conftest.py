@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import settings
 
 from identify import Design
+
+# Property tests draw the same examples on every run: CI is reproducible, and a failure can be replayed.
+settings.register_profile("mixid", derandomize=True, deadline=None)
+settings.load_profile("mixid")
 
 
 def make_design(k: int, variables: dict, edges: list[str], name: str = "test", **extra) -> Design:
