@@ -65,9 +65,7 @@ class Model:
         self.params: list[Parameter] = []
         self._pi = self._pi_table()
         self.tables: dict[str, np.ndarray] = {v: self._table(v) for v in self.order}
-        self.symbols = sympy.symbols([p.name for p in self.params]) if self.params else []
-        if len(self.params) == 1:
-            self.symbols = [self.symbols[0]] if isinstance(self.symbols, list) else [self.symbols]
+        self.symbols = list(sympy.symbols([p.name for p in self.params]))
         self.ring, *self.gens = ring([p.name for p in self.params], QQ) if self.params else (None,)
         self._dag = nx.DiGraph()
         self._dag.add_nodes_from(design.names)
@@ -296,18 +294,23 @@ class Model:
         return np.indices(self.cell_dims).reshape(len(self.cell_dims), -1).T
 
     @cached_property
-    def _cell_params(self) -> list[np.ndarray]:
-        """Per variable (in declaration order): the (N, k) parameter code of its factor in each cell."""
+    def _cell_rows(self) -> list[np.ndarray]:
+        """Per variable (declaration order): the (N, k, dim) parameter codes of its law in each cell's parents."""
         names = self.design.names
         cells = self._cells
         out = []
-        for i, name in enumerate(names):
-            pa = self.design.parents(name)
+        for name in names:
             pa_idx = np.zeros(len(cells), dtype=np.int64)
-            for p in pa:
+            for p in self.design.parents(name):
                 pa_idx = pa_idx * self.dims[p] + cells[:, names.index(p)]
-            out.append(self.tables[name][pa_idx, :, cells[:, i]])  # (N, k)
+            out.append(self.tables[name][pa_idx])
         return out
+
+    @cached_property
+    def _cell_params(self) -> list[np.ndarray]:
+        """Per variable (declaration order): the (N, k) parameter code of its factor in each cell."""
+        N = len(self._cells)
+        return [rows[np.arange(N), :, self._cells[:, i]] for i, rows in enumerate(self._cell_rows)]
 
     def _values(self, codes: np.ndarray, point: np.ndarray, table: np.ndarray, mod: int | None) -> np.ndarray:
         """Numeric value of parameter codes (index, LAST or ONE) given a point, elementwise."""
@@ -321,19 +324,9 @@ class Model:
             out[last] = 1 - sums[last] if mod is None else (1 - sums[last]) % mod
         return out % mod if mod is not None else out
 
-    def _factor_values(self, point: np.ndarray, mod: int | None) -> tuple[list[np.ndarray], list[np.ndarray]]:
-        """Per variable: the (N, k) value of its factor in each cell, and the (N, k, dim) sibling codes."""
-        names = self.design.names
-        N = len(self._cells)
-        factors, rows_of = [], []
-        for i, name in enumerate(names):
-            pa_idx = np.zeros(N, dtype=np.int64)
-            for p in self.design.parents(name):
-                pa_idx = pa_idx * self.dims[p] + self._cells[:, names.index(p)]
-            rows = self.tables[name][pa_idx]  # (N, k, dim)
-            rows_of.append(rows)
-            factors.append(self._values(self._cell_params[i], point, rows, mod))
-        return factors, rows_of
+    def _factor_values(self, point: np.ndarray, mod: int | None) -> list[np.ndarray]:
+        """Per variable: the (N, k) value of its factor in each cell at ``point``."""
+        return [self._values(codes, point, rows, mod) for codes, rows in zip(self._cell_params, self._cell_rows)]
 
     def weights(self, point: np.ndarray, mod: int | None = None) -> np.ndarray:
         """The class weights pi at a point, shape (k,)."""
@@ -344,7 +337,7 @@ class Model:
         if self.design.latent_observed:
             raise DesignError("class_tensor is defined for designs with a latent U")
         point = np.asarray(point)
-        factors, _ = self._factor_values(point, mod)
+        factors = self._factor_values(point, mod)
         out = np.ones((len(self._cells), self.k), dtype=point.dtype)
         for f in factors:
             out = out * f % mod if mod is not None else out * f
@@ -377,18 +370,17 @@ class Model:
         Returns ``(p, J)`` with shapes ``(N,)`` and ``(N, d)``.
         """
         point = np.asarray(point)
-        names = self.design.names
         N, k, d = len(self._cells), self.k, self.n_params
         red = (lambda a: a % mod) if mod is not None else (lambda a: a)
-        factors, rows_of = self._factor_values(point, mod)
-        pis = self._values(self._pi, point, np.broadcast_to(self._pi, (k, k)), mod)  # (k,)
+        factors, rows_of = self._factor_values(point, mod), self._cell_rows
+        pis = self.weights(point, mod)
         if self.design.latent_observed:
             onehot = (self._cells[:, -1][:, None] == np.arange(k)[None, :]).astype(point.dtype)
             pis = red(onehot * pis[None, :])
         else:
             pis = np.broadcast_to(pis, (N, k))
         # prefix/suffix products so that "all factors but one" needs no division
-        m = len(names)
+        m = len(factors)
         prefix = [np.ones((N, k), dtype=point.dtype)]
         for f in factors:
             prefix.append(red(prefix[-1] * f))
