@@ -27,15 +27,13 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from harness import median_time, plot_lines, run_sections  # noqa: E402
+from mixid.estimate.evaluate import Moments  # noqa: E402
+from mixid.estimate.simulate import paper_main_params  # noqa: E402
+from mixid.estimate.spo import spo  # noqa: E402
 
-from estimate import fit, population_moments, random_params, simulate, sufficient_stats, truth  # noqa: E402
-from estimate.evaluate import Moments  # noqa: E402
-from estimate.simulate import paper_main_params  # noqa: E402
-from estimate.spo import spo  # noqa: E402
-from identify import Design, place  # noqa: E402
+from mixid import Design, fit, place, population_moments, random_params, simulate, sufficient_stats, truth  # noqa: E402  # noqa: E402
 
 # The authors' stored means (theory.md §8.3-8.4 / reference_results/stored_vs_rerun_*.csv).
 AUTHORS_L2_L3 = [0.0627, 0.0372, 0.0410, 0.0357, 0.0392, 0.0333, 0.0230, 0.0290, 0.0230, 0.0270, 0.0230]

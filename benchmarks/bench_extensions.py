@@ -16,14 +16,16 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from harness import machine_info, plot_lines, write_results  # noqa: E402
+from mixid.estimate.validate import validate  # noqa: E402
 
-from estimate import random_params, truth  # noqa: E402
-from estimate.cli import DEMO_PARAMS  # noqa: E402
-from estimate.validate import validate  # noqa: E402
-from identify import Design  # noqa: E402
+from mixid import (  # noqa: E402
+    Design,  # noqa: E402
+    random_params,
+    truth,
+)
+from mixid.cli import DEMO_PARAMS  # noqa: E402
 
 CAT2 = {"type": "categorical", "categories": 2}
 

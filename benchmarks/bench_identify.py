@@ -1,4 +1,4 @@
-"""Speed of ``identify.place()`` against the naive symbolic-Jacobian route, measured in the same run.
+"""Speed of ``mixid.place()`` against the naive symbolic-Jacobian route, measured in the same run.
 
 What is measured, per design:
 
@@ -34,7 +34,7 @@ import sympy
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from harness import machine_info, median_time, timed_subprocess, write_results  # noqa: E402
 
-from identify import Design, Model, place  # noqa: E402
+from mixid import Design, Model, place  # noqa: E402
 
 CAT4 = {"type": "categorical", "categories": 4}
 BIN = {"type": "categorical", "categories": 2}
@@ -105,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
 
     cmd = "python benchmarks/bench_identify.py" + (" --quick" if args.quick else "") + \
         (f" --naive-timeout {args.naive_timeout:g}" if args.naive_timeout is not None else "")
-    header = (f"# identify.place() vs naive symbolic Jacobian rank\n\n{machine}. `{cmd}`: place_s is the median "
+    header = (f"# mixid.place() vs naive symbolic Jacobian rank\n\n{machine}. `{cmd}`: place_s is the median "
               f"of {repeats} warm runs; the naive route (sympy Jacobian `.rank()`) is killed after {timeout:g} s.")
     for path in write_results("identify_quick" if args.quick else "identify", header, COLUMNS, rows):
         print(f"wrote {path}")

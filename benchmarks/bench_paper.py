@@ -22,18 +22,16 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from harness import plot_lines, run_sections  # noqa: E402
+from mixid.estimate.cp import cp_mixture  # noqa: E402
+from mixid.estimate.evaluate import Moments  # noqa: E402
+from mixid.estimate.mixture import cp_estimate  # noqa: E402
+from mixid.estimate.proximal import proximal  # noqa: E402
+from mixid.estimate.simulate import paper_main_params, point_from_params  # noqa: E402
+from mixid.estimate.spo import spo  # noqa: E402
 
-from estimate import population_moments, truth  # noqa: E402
-from estimate.cp import cp_mixture  # noqa: E402
-from estimate.evaluate import Moments  # noqa: E402
-from estimate.mixture import cp_estimate  # noqa: E402
-from estimate.proximal import proximal  # noqa: E402
-from estimate.simulate import paper_main_params, point_from_params  # noqa: E402
-from estimate.spo import spo  # noqa: E402
-from identify import Design, Model, place  # noqa: E402
+from mixid import Design, Model, place, population_moments, truth  # noqa: E402  # noqa: E402
 
 APPENDIX = Design.from_dict({
     "name": "appendix", "latent": {"classes": 2},

@@ -13,8 +13,8 @@ def adjustment(mo: Moments) -> Estimate:
 
     Examples
     --------
-    >>> from identify import Design
-    >>> from estimate.simulate import population_moments, random_params, truth
+    >>> from mixid.identify import Design
+    >>> from mixid.estimate.simulate import population_moments, random_params, truth
     >>> d = Design.builtin("paper-level1")
     >>> p = random_params(d, seed=0)
     >>> est = adjustment(Moments(d, population_moments(d, p)))

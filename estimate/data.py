@@ -4,7 +4,7 @@ Every estimator consumes one object: the tensor of sums over rows of ``phi_1(V_1
 one-hot features for categorical variables and ``1, v, ..., v**(m-1)`` for continuous ones, over the design's
 variables in declaration order (then U when it is observed). For categorical data it is the contingency table,
 computed by ``numpy.bincount`` on a combined code; continuous columns add weighted bincounts. The layout is the
-one of :class:`identify.Model`'s observable tensor, so exact population moments drop in unchanged.
+one of :class:`mixid.identify.Model`'s observable tensor, so exact population moments drop in unchanged.
 
 Sources: a pandas DataFrame, a mapping of arrays, a CSV or Parquet path (streamed in chunks when large), or a
 dask DataFrame (partial sums computed on the dask engine).
@@ -20,9 +20,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-
-from identify import Design
-from identify.errors import DataError
+from mixid.identify import Design
+from mixid.identify.errors import DataError
 
 MIN_ROWS = 10
 
@@ -51,7 +50,7 @@ class SufficientStats:
 
     def arm_counts(self) -> np.ndarray:
         """Rows in each treatment arm."""
-        from identify import Model
+        from mixid.identify import Model
 
         counts = Model(self.design).marginal(self.sums, (self.design.treatment,))
         return counts.reshape(2, -1).sum(axis=1)  # an observed U is a trailing axis: sum it out
@@ -182,7 +181,7 @@ def sufficient_stats(design: Design, data: Any, *, chunksize: int = 1_000_000) -
 
     Examples
     --------
-    >>> from identify import Design
+    >>> from mixid.identify import Design
     >>> d = Design.builtin("paper-level2")
     >>> cols = {"Z": [0, 1] * 10, "X": [1, 0] * 10, "T": [0, 0, 1, 1] * 5, "Y": [1] * 20}
     >>> s = sufficient_stats(d, cols)

@@ -7,9 +7,8 @@ import itertools
 from collections.abc import Sequence
 
 import numpy as np
+from mixid.identify import Design, Model
 from sympy.polys.rings import PolyElement
-
-from identify import Design, Model
 
 
 def eval_poly(poly: PolyElement, point: np.ndarray) -> float:
@@ -37,7 +36,7 @@ class Moments:
 
     Examples
     --------
-    >>> from estimate.simulate import population_moments, random_params
+    >>> from mixid.estimate.simulate import population_moments, random_params
     >>> d = Design.builtin("paper-level3")
     >>> mo = Moments(d, population_moments(d, random_params(d, seed=0)))
     >>> mo.M(("Z",), ("X",), 1).shape, round(float(mo.M(("Z",), ("X",), 1).sum()), 12)

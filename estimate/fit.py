@@ -11,9 +11,8 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-
-from identify import Design, Placement, place
-from identify.errors import DataError, IdentificationError
+from mixid.identify import Design, Placement, place
+from mixid.identify.errors import DataError, IdentificationError
 
 from .adjustment import adjustment
 from .data import SufficientStats, chunk_sums, sufficient_stats
@@ -103,7 +102,7 @@ def fit(design: Design | str, data: Any, estimator: str = "auto", bootstrap: int
     design : Design or str
         A design, a built-in name or a design file.
     data : DataFrame, mapping, path, dask DataFrame or SufficientStats
-        See :func:`estimate.data.sufficient_stats`.
+        See :func:`mixid.estimate.data.sufficient_stats`.
     estimator : {"auto", "spo", "proximal", "cp", "adjustment"}
     bootstrap : int
         Number of bootstrap replicates for percentile intervals (0: none). Categorical data are resampled as
@@ -120,7 +119,7 @@ def fit(design: Design | str, data: Any, estimator: str = "auto", bootstrap: int
 
     Examples
     --------
-    >>> from estimate.simulate import simulate
+    >>> from mixid.estimate.simulate import simulate
     >>> data, t = simulate("paper-level3", 20000, seed=0)
     >>> r = fit("paper-level3", data, bootstrap=50, seed=1)
     >>> r.estimator, len(r.to_dict()["mte"])

@@ -10,9 +10,8 @@ from __future__ import annotations
 import string
 
 import numpy as np
-
-from identify import Design
-from identify.errors import IdentificationError
+from mixid.identify import Design
+from mixid.identify.errors import IdentificationError
 
 from .cp import cp_mixture, cp_per_arm
 from .evaluate import Moments, params_from_class_tensor, targets_from_point
@@ -60,8 +59,8 @@ def cp_estimate(mo: Moments, certificate: dict, k: int, seed=None, restarts: int
 
     Examples
     --------
-    >>> from estimate.simulate import population_moments, random_params, truth
-    >>> from identify import place
+    >>> from mixid.estimate.simulate import population_moments, random_params, truth
+    >>> from mixid.identify import place
     >>> p = place("paper-level2")
     >>> d = p.design
     >>> par = random_params(d, seed=0, min_effect_gap=0.2)

@@ -17,8 +17,8 @@ def proximal(mo: Moments, Z: Sequence[str], X: Sequence[str], k: int) -> Estimat
 
     Examples
     --------
-    >>> from identify import Design
-    >>> from estimate.simulate import population_moments, random_params, truth
+    >>> from mixid.identify import Design
+    >>> from mixid.estimate.simulate import population_moments, random_params, truth
     >>> d = Design.builtin("paper-level4")
     >>> p = random_params(d, seed=3)
     >>> bool(abs(proximal(Moments(d, population_moments(d, p)), ("Z",), ("X",), 2).ate - truth(d, p).ate) < 1e-12)

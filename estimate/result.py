@@ -35,14 +35,14 @@ def _interval(samples: np.ndarray, level: float) -> list[list[float]]:
 
 @dataclass
 class Result:
-    """What :func:`estimate.fit` returns.
+    """What :func:`mixid.fit` returns.
 
     Attributes
     ----------
     estimator : str
         ``spo``, ``proximal``, ``cp`` or ``adjustment``.
     level : int or None
-        The design's level (from ``identify.place``).
+        The design's level (from ``mixid.place``).
     n : int
         Rows used.
     estimate : Estimate

@@ -1,6 +1,6 @@
 """Simulation from a design's model, with exact ground truth and exact population moments.
 
-A parameter point is a mapping from the model's parameter names (``identify.Model(design).params``) to values.
+A parameter point is a mapping from the model's parameter names (``mixid.identify.Model(design).params``) to values.
 Continuous variables are sampled from a normal law per (parents, class) whose raw moments are the feature
 means, so random points for them are drawn as (mean, sd) and converted.
 """
@@ -13,10 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-
-from identify import Design, Model
-from identify.errors import DesignError
-from identify.model import LAST, ONE
+from mixid.identify import Design, Model
+from mixid.identify.errors import DesignError
+from mixid.identify.model import LAST, ONE
 
 from .evaluate import targets_from_point
 
@@ -167,7 +166,7 @@ def _tables(model: Model, point: np.ndarray) -> dict:
 
 
 def population_moments(design: Design, params: Mapping[str, float]) -> np.ndarray:
-    """Exact normalised moment tensor (the layout of :class:`estimate.data.SufficientStats`)."""
+    """Exact normalised moment tensor (the layout of :class:`mixid.estimate.data.SufficientStats`)."""
     model = Model(design)
     p, _ = model.evaluate(point_from_params(model, params))
     return p.reshape(model.cell_dims)
@@ -183,7 +182,7 @@ def simulate(design: Design | str, n: int, params: Mapping[str, float] | None = 
     n : int
         Number of rows.
     params : mapping, optional
-        A parameter point (names of ``identify.Model(design).params``); random (seeded) when omitted.
+        A parameter point (names of ``mixid.identify.Model(design).params``); random (seeded) when omitted.
     seed : int or numpy.random.Generator, optional
 
     Examples

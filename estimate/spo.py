@@ -53,8 +53,8 @@ def spo(mo: Moments, Z: Sequence[str], X: Sequence[str], k: int, method: str = "
 
     Examples
     --------
-    >>> from identify import Design
-    >>> from estimate.simulate import population_moments, random_params, truth
+    >>> from mixid.identify import Design
+    >>> from mixid.estimate.simulate import population_moments, random_params, truth
     >>> d = Design.builtin("paper-level3")
     >>> p = random_params(d, seed=3)
     >>> est = spo(Moments(d, population_moments(d, p)), ("Z",), ("X",), 2)
@@ -152,8 +152,8 @@ def potential_outcome_moments(mo: Moments, Z: Sequence[str], X: Sequence[str], k
 
     Examples
     --------
-    >>> from identify import Design
-    >>> from estimate.simulate import paper_main_params, population_moments
+    >>> from mixid.identify import Design
+    >>> from mixid.estimate.simulate import paper_main_params, population_moments
     >>> d = Design.builtin("paper-level4")
     >>> mo = Moments(d, population_moments(d, paper_main_params(0.5, 0.0)))
     >>> [round(m, 10) for m in potential_outcome_moments(mo, ("Z",), ("X",), 2, 1, 3)]

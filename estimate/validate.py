@@ -14,9 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-
-from identify import Design, place
-from identify.errors import MixidError
+from mixid.identify import Design, place
+from mixid.identify.errors import MixidError
 
 from .data import sufficient_stats
 from .evaluate import Moments
@@ -94,7 +93,7 @@ def validate(design: Design | str, params: Mapping[str, float] | None = None,
     out : path, optional
         Folder for ``validate.md``, ``validate.csv`` and ``validate.png``.
     extra : mapping, optional
-        More estimators to check, name -> function of :class:`~estimate.evaluate.Moments`.
+        More estimators to check, name -> function of :class:`~mixid.estimate.evaluate.Moments`.
     raise_on_failure : bool
         Raise :class:`ValidationError` when an estimator misses its exact-moment tolerance.
 

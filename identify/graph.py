@@ -37,7 +37,7 @@ class Graph:
 
     Examples
     --------
-    >>> from identify import Design
+    >>> from mixid.identify import Design
     >>> g = Graph(Design.builtin("paper-level4"))
     >>> g.separated({"Z"}, {"Y"}, {"U", "T"}), g.separated({"X"}, {"Y"}, {"U", "T"})
     (True, False)

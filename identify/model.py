@@ -45,11 +45,11 @@ class Parameter:
 
 
 class Model:
-    """The parametrised latent-class model of a :class:`~identify.design.Design`.
+    """The parametrised latent-class model of a :class:`~mixid.identify.design.Design`.
 
     Examples
     --------
-    >>> from identify import Design
+    >>> from mixid.identify import Design
     >>> m = Model(Design.builtin("paper-level4"))
     >>> m.n_params, m.n_observables
     (17, 16)
@@ -244,7 +244,7 @@ class Model:
 
         Examples
         --------
-        >>> from identify import Design
+        >>> from mixid.identify import Design
         >>> m = Model(Design.builtin("paper-level2"))
         >>> sympy.expand(m.moment({"X": 1}))
         -p_X0_U0*pi_0 + p_X0_U1*pi_0 - p_X0_U1 + 1

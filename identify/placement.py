@@ -57,7 +57,7 @@ class Placement:
 
     Examples
     --------
-    >>> from identify import Design, place
+    >>> from mixid.identify import Design, place
     >>> p = place(Design.builtin("paper-level3"))
     >>> p.level, p.targets["full_mixture"].method, p.targets["mte"].method
     (2, 'kruskal_per_arm', 'spo')

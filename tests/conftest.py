@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import settings
 
-from identify import Design
+from mixid import Design
 
 # Property tests draw the same examples on every run: CI is reproducible, and a failure can be replayed.
 settings.register_profile("mixid", derandomize=True, deadline=None)

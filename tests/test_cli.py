@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from estimate.cli import main
+from mixid.cli import main
 
 
 def run(args, capsys):
@@ -80,7 +80,7 @@ def test_console_script_exit_codes():
 
 
 def test_module_entry_point():
-    r = subprocess.run([sys.executable, "-m", "estimate.cli", "identify", "paper-level1", "--json"],
+    r = subprocess.run([sys.executable, "-m", "mixid.cli", "identify", "paper-level1", "--json"],
                        capture_output=True, text=True)
     assert r.returncode == 0 and json.loads(r.stdout)["level"] == 1
 
@@ -91,8 +91,7 @@ def test_simulate_then_estimate_round_trip(tmp_path, capsys):
                       "  X: {type: categorical, categories: 4}\n  T: {type: categorical, categories: 2}\n"
                       "  Y: {type: categorical, categories: 2}\ntreatment: T\noutcome: Y\nedges: [Z -> T, T -> Y]\n")
     params = tmp_path / "p.json"
-    from estimate import random_params, truth
-    from identify import Design
+    from mixid import Design, random_params, truth
     from tests.test_estimate import separated_params
 
     d = Design.from_file(design)

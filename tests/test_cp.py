@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from estimate.cp import CPSolution, align_columns, cp_mixture, cp_per_arm
+from mixid.estimate.cp import CPSolution, align_columns, cp_mixture, cp_per_arm
 
 
 def planted(dims: tuple[int, ...], k: int, seed: int) -> tuple[np.ndarray, list[np.ndarray], np.ndarray]:

@@ -7,10 +7,9 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
+from mixid.estimate.data import chunk_sums
 
-from estimate import simulate, sufficient_stats
-from estimate.data import chunk_sums
-from identify import DataError, Design
+from mixid import DataError, Design, simulate, sufficient_stats
 from tests.conftest import make_design
 
 D = Design.builtin("paper-level3")

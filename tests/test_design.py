@@ -7,9 +7,9 @@ import re
 
 import networkx as nx
 import pytest
+from mixid.identify.builtins import BUILTINS
 
-from identify import Design, DesignError
-from identify.builtins import BUILTINS
+from mixid import Design, DesignError
 
 BIN = {"type": "categorical", "categories": 2}
 

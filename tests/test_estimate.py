@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from mixid.estimate.adjustment import adjustment
+from mixid.estimate.evaluate import Moments
+from mixid.estimate.proximal import proximal
+from mixid.estimate.simulate import paper_main_params
+from mixid.estimate.spo import spo
 
-from estimate import fit, population_moments, random_params, simulate, truth
-from estimate.adjustment import adjustment
-from estimate.evaluate import Moments
-from estimate.proximal import proximal
-from estimate.simulate import paper_main_params
-from estimate.spo import spo
-from identify import Design, IdentificationError
+from mixid import Design, IdentificationError, fit, population_moments, random_params, simulate, truth
 from tests.conftest import make_design
 
 
@@ -186,7 +185,7 @@ def test_impossible_mixtures_are_projected_and_flagged():
 
 
 def test_near_equal_effects_warn():
-    from estimate.spo import project_atoms
+    from mixid.estimate.spo import project_atoms
 
     w, e, res = project_atoms(np.array([1, 0.1, 0.5, 0.0]), 2, 1.0, np.array([0.5, 0.5]), np.array([-1, 1]))
     assert np.all(np.abs(e) <= 1) and abs(w.sum() - 1) < 1e-12 and res >= 0
@@ -207,8 +206,9 @@ def test_near_equal_effects_warn():
 ])
 def test_cp_exact_full_mixture(k, variables, edges, route):
     """Plant and recover the whole mixture from exact moments via the certified views."""
-    from estimate.mixture import cp_estimate
-    from identify import place
+    from mixid.estimate.mixture import cp_estimate
+
+    from mixid import place
 
     d = make_design(k, variables, edges)
     pl = place(d)
@@ -236,7 +236,7 @@ def test_cp_fit_on_samples_is_consistent():
 
 @pytest.mark.parametrize("t", [0, 1])
 def test_c12_single_potential_outcome_moments(t):
-    from estimate.spo import potential_outcome_moments
+    from mixid.estimate.spo import potential_outcome_moments
 
     mo = exact(Design.builtin("paper-level4"), paper_main_params(0.5, 0.0))
     np.testing.assert_allclose(potential_outcome_moments(mo, ("Z",), ("X",), 2, t, 3), [0.5, 0.390625, 0.3359375],

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import sympy
+from mixid.identify.rank import PRIME
 
-from identify import Design, Model
-from identify.rank import PRIME
+from mixid import Design, Model
 from tests.conftest import make_design
 
 

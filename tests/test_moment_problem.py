@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from estimate.moment_problem import AtomSolution, matrix_pencil, prony, solve_atoms
+from mixid.estimate.moment_problem import AtomSolution, matrix_pencil, prony, solve_atoms
 
 METHODS = ["pencil", "prony"]
 

@@ -9,10 +9,10 @@ import networkx as nx
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from mixid.identify.routes.base import Context
+from mixid.identify.routes.jacobian import JacobianRoute, recheck
 
-from identify import Design, DesignError, place
-from identify.routes.base import Context
-from identify.routes.jacobian import JacobianRoute, recheck
+from mixid import Design, DesignError, place
 from tests.conftest import make_design
 
 
@@ -94,7 +94,7 @@ def test_json_contract():
 
 def test_estimand_symbolic_moments():
     p = place("paper-level3")
-    from identify import Model
+    from mixid import Model
 
     mats = p.estimands["mte"].symbolic(Model(p.design))
     assert set(mats) >= {"M[Z,X|0]", "M[Z,Y|1]", "M[Z,X,Y|1]", "E[X]"}
@@ -227,7 +227,7 @@ def test_single_class_is_trivial():
 
 
 def test_identities_at_random_points_when_large(monkeypatch):
-    import identify.routes.base as base
+    import mixid.identify.routes.base as base
 
     monkeypatch.setattr(base, "EXPAND_LIMIT", 0)
     p = place("paper-level3")
@@ -238,7 +238,7 @@ def test_identities_at_random_points_when_large(monkeypatch):
 
 @pytest.mark.parametrize("limit", [0, 10**9])
 def test_identity_checker_rejects_a_false_identity(monkeypatch, limit):
-    import identify.routes.base as base
+    import mixid.identify.routes.base as base
 
     monkeypatch.setattr(base, "EXPAND_LIMIT", limit)
     ctx = Context(Design.builtin("paper-level2"))
@@ -249,7 +249,7 @@ def test_identity_checker_rejects_a_false_identity(monkeypatch, limit):
 
 
 def test_local_identifiability_public_function():
-    from identify import Model, local_identifiability
+    from mixid import Model, local_identifiability
 
     assert local_identifiability("paper-level4", "weights").verdict == "not_identifiable"
     assert local_identifiability("paper-level3", "effects").certificate["kind"] == "witness"
@@ -263,7 +263,7 @@ def test_local_identifiability_public_function():
 def test_smallest_design_search():
     import dataclasses
 
-    from identify import smallest_design
+    from mixid import smallest_design
 
     k3 = dataclasses.replace(Design.builtin("paper-level3"), classes=3)
     r = smallest_design(k3, level=3, max_categories=4)
@@ -284,7 +284,7 @@ def test_smallest_design_search():
 def test_smallest_design_global_scope():
     import dataclasses
 
-    from identify import smallest_design
+    from mixid import smallest_design
 
     k3 = dataclasses.replace(Design.builtin("paper-level3"), classes=3)
     r = smallest_design(k3, level=3, max_categories=4, scope="global")

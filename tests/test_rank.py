@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from mixid.identify.rank import PRIME, det_mod, generic_rank, kruskal_rank, nonzero_minor, points_needed, rank_mod
 
-from identify import Model
-from identify.rank import PRIME, det_mod, generic_rank, kruskal_rank, nonzero_minor, points_needed, rank_mod
+from mixid import Model
 from tests.conftest import make_design
 
 

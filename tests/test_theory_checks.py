@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import sympy
+from mixid.identify.kcoin import hankel, hankel_det_formula, power_moments
 from sympy import Rational as R
 
-from identify import Design, Model, place
-from identify.kcoin import hankel, hankel_det_formula, power_moments
+from mixid import Design, Model, place
 from tests.conftest import make_design
 
 

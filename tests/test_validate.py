@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from mixid.estimate.result import Estimate
+from mixid.estimate.spo import naive_difference
+from mixid.estimate.validate import ValidationError, validate
 
-from estimate.cli import main
-from estimate.result import Estimate
-from estimate.spo import naive_difference
-from estimate.validate import ValidationError, validate
+from mixid.cli import main
 
 
 def wrong_estimator(mo):
@@ -33,7 +33,7 @@ def test_wrong_estimator_fails_loudly():
 
 
 def test_slope_is_root_n():
-    from estimate.simulate import paper_main_params
+    from mixid.estimate.simulate import paper_main_params
 
     v = validate("paper-level4", params=paper_main_params(1.0, 0.5), ns=(10_000, 100_000, 1_000_000), runs=15,
                  seed=2)

@@ -120,7 +120,7 @@ def recheck(design, witness: dict, target: str | None = None) -> bool:
 
     Examples
     --------
-    >>> from identify import place
+    >>> from mixid.identify import place
     >>> cert = place("paper-level4").targets["mte"].certificate
     >>> recheck("paper-level4", cert["rank_J"]["witness"]), recheck("paper-level4",
     ...     cert["rank_augmented"]["witness"], "mte")

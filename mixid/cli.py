@@ -15,9 +15,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from identify import Placement, place
-from identify.errors import MixidError
-from identify.placement import TARGETS, TITLES
+from mixid.identify import Placement, place
+from mixid.identify.errors import MixidError
+from mixid.identify.placement import TARGETS, TITLES
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, no_args_is_help=True,
                   help="Prove and measure identifiability in causal mixtures.")
@@ -108,7 +108,7 @@ def simulate(
     truth_out: Path = typer.Option(None, "--truth", help="Write the ground truth here (JSON)."),
 ) -> None:
     """Sample data from DESIGN's model (random seeded parameters unless --params) with its ground truth."""
-    from .simulate import simulate as run
+    from mixid.estimate.simulate import simulate as run
 
     if n < 1:
         raise MixidError(f"-n must be a positive integer, got {n}")
@@ -136,7 +136,7 @@ def estimate(
     plot: Path = typer.Option(None, "--plot", help="Save a figure of the MTE here (PNG)."),
 ) -> None:
     """Estimate what DESIGN identifies from DATA, with bootstrap intervals."""
-    from .fit import fit
+    from mixid.estimate.fit import fit
 
     if bootstrap < 0:
         raise MixidError(f"--bootstrap must be >= 0, got {bootstrap}")
@@ -198,7 +198,7 @@ def validate(
     plugin: list[str] = typer.Option(None, "--plugin", help="Extra estimator module:function to validate."),
 ) -> None:
     """Check every applicable estimator on exact moments, then study its error against n."""
-    from .validate import validate as run
+    from mixid.estimate.validate import validate as run
 
     if runs < 1:
         raise MixidError(f"--runs must be >= 1, got {runs}")
@@ -230,8 +230,8 @@ def demo(
     figure: Path = typer.Option(Path("mixid_demo.png"), "--figure", help="Where to save the figure."),
 ) -> None:
     """End to end: identify the paper's Z -> T design, simulate confounded data, estimate the MTE by SPO."""
-    from .fit import fit
-    from .simulate import simulate as run
+    from mixid.estimate.fit import fit
+    from mixid.estimate.simulate import simulate as run
 
     out.print("[bold]1. identify[/bold]: the paper's MTE graph (Z -> T, T -> Y; U latent, k = 2, all binary)")
     p = place("paper-level3")
@@ -252,7 +252,7 @@ def demo(
 
 def main(argv: list[str] | None = None) -> int:
     """Console entry point; maps errors to exit codes without tracebacks."""
-    from .validate import ValidationError
+    from mixid.estimate.validate import ValidationError
 
     try:
         app(args=argv, standalone_mode=False)
