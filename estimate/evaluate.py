@@ -43,8 +43,9 @@ class Moments:
     ((2, 2), 1.0)
     """
 
-    def __init__(self, design: Design, tensor: np.ndarray, model: Model | None = None):
+    def __init__(self, design: Design, tensor: np.ndarray, model: Model | None = None, n: float | None = None):
         self.design = design
+        self.n = n  # rows behind the moments (None for population moments): the likelihood needs counts
         self.model = model or Model(design)
         self.tensor = np.asarray(tensor, dtype=float)
 

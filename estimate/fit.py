@@ -22,7 +22,7 @@ from .result import Estimate, Result
 from .simulate import as_generator
 from .spo import naive_difference, spo
 
-ESTIMATORS = ("auto", "spo", "proximal", "cp", "adjustment")
+ESTIMATORS = ("auto", "mle", "spo", "proximal", "cp", "adjustment")
 
 
 def _refuse(p: Placement, target: str, estimator: str, route_name: str) -> IdentificationError:
@@ -37,26 +37,50 @@ def _refuse(p: Placement, target: str, estimator: str, route_name: str) -> Ident
 
 
 def compile_estimator(p: Placement, estimator: str = "auto", method: str = "pencil",
-                      seed: int | np.random.Generator | None = None) -> tuple[str, Callable[[Moments], Estimate]]:
-    """The estimator's name and a function from moments to an :class:`Estimate`."""
+                      seed: int | np.random.Generator | None = None, starts: int = 10,
+                      progress: Callable[[int, int], None] | None = None
+                      ) -> tuple[str, Callable[[Moments], Estimate]]:
+    """The estimator's name and a function from moments to an :class:`Estimate`.
+
+    ``auto`` is maximum likelihood (``mle``) for every all-categorical design with a latent class and an
+    identifiable target (the constructive estimators start it); adjustment when U is observed; for designs
+    with continuous variables the constructive formula the certificates name (SPO, CP, proximal).
+    """
     if estimator not in ESTIMATORS:
         raise IdentificationError(f"unknown estimator '{estimator}' (choose from {', '.join(ESTIMATORS)})")
     d, k = p.design, p.design.classes
     methods = {t: p.targets[t].method for t in p.targets}
+    causal = d.treatment is not None and d.outcome is not None
+    categorical = all(v.categorical for v in d.variables)
     if estimator == "auto":
+        identifiable = [t for t in ("full_mixture", "mte", "ate") if p.targets[t].identifiable]
         if d.latent_observed:
             estimator = "adjustment"
-        elif methods["mte"] == "spo":
+        elif categorical and identifiable:
+            estimator = "mle"
+        elif causal and methods["mte"] == "spo":
             estimator = "spo"
-        elif methods["full_mixture"].startswith("kruskal") and all(v.categorical for v in d.variables):
+        elif causal and methods["full_mixture"].startswith("kruskal") and categorical:
             estimator = "cp"
-        elif methods["ate"] == "proximal":
+        elif causal and methods["ate"] == "proximal":
             estimator = "proximal"
         else:
-            finest = next((t for t in ("full_mixture", "mte", "ate") if p.targets[t].identifiable), None)
-            why = ("nothing is identifiable" if finest is None else
-                   f"the {finest} is identified only locally ({methods[finest]}), with no constructive formula")
+            finest = identifiable[0] if identifiable else None
+            why = ("nothing is identifiable (--estimator mle still fits the likelihood and its fit statistics)"
+                   if finest is None else
+                   f"the {finest} is identified only locally ({methods[finest]}), with no constructive formula "
+                   "for continuous variables")
             raise IdentificationError(f"no estimator for design '{d.name}': {why}")
+    if estimator == "mle":
+        if not categorical:
+            raise IdentificationError("mle: maximum likelihood needs every variable categorical; designs with "
+                                      "continuous variables are estimated by spo or proximal")
+        from .mle import compile_mle
+
+        return "mle", compile_mle(p, starts=starts, seed=seed, progress=progress)
+    if not causal and estimator in ("spo", "proximal", "cp"):
+        raise IdentificationError(f"{estimator}: design '{d.name}' has no treatment and outcome; its mixture is "
+                                  "estimated by mle")
     if estimator == "adjustment":
         if not d.latent_observed:
             raise IdentificationError(f"adjustment: the class {d.latent} is latent in design '{d.name}'; "
@@ -92,8 +116,8 @@ def _roles(p: Placement, target: str) -> tuple[tuple[str, ...], tuple[str, ...]]
 
 
 def fit(design: Design | str, data: Any, estimator: str = "auto", bootstrap: int = 0,
-        seed: int | np.random.Generator | None = None, *, method: str = "pencil", ci_level: float = 0.95,
-        placement: Placement | None = None, truth: dict | None = None,
+        seed: int | np.random.Generator | None = None, *, starts: int = 10, method: str = "pencil",
+        ci_level: float = 0.95, placement: Placement | None = None, truth: dict | None = None,
         progress: Callable[[int], None] | None = None) -> Result:
     """Estimate the identified targets of ``design`` from ``data``.
 
@@ -103,11 +127,17 @@ def fit(design: Design | str, data: Any, estimator: str = "auto", bootstrap: int
         A design, a built-in name or a design file.
     data : DataFrame, mapping, path, dask DataFrame or SufficientStats
         See :func:`mixid.estimate.data.sufficient_stats`.
-    estimator : {"auto", "spo", "proximal", "cp", "adjustment"}
+    estimator : {"auto", "mle", "spo", "proximal", "cp", "adjustment"}
+        ``auto`` is maximum likelihood for all-categorical designs with an identifiable target (see
+        :func:`compile_estimator`).
     bootstrap : int
-        Number of bootstrap replicates for percentile intervals (0: none). Categorical data are resampled as
-        multinomial draws of the contingency table; continuous data by resampling rows.
+        Number of bootstrap replicates for percentile intervals (0: none; maximum likelihood then gives Wald
+        intervals from its standard errors). Categorical data are resampled as multinomial draws of the
+        contingency table (maximum likelihood warm-starts each replicate from the estimate); continuous data by
+        resampling rows.
     seed : int or numpy.random.Generator
+    starts : int
+        Random starts of maximum likelihood, besides the constructive estimate.
     method : {"pencil", "prony"}
         The k-atom moment solver of SPO.
     placement : Placement, optional
@@ -121,24 +151,33 @@ def fit(design: Design | str, data: Any, estimator: str = "auto", bootstrap: int
     --------
     >>> from mixid.estimate.simulate import simulate
     >>> data, t = simulate("paper-level3", 20000, seed=0)
-    >>> r = fit("paper-level3", data, bootstrap=50, seed=1)
-    >>> r.estimator, len(r.to_dict()["mte"])
-    ('spo', 2)
+    >>> r = fit("paper-level3", data, seed=1)
+    >>> r.estimator, len(r.to_dict()["mte"]), r.to_dict()["ate"]["se"] > 0
+    ('mle', 2, True)
+    >>> fit("paper-level3", data, estimator="spo", bootstrap=50, seed=1).estimator
+    'spo'
     """
     design = Design.load(design)
     if isinstance(bootstrap, bool) or not isinstance(bootstrap, (int, np.integer)) or bootstrap < 0:
         raise DataError(f"bootstrap must be a non-negative integer, got {bootstrap!r}")
     if not 0 < ci_level < 1:
         raise DataError(f"ci_level must be in (0, 1), got {ci_level}")
+    if isinstance(seed, bool) or not (seed is None or isinstance(seed, (int, np.integer, np.random.Generator))):
+        raise DataError(f"seed must be an integer, got {seed!r}")
     p = placement or place(design)
     rng = as_generator(seed)
-    name, run = compile_estimator(p, estimator, method=method, seed=rng)
+    name, run = compile_estimator(p, estimator, method=method, seed=rng, starts=starts)
     stats = sufficient_stats(design, data)
-    mo = Moments(design, stats.tensor)
+    mo = Moments(design, stats.tensor, n=stats.n)
     est = run(mo)
-    result = Result(name, p.level, stats.n, est, naive_difference(mo), truth=truth, ci_level=ci_level)
+    naive = naive_difference(mo) if design.treatment is not None and design.outcome is not None else None
+    result = Result(name, p.level, stats.n, est, naive, truth=truth, ci_level=ci_level)
     if bootstrap:
-        result.bootstrap, failures = _bootstrap(stats, mo, run, bootstrap, rng, len(est.vector()), progress)
+        replicate = run
+        if name == "mle":  # warm start from the estimate; the replicates need no standard errors
+            start = np.asarray(est.extra["params"], float)
+            replicate = lambda m: run(m, initial=start, standard_errors=False)  # noqa: E731
+        result.bootstrap, failures = _bootstrap(stats, mo, replicate, bootstrap, rng, len(est.vector()), progress)
         if failures:
             result.warnings.append(f"{failures} of {bootstrap} bootstrap replicates failed and were left out")
     return result
@@ -152,7 +191,7 @@ def _bootstrap(stats: SufficientStats, mo: Moments, run, B: int, rng: np.random.
     if stats.categorical:
         probs = stats.tensor.ravel()
         draws = rng.multinomial(n, probs / probs.sum(), size=B)
-        tensors = (draws[b].reshape(stats.sums.shape) / n for b in range(B))
+        tensors = (draws[b].reshape(stats.sums.shape) / n for b in range(B))  # counts / n: same n rows
     else:
         if stats.columns is None:
             raise DataError("bootstrap with continuous variables resamples rows: load the data in memory "
@@ -168,7 +207,7 @@ def _bootstrap(stats: SufficientStats, mo: Moments, run, B: int, rng: np.random.
     failures = 0
     for b, tensor in enumerate(tensors):
         try:
-            vec = run(Moments(design, tensor, mo.model)).vector()
+            vec = run(Moments(design, tensor, mo.model, n=n)).vector()
             out[b, : len(vec)] = vec[:width]
         except (np.linalg.LinAlgError, ValueError, ZeroDivisionError, FloatingPointError):
             failures += 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from statistics import NormalDist
 from typing import Any
 
 import numpy as np
@@ -10,21 +11,30 @@ import numpy as np
 
 @dataclass
 class Estimate:
-    """One point estimate: the ATE, E[Y(t)], and (when the estimator gives it) the MTE sorted by effect."""
+    """One point estimate: the ATE, E[Y(t)], and (when the estimator gives it) the MTE sorted by effect.
 
-    ate: float
-    potential_outcome_means: dict[int, float]
+    Maximum likelihood adds standard errors (``se``: ``None`` for what is not identified), fit statistics
+    (``fit``) and the full mixture (``mixture``: class weights and response tables). A design without a
+    treatment and an outcome has no ATE: ``ate`` and ``potential_outcome_means`` are ``None``.
+    """
+
+    ate: float | None
+    potential_outcome_means: dict[int, float] | None
     weights: np.ndarray | None = None
     effects: np.ndarray | None = None
     diagnostics: dict = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     extra: dict = field(default_factory=dict)
+    se: dict | None = None
+    fit: dict | None = None
+    mixture: dict | None = None
 
     def vector(self) -> np.ndarray:
         """The estimate as one vector (ate, E[Y(0)], E[Y(1)], weights..., effects...) for bootstrapping."""
-        parts = [self.ate, self.potential_outcome_means[0], self.potential_outcome_means[1]]
+        po = self.potential_outcome_means or {0: np.nan, 1: np.nan}
+        parts = [np.nan if self.ate is None else self.ate, po[0], po[1]]
         if self.weights is not None:
-            parts += list(self.weights) + list(self.effects)
+            parts += list(self.weights) + (list(self.effects) if self.effects is not None else [])
         return np.array(parts, dtype=float)
 
 
@@ -65,32 +75,67 @@ class Result:
     truth: dict | None = None
     warnings: list[str] = field(default_factory=list)
 
-    def _ci(self) -> list[list[float]] | None:
-        if self.bootstrap is None or not len(self.bootstrap):
+    def _ci(self) -> list[list[float] | None] | None:
+        """Intervals aligned with :meth:`Estimate.vector`: bootstrap percentiles when there are replicates,
+        else Wald intervals (estimate +- z se) where a standard error exists."""
+        if self.bootstrap is not None and len(self.bootstrap):
+            return _interval(self.bootstrap, self.ci_level)
+        se = self._se_vector()
+        if se is None:
             return None
-        return _interval(self.bootstrap, self.ci_level)
+        z = NormalDist().inv_cdf(0.5 + self.ci_level / 2)
+        return [None if s is None or not np.isfinite(v) else [float(v - z * s), float(v + z * s)]
+                for v, s in zip(self.estimate.vector(), se)]
+
+    def _se_vector(self) -> list[float | None] | None:
+        se = self.estimate.se
+        if not se:
+            return None
+        k = 0 if self.estimate.weights is None else len(self.estimate.weights)
+        po = se.get("potential_outcome_means") or [None, None]
+        out = [se.get("ate"), po[0], po[1]] + list(se.get("weights") or [None] * k)
+        if self.estimate.effects is not None:
+            out += list(se.get("effects") or [None] * k)
+        return out
+
+    @property
+    def interval_kind(self) -> str | None:
+        if self.bootstrap is not None and len(self.bootstrap):
+            return "bootstrap percentile"
+        return "Wald" if self.estimate.se else None
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON contract of DESIGN.md."""
+        """The JSON contract: estimates, intervals, standard errors (maximum likelihood), fit statistics."""
         ci = self._ci()
         e = self.estimate
-        out: dict[str, Any] = {
-            "level": self.level,
-            "estimator": self.estimator,
-            "n": int(self.n),
-            "ate": {"estimate": float(e.ate), "ci": ci[0] if ci else None},
-            "potential_outcome_means": {str(t): float(e.potential_outcome_means[t]) for t in (0, 1)},
-            "naive_difference": float(self.naive),
-        }
+        se = e.se or {}
+        causal = e.ate is not None
+        out: dict[str, Any] = {"level": self.level, "estimator": self.estimator, "n": int(self.n)}
+        if e.fit is not None:
+            out["fit"] = _jsonable(e.fit)
+        if e.mixture is not None:
+            out["mixture"] = _jsonable(e.mixture)
+        if causal:
+            out["ate"] = {"estimate": float(e.ate), "se": se.get("ate"), "ci": ci[0] if ci else None}
+            out["potential_outcome_means"] = {str(t): float(e.potential_outcome_means[t]) for t in (0, 1)}
+            if se.get("potential_outcome_means"):
+                out["potential_outcome_means_se"] = {str(t): se["potential_outcome_means"][t] for t in (0, 1)}
+            if ci:
+                out["potential_outcome_means_ci"] = {"0": ci[1], "1": ci[2]}
+            out["naive_difference"] = float(self.naive)
+            if e.weights is not None:
+                k = len(e.weights)
+                out["mte"] = [{"weight": float(e.weights[u]), "effect": float(e.effects[u]),
+                               **({"weight_se": (se.get("weights") or [None] * k)[u],
+                                   "effect_se": (se.get("effects") or [None] * k)[u]} if e.se else {}),
+                               **({"weight_ci": ci[3 + u], "effect_ci": ci[3 + k + u]} if ci else {})}
+                              for u in range(k)]
+        elif ci and e.mixture is not None:
+            out["mixture"]["weights_ci"] = [ci[3 + u] for u in range(len(e.weights))]
         if ci:
-            out["potential_outcome_means_ci"] = {"0": ci[1], "1": ci[2]}
-        if e.weights is not None:
-            k = len(e.weights)
-            out["mte"] = [{"weight": float(e.weights[u]), "effect": float(e.effects[u]),
-                           **({"weight_ci": ci[3 + u], "effect_ci": ci[3 + k + u]} if ci else {})}
-                          for u in range(k)]
+            out["interval"] = {"kind": self.interval_kind, "level": self.ci_level}
         out["diagnostics"] = _jsonable(e.diagnostics)
-        out["warnings"] = list(e.warnings) + list(self.warnings)
+        out["warnings"] = list(dict.fromkeys(list(e.warnings) + list(self.warnings)))
         if self.bootstrap is not None:
             out["bootstrap"] = {"replicates": int(len(self.bootstrap)), "level": self.ci_level}
         if self.truth is not None:
@@ -98,32 +143,70 @@ class Result:
         return out
 
     def summary(self) -> str:
-        """A readable table of estimates, intervals, the naive answer and the truth when known."""
+        """A readable report: fit statistics and response tables (maximum likelihood, as poLCA prints them),
+        then the causal estimates with standard errors, intervals, the naive answer and the truth when known."""
         d = self.to_dict()
         fmt = lambda ci: f"[{ci[0]: .4f}, {ci[1]: .4f}]" if ci else ""  # noqa: E731
+        num = lambda x: "" if x is None else f"{x:.4f}"  # noqa: E731
         truth = self.truth or {}
-        lines = [f"estimator {self.estimator} (level {self.level}), n = {self.n}",
-                 f"{'quantity':<22}{'estimate':>10}  {'95% interval':<22}{'truth':>9}"]
+        level = f"{int(self.ci_level * 100)}% interval"
+        lines = [f"estimator {self.estimator} (level {self.level}), n = {self.n}"]
+        if "fit" in d:
+            f = d["fit"]
+            lines.append(f"log-likelihood {f['loglik']:.4f}   parameters {f['n_parameters']}   AIC {f['aic']:.4f}   "
+                         f"BIC {f['bic']:.4f}")
+            lines.append(f"G^2 {f['g2']:.4f}   X^2 {f['x2']:.4f}   residual df {f['df']}   "
+                         f"best log-likelihood reached by {f['starts_at_best']} of {f['starts']} starts")
+        if "mixture" in d:
+            lines += self._mixture_lines(d["mixture"])
+        if "ate" not in d:
+            for w in d["warnings"]:
+                lines.append(f"warning: {w}")
+            return "\n".join(lines)
+        lines.append(f"{'quantity':<22}{'estimate':>10}{'se':>9}  {level:<22}{'truth':>9}")
         t_ate = truth.get("ate")
-        lines.append(f"{'ATE':<22}{d['ate']['estimate']:>10.4f}  {fmt(d['ate']['ci']):<22}"
-                     f"{'' if t_ate is None else f'{t_ate:9.4f}'}")
+        lines.append(f"{'ATE':<22}{d['ate']['estimate']:>10.4f}{num(d['ate'].get('se')):>9}  "
+                     f"{fmt(d['ate']['ci']):<22}{'' if t_ate is None else f'{t_ate:9.4f}'}")
         lines.append(f"{'naive E[Y|T=1]-E[Y|T=0]':<22}{d['naive_difference']:>10.4f}")
         for t in ("0", "1"):
             ci = d.get("potential_outcome_means_ci", {}).get(t)
             tv = truth.get("potential_outcome_means", {}).get(t)
-            lines.append(f"{f'E[Y({t})]':<22}{d['potential_outcome_means'][t]:>10.4f}  {fmt(ci):<22}"
+            s = d.get("potential_outcome_means_se", {}).get(t)
+            lines.append(f"{f'E[Y({t})]':<22}{d['potential_outcome_means'][t]:>10.4f}{num(s):>9}  {fmt(ci):<22}"
                          f"{'' if tv is None else f'{tv:9.4f}'}")
         for u, atom in enumerate(d.get("mte", [])):
             tm = truth.get("mte", [])
             tw = tm[u]["weight"] if u < len(tm) else None
             te = tm[u]["effect"] if u < len(tm) else None
-            lines.append(f"{f'class {u} weight':<22}{atom['weight']:>10.4f}  {fmt(atom.get('weight_ci')):<22}"
-                         f"{'' if tw is None else f'{tw:9.4f}'}")
-            lines.append(f"{f'class {u} effect':<22}{atom['effect']:>10.4f}  {fmt(atom.get('effect_ci')):<22}"
-                         f"{'' if te is None else f'{te:9.4f}'}")
+            lines.append(f"{f'class {u} weight':<22}{atom['weight']:>10.4f}{num(atom.get('weight_se')):>9}  "
+                         f"{fmt(atom.get('weight_ci')):<22}{'' if tw is None else f'{tw:9.4f}'}")
+            lines.append(f"{f'class {u} effect':<22}{atom['effect']:>10.4f}{num(atom.get('effect_se')):>9}  "
+                         f"{fmt(atom.get('effect_ci')):<22}{'' if te is None else f'{te:9.4f}'}")
         for w in d["warnings"]:
             lines.append(f"warning: {w}")
         return "\n".join(lines)
+
+    def _mixture_lines(self, m: dict) -> list[str]:
+        """Class weights and the class-conditional response tables, one block per variable."""
+        k = len(m["weights"])
+        se = lambda v: "" if v is None else f" ({v:.4f})"  # noqa: E731
+        note = "" if m.get("identified") else "  [not identifiable: no standard errors]"
+        lines = [f"class weights{note}: " + "  ".join(f"{w:.4f}{se(s)}" for w, s in zip(m["weights"],
+                                                                                      m["weights_se"]))]
+        for name, table in m["tables"].items():
+            arr = np.asarray(table, dtype=float)  # (k, *parents, C)
+            ses = np.asarray([[np.nan if v is None else v for v in row]
+                              for row in np.asarray(m["tables_se"][name], dtype=object).reshape(-1, arr.shape[-1])],
+                             dtype=float).reshape(arr.shape)
+            parents = arr.shape[1:-1]
+            lines.append(f"P({name} | {'parents, ' if parents else ''}class):  categories 0..{arr.shape[-1] - 1}")
+            for u in range(k):
+                for pa in np.ndindex(*parents) if parents else [()]:
+                    label = f"  class {u}" + (f" {pa}" if pa else "")
+                    cells = "  ".join(f"{v:.4f}" + ("" if np.isnan(s) else f" ({s:.4f})")
+                                      for v, s in zip(arr[(u, *pa)], ses[(u, *pa)]))
+                    lines.append(f"{label:<16}{cells}")
+        return lines
 
     def plot(self, ax=None, path=None):
         """Class weights and effects with intervals (against the truth when known); returns the figure."""

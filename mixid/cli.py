@@ -128,8 +128,13 @@ def simulate(
 def estimate(
     design: str = typer.Argument(..., help="A design file or a built-in name."),
     data: Path = typer.Argument(..., help="Data file (.csv or .parquet)."),
-    estimator: str = typer.Option("auto", "--estimator", help="auto, spo, proximal, cp or adjustment."),
-    bootstrap: int = typer.Option(0, "--bootstrap", help="Bootstrap replicates for intervals."),
+    estimator: str = typer.Option("auto", "--estimator",
+                                  help="auto (maximum likelihood for categorical designs), mle, spo, proximal, cp "
+                                       "or adjustment."),
+    starts: int = typer.Option(10, "--starts", help="Random starts of maximum likelihood (besides the "
+                                                    "constructive estimate)."),
+    bootstrap: int = typer.Option(0, "--bootstrap", help="Bootstrap replicates for intervals (maximum likelihood "
+                                                         "gives Wald intervals without)."),
     seed: int = typer.Option(0, "--seed", help="Random seed of the bootstrap."),
     json_out: bool = typer.Option(False, "--json", help="Print the result as JSON."),
     truth_in: Path = typer.Option(None, "--truth", help="Ground truth JSON (from mixid simulate) to compare."),
@@ -143,7 +148,7 @@ def estimate(
     truth = _read_json(truth_in, "truth") if truth_in is not None else None
     with _progress(bootstrap) as tick:
         result = fit(design, str(data), estimator=estimator, bootstrap=bootstrap, seed=seed, truth=truth,
-                     progress=tick)
+                     progress=tick, starts=starts)
     if plot is not None:
         result.plot(path=plot)
     if json_out:

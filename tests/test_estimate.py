@@ -138,14 +138,16 @@ def test_spo_error_shrinks_with_n():
     t = truth(d, p)
     errs = []
     for n in (10_000, 1_000_000):
-        runs = [abs(fit(d, simulate(d, n, params=p, seed=s)[0]).estimate.ate - t.ate) for s in range(5)]
+        runs = [abs(fit(d, simulate(d, n, params=p, seed=s)[0], estimator="spo").estimate.ate - t.ate)
+                for s in range(5)]
         errs.append(np.median(runs))
     assert errs[1] < errs[0] / 3
 
 
 def test_fit_picks_and_refuses():
     data, _ = simulate("paper-level4", 2000, seed=0)
-    assert fit("paper-level4", data).estimator == "proximal"
+    assert fit("paper-level4", data).estimator == "mle"  # the ATE is identified: maximum likelihood by default
+    assert fit("paper-level4", data, estimator="proximal").estimator == "proximal"
     with pytest.raises(IdentificationError, match="not identifiable"):
         fit("paper-level4", data, estimator="spo")
     with pytest.raises(IdentificationError, match="latent"):
