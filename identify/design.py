@@ -1,5 +1,9 @@
 """Causal mixture designs: a DAG over observed variables plus a latent class U that causes every one of them.
 
+A design names a binary treatment and an outcome among its variables, or neither: without them it is a plain
+latent class model (for instance seven raters of the same slides, no edges, k classes), whose targets are the
+class labels and the full mixture only.
+
 A :class:`Design` is a small frozen value. It is built from a YAML/JSON file (schema in DESIGN.md), a plain
 mapping, a networkx ``DiGraph`` or by name (the paper's four designs), and it is validated once, on
 construction: every malformed field raises :class:`DesignError` naming that field.
@@ -75,8 +79,9 @@ class Design:
     ----------
     variables : tuple of Variable
         The observed variables, in declaration order.
-    treatment, outcome : str
-        Names of the binary treatment T and the outcome Y.
+    treatment, outcome : str or None
+        Names of the binary treatment T and the outcome Y; both None for a plain latent class model (one without
+        the other is a DesignError).
     edges : tuple of (str, str)
         Directed edges among observed variables; ``U -> V`` for every observed V is implied.
     classes : int
@@ -100,8 +105,8 @@ class Design:
     """
 
     variables: tuple[Variable, ...]
-    treatment: str
-    outcome: str
+    treatment: str | None = None
+    outcome: str | None = None
     edges: tuple[tuple[str, str], ...] = ()
     classes: int = 2
     latent: str = "U"
@@ -115,6 +120,17 @@ class Design:
         object.__setattr__(self, "_index", {v.name: i for i, v in enumerate(self.variables)})
 
     # ----------------------------------------------------------------------------------------- queries
+    @property
+    def causal(self) -> bool:
+        """True when the design names a treatment and an outcome; False for a plain latent class model.
+
+        Examples
+        --------
+        >>> Design.builtin("paper-level2").causal, Design.latent_class(["A", "B", "C"]).causal
+        (True, False)
+        """
+        return self.treatment is not None
+
     @property
     def names(self) -> tuple[str, ...]:
         """Observed variable names in declaration order."""
@@ -159,12 +175,17 @@ class Design:
     def from_dict(cls, spec: Mapping[str, Any]) -> Design:
         """Build a design from the mapping of a design file (schema in DESIGN.md).
 
+        ``treatment`` and ``outcome`` are optional together: omit both (or give both as null) for a plain latent
+        class model.
+
         Examples
         --------
         >>> Design.from_dict({"variables": {"T": {"type": "categorical", "categories": 2},
         ...                                 "Y": {"type": "continuous", "features": 2}},
         ...                   "treatment": "T", "outcome": "Y", "edges": ["T -> Y"]}).outcome
         'Y'
+        >>> Design.from_dict({"variables": {v: {"type": "categorical", "categories": 2} for v in "ABC"}}).causal
+        False
         """
         if not isinstance(spec, Mapping):
             raise DesignError(f"a design must be a mapping, got {type(spec).__name__}")
@@ -181,9 +202,9 @@ class Design:
         if not isinstance(raw_vars, Mapping) or not raw_vars:
             raise DesignError("field 'variables' must be a non-empty mapping of name -> {type, ...}")
         variables = tuple(_parse_variable(name, v) for name, v in raw_vars.items())
-        for key in ("treatment", "outcome"):
-            if key not in spec:
-                raise DesignError(f"missing field '{key}'")
+        treatment, outcome = (None if spec.get(key) is None else _str_field(spec[key], key)
+                               for key in ("treatment", "outcome"))
+        _check_pair(treatment, outcome)
         edges = tuple(_parse_edge(e, i) for i, e in enumerate(_as_list(spec.get("edges", []), "edges")))
         roles = _parse_roles(spec.get("roles"))
         classes = latent.get("classes", 2)
@@ -192,8 +213,8 @@ class Design:
             raise DesignError(f"field 'latent.observed' must be true or false, got {observed!r}")
         return cls(
             variables=variables,
-            treatment=_str_field(spec["treatment"], "treatment"),
-            outcome=_str_field(spec["outcome"], "outcome"),
+            treatment=treatment,
+            outcome=outcome,
             edges=edges,
             classes=classes,
             latent=_str_field(latent.get("name", "U"), "latent.name"),
@@ -239,8 +260,8 @@ class Design:
     def from_graph(
         cls,
         graph: nx.DiGraph,
-        treatment: str,
-        outcome: str,
+        treatment: str | None = None,
+        outcome: str | None = None,
         classes: int = 2,
         latent: str = "U",
         categories: int | Mapping[str, int] = 2,
@@ -251,7 +272,7 @@ class Design:
 
         Node attributes ``type`` (``categorical``/``continuous``), ``categories`` and ``features`` override
         the ``categories`` argument. A node named like the latent is allowed only as a source (its edges
-        are implied anyway).
+        are implied anyway). Without ``treatment`` and ``outcome`` the design is a plain latent class model.
 
         Examples
         --------
@@ -285,6 +306,54 @@ class Design:
                    None, name)
 
     @classmethod
+    def latent_class(
+        cls,
+        items: Mapping[str, int] | Iterable[str],
+        classes: int = 2,
+        *,
+        edges: Iterable[str | tuple[str, str]] = (),
+        latent: str = "U",
+        name: str = "latent-class",
+    ) -> Design:
+        """A plain latent class model: categorical items that depend on the class U only (no treatment).
+
+        Parameters
+        ----------
+        items : mapping of name -> categories, or list of names
+            The observed items; a list declares binary items.
+        classes : int
+            Number k of latent classes.
+        edges : list of ``"A -> B"`` or pairs, optional
+            Direct dependences between items (local dependence); none by default.
+        latent, name : str
+            Name of the latent class variable, and a label for reports.
+
+        Examples
+        --------
+        >>> d = Design.latent_class(list("ABCDEFG"), classes=3, name="carcinoma")
+        >>> d.names, d.classes, d.causal, d.variable("A").dim
+        (('A', 'B', 'C', 'D', 'E', 'F', 'G'), 3, False, 2)
+        >>> Design.latent_class({"Q1": 3, "Q2": 3, "Q3": 4}).variable("Q3").dim
+        4
+        """
+        if isinstance(items, Mapping):
+            sizes = dict(items)
+        elif isinstance(items, (str, bytes)) or not isinstance(items, Iterable):
+            raise DesignError(f"field 'variables' (items) must be a list of names or a mapping name -> "
+                              f"categories, got {items!r}")
+        else:
+            names = list(items)
+            sizes = {n: 2 for n in names}
+            if len(sizes) != len(names):
+                dup = next(n for n in names if names.count(n) > 1)
+                raise DesignError(f"duplicate variable '{dup}' in field 'variables'")
+        if not sizes:
+            raise DesignError("field 'variables' must declare at least one item")
+        variables = tuple(_parse_variable(n, {"type": "categorical", "categories": c}) for n, c in sizes.items())
+        parsed = tuple(_parse_edge(e, i) for i, e in enumerate(_as_list(edges, "edges")))
+        return cls(variables, None, None, parsed, classes, latent, False, None, name)
+
+    @classmethod
     def builtin(cls, name: str) -> Design:
         """One of the paper's designs: ``paper-level1`` ... ``paper-level4`` (binary, k = 2).
 
@@ -316,22 +385,25 @@ class Design:
 
     # ------------------------------------------------------------------------------------ conversions
     def to_dict(self) -> dict[str, Any]:
-        """The design-file mapping of this design (round-trips through :meth:`from_dict`)."""
+        """The design-file mapping of this design (round-trips through :meth:`from_dict`).
+
+        A plain latent class model has no ``treatment`` and ``outcome`` keys.
+        """
         out: dict[str, Any] = {
             "name": self.name,
             "latent": {"name": self.latent, "classes": self.classes, "observed": self.latent_observed},
             "variables": {v.name: v.to_dict() for v in self.variables},
-            "treatment": self.treatment,
-            "outcome": self.outcome,
-            "edges": [f"{a} -> {b}" for a, b in self.edges],
         }
+        if self.causal:
+            out["treatment"], out["outcome"] = self.treatment, self.outcome
+        out["edges"] = [f"{a} -> {b}" for a, b in self.edges]
         if self.roles is not None:
             out["roles"] = self.roles.to_dict()
         return out
 
     def rename(self, mapping: Mapping[str, str]) -> Design:
         """The same design with variables (and possibly the latent) renamed; order and roles follow."""
-        r = lambda n: mapping.get(n, n)  # noqa: E731
+        r = lambda n: n if n is None else mapping.get(n, n)  # noqa: E731
         roles = None
         if self.roles is not None:
             roles = Roles(tuple(map(r, self.roles.treatment_side)), tuple(map(r, self.roles.outcome_side)))
@@ -340,10 +412,18 @@ class Design:
                       r(self.latent), self.latent_observed, roles, self.name)
 
     def latex(self) -> str:
-        """The DAG's edges in LaTeX (U's edges summarised)."""
+        """The DAG's edges in LaTeX (U's edges summarised), then the treatment and outcome if any.
+
+        Examples
+        --------
+        >>> print(Design.latent_class(["A", "B", "C"]).latex())
+        U\\ (latent,\\ k=2) \\to \\text{all};\\ \\text{no observed edges};\\ \\text{latent class model: no treatment}
+        """
         arrows = ", ".join(f"{a} \\to {b}" for a, b in self.edges) or "\\text{no observed edges}"
         obs = "observed" if self.latent_observed else "latent"
-        return f"{self.latent}\\ ({obs},\\ k={self.classes}) \\to \\text{{all}};\\ {arrows}"
+        roles = (f"\\text{{treatment }} {self.treatment},\\ \\text{{outcome }} {self.outcome}" if self.causal
+                 else "\\text{latent class model: no treatment}")
+        return f"{self.latent}\\ ({obs},\\ k={self.classes}) \\to \\text{{all}};\\ {arrows};\\ {roles}"
 
     def _repr_latex_(self) -> str:
         return f"${self.latex()}$"
@@ -355,7 +435,7 @@ def _validate(d: Design) -> None:
         raise DesignError(f"field 'latent.classes' must be an integer >= 1, got {d.classes!r}")
     _check_name(d.latent, "latent.name")
     if not d.variables:
-        raise DesignError("field 'variables' must name at least the treatment and the outcome")
+        raise DesignError("field 'variables' must declare at least one variable")
     seen: set[str] = set()
     for v in d.variables:
         _check_name(v.name, f"variables.{v.name}")
@@ -364,15 +444,17 @@ def _validate(d: Design) -> None:
         if v.name == d.latent:
             raise DesignError(f"variable '{v.name}' has the latent class's name; rename one of them")
         seen.add(v.name)
-    for key in ("treatment", "outcome"):
-        value = getattr(d, key)
-        if value not in seen:
-            raise DesignError(f"field '{key}' names '{value}', which is not a declared variable")
-    if d.treatment == d.outcome:
-        raise DesignError("fields 'treatment' and 'outcome' name the same variable")
-    t = next(v for v in d.variables if v.name == d.treatment)
-    if not t.categorical or t.size != 2:
-        raise DesignError(f"treatment '{t.name}' must be categorical with 2 categories (binary)")
+    _check_pair(d.treatment, d.outcome)
+    if d.causal:
+        for key in ("treatment", "outcome"):
+            value = getattr(d, key)
+            if value not in seen:
+                raise DesignError(f"field '{key}' names '{value}', which is not a declared variable")
+        if d.treatment == d.outcome:
+            raise DesignError("fields 'treatment' and 'outcome' name the same variable")
+        t = next(v for v in d.variables if v.name == d.treatment)
+        if not t.categorical or t.size != 2:
+            raise DesignError(f"treatment '{t.name}' must be categorical with 2 categories (binary)")
     pairs = set()
     for a, b in d.edges:
         where = f"edge '{a} -> {b}'"
@@ -394,7 +476,7 @@ def _validate(d: Design) -> None:
         raise DesignError("field 'edges' has a cycle: " + " -> ".join([a for a, _ in cycle] + [cycle[0][0]]))
     except nx.NetworkXNoCycle:
         pass
-    if d.treatment in g and d.outcome in g and nx.has_path(g, d.outcome, d.treatment):
+    if d.causal and d.treatment in g and d.outcome in g and nx.has_path(g, d.outcome, d.treatment):
         raise DesignError(f"outcome '{d.outcome}' is an ancestor of treatment '{d.treatment}' (edges)")
     kinds = {v.name: v for v in d.variables}
     for a, b in d.edges:
@@ -402,6 +484,8 @@ def _validate(d: Design) -> None:
             raise DesignError(f"edge '{a} -> {b}': continuous variable '{a}' cannot have children; "
                               "only categorical variables may be parents")
     if d.roles is not None:
+        if not d.causal:
+            raise DesignError("field 'roles' needs a treatment and an outcome (proxy roles are relative to them)")
         for key in _ROLE_KEYS:
             for n in getattr(d.roles, key):
                 if n not in seen:
@@ -411,6 +495,19 @@ def _validate(d: Design) -> None:
         both = set(d.roles.treatment_side) & set(d.roles.outcome_side)
         if both:
             raise DesignError(f"field 'roles': '{sorted(both)[0]}' is both treatment_side and outcome_side")
+
+
+def _check_pair(treatment: Any, outcome: Any) -> None:
+    """Treatment and outcome come together: both (a causal design) or neither (a plain latent class model)."""
+    if treatment is not None and outcome is None:
+        raise DesignError("missing field 'outcome': a design with a treatment needs an outcome "
+                          "(omit both for a plain latent class model)")
+    if outcome is not None and treatment is None:
+        raise DesignError("missing field 'treatment': a design with an outcome needs a treatment "
+                          "(omit both for a plain latent class model)")
+    for key, value in (("treatment", treatment), ("outcome", outcome)):
+        if value is not None and not isinstance(value, str):
+            raise DesignError(f"field '{key}' must be a string, got {value!r}")
 
 
 def _check_name(name: Any, where: str) -> None:

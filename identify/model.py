@@ -199,12 +199,19 @@ class Model:
     def outcome_class_mean(self, u: int, t: int | None = None, assign: Mapping[str, int] | None = None
                            ) -> PolyElement:
         """sum_y y * P(Y=y, assign | U=u) under do(T=t) (E[Y(t) | U=u] when ``assign`` is empty)."""
+        self._require_treatment("the outcome's class means")
         Y = self.design.outcome
         do = {} if t is None else {self.design.treatment: t}
         assign = dict(assign or {})
         if not self.design.variable(Y).categorical:
             return self.class_poly({**assign, Y: 1}, u, do)
         return sum((y * self.class_poly({**assign, Y: y}, u, do) for y in range(1, self.dims[Y])), self._zero)
+
+    def _require_treatment(self, what: str) -> None:
+        d = self.design
+        if not d.causal:
+            raise DesignError(f"{what} need a treatment and an outcome; design '{d.name}' has neither "
+                              "(fields 'treatment' and 'outcome': a plain latent class model)")
 
     def _check_assign(self, assign: Mapping[str, int]) -> None:
         for v, c in assign.items():
@@ -218,9 +225,27 @@ class Model:
         """Polynomials whose joint identifiability defines a named target.
 
         ``weights`` (pi), ``effects`` (tau_u), ``mte`` (both), ``ate``, ``full_mixture`` (every parameter).
+        ``effects``, ``mte`` and ``ate`` need a treatment and an outcome: on a plain latent class model they raise
+        :class:`DesignError`.
+
+        Examples
+        --------
+        >>> from mixid.identify import Design
+        >>> m = Model(Design.latent_class(["A", "B", "C"]))
+        >>> len(m.target_polys("weights")), len(m.target_polys("full_mixture"))
+        (2, 7)
+        >>> m.target_polys("ate")
+        Traceback (most recent call last):
+        ...
+        mixid.identify.errors.DesignError: target 'ate' needs a treatment and an outcome; design 'latent-class' ...
         """
         if target == "weights":
             return [self.weight_poly(u) for u in range(self.k)]
+        if target in ("effects", "mte", "ate"):
+            d = self.design
+            if not d.causal:
+                raise DesignError(f"target '{target}' needs a treatment and an outcome; design '{d.name}' has "
+                                  "neither (fields 'treatment' and 'outcome': a plain latent class model)")
         if target == "effects":
             return [self.outcome_class_mean(u, 1) - self.outcome_class_mean(u, 0) for u in range(self.k)]
         if target == "mte":
@@ -270,6 +295,8 @@ class Model:
 
         With one-hot features for categorical variables and monomial features for continuous ones.
         """
+        if t is not None or outcome:
+            self._require_treatment("moments given the treatment or weighted by the outcome")
         T = self.design.treatment
         given = {} if t is None else {T: t}
         denom = self.expr(self.joint_poly(given)) if given else sympy.Integer(1)

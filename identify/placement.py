@@ -1,9 +1,18 @@
 """Place a design in the identifiability hierarchy, with a certificate for every verdict.
 
 Levels (DESIGN.md): 1 class labels, 2 the full mixture, 3 the mixture of treatment effects (MTE), 4 the ATE.
-A design's level is the finest identifiable target. For each target the first constructive route that applies
-gives a global verdict; otherwise a finer identifiable target implies it; otherwise the Jacobian route decides
-locally. The Jacobian verdict is recorded for every target as a cross-check (routes must never disagree).
+For each target the first constructive route that applies gives a global verdict; otherwise a finer identifiable
+target implies it (with that target's scope); otherwise the Jacobian route decides locally. The Jacobian verdict
+is recorded for every target as a cross-check (routes must never disagree).
+
+Levels carry their scope. A design's ``level`` is the finest target identifiable at the strongest scope
+established: the finest *globally* identifiable target when there is one (``level_scope == "global"``), else the
+finest locally identifiable one (``level_scope == "local"``: nearby parameter points give different observables,
+but distant ones may not). ``local_level`` is the finest locally identifiable target whatever its scope, so a
+design with a global ATE and a full mixture identified only by the Jacobian has level 4 and local level 2.
+
+A plain latent class design (no treatment and outcome) has no causal targets: the MTE and the ATE get the verdict
+``not_applicable``.
 """
 
 from __future__ import annotations
@@ -29,7 +38,14 @@ TITLES = {"labels": "class labels (HTE)", "full_mixture": "full mixture", "mte":
 
 @dataclass
 class TargetVerdict:
-    """The verdict on one target: identifiable / not_identifiable / inconclusive, with its proof."""
+    """The verdict on one target, with its proof.
+
+    ``verdict`` is ``identifiable``, ``not_identifiable``, ``inconclusive``, or ``not_applicable`` (the MTE and the
+    ATE of a design with no treatment and outcome). ``scope`` is ``global`` for a constructive proof, a structural
+    fact (U latent; no treatment) or an implication from a global verdict, and ``local`` for the Jacobian route:
+    an identifiable verdict with scope ``local`` means *locally* identifiable (not proved global), while a local
+    ``not_identifiable`` (not even locally identifiable) implies global non-identifiability too.
+    """
 
     target: str
     verdict: str
@@ -41,7 +57,21 @@ class TargetVerdict:
 
     @property
     def identifiable(self) -> bool:
+        """Identifiable at some scope (check :attr:`scope`: ``local`` is not proved global)."""
         return self.verdict == "identifiable"
+
+    @property
+    def label(self) -> str:
+        """The verdict in words; a local identification always says that it is not proved global.
+
+        Examples
+        --------
+        >>> TargetVerdict("ate", "identifiable", "local", "jacobian", {"kind": "witness"}).label
+        'locally identifiable (not proved global)'
+        """
+        if self.verdict == "identifiable" and self.scope != "global":
+            return "locally identifiable (not proved global)"
+        return self.verdict.replace("_", " ")
 
     def to_dict(self) -> dict:
         out = {"verdict": self.verdict, "scope": self.scope, "method": self.method,
@@ -55,16 +85,25 @@ class TargetVerdict:
 class Placement:
     """Where a design sits in the hierarchy, and why.
 
+    The levels are derived from :attr:`targets` (1 labels, 2 full mixture, 3 MTE, 4 ATE):
+
+    * :attr:`level`: the finest target identifiable at the strongest scope established: the finest globally
+      identifiable target if any target is identifiable globally, else the finest locally identifiable one;
+    * :attr:`level_scope`: ``"global"``, ``"local"`` (no target is proved globally identifiable), or None;
+    * :attr:`local_level`: the finest target identifiable at any scope (finer than ``level`` when a finer target is
+      only locally identifiable).
+
+    All three are None when nothing is identifiable.
+
     Examples
     --------
     >>> from mixid.identify import Design, place
     >>> p = place(Design.builtin("paper-level3"))
-    >>> p.level, p.targets["full_mixture"].method, p.targets["mte"].method
-    (2, 'kruskal_per_arm', 'spo')
+    >>> p.level, p.level_scope, p.targets["full_mixture"].method, p.targets["mte"].method
+    (2, 'global', 'kruskal_per_arm', 'spo')
     """
 
     design: Design
-    level: int | None
     targets: dict[str, TargetVerdict]
     roles: Roles | None
     conditions: list[Condition]
@@ -73,10 +112,62 @@ class Placement:
     model_info: dict
     error: float
 
+    # ------------------------------------------------------------------------------------------ levels
+    def _levels(self) -> tuple[int | None, str | None, int | None]:
+        found = [t for t in TARGETS if self.targets[t].identifiable]
+        if not found:
+            return None, None, None
+        finest = LEVELS[found[0]]
+        proved = [t for t in found if self.targets[t].scope == "global"]
+        if proved:
+            return LEVELS[proved[0]], "global", finest
+        return finest, "local", finest
+
+    @property
+    def level(self) -> int | None:
+        """The finest target identifiable at the strongest scope established (see the class docstring)."""
+        return self._levels()[0]
+
+    @property
+    def level_scope(self) -> str | None:
+        """``"global"`` when :attr:`level` is proved globally identifiable, ``"local"`` when only locally."""
+        return self._levels()[1]
+
+    @property
+    def local_level(self) -> int | None:
+        """The finest locally identifiable target (equal to :attr:`level`, or finer when only local)."""
+        return self._levels()[2]
+
+    def level_text(self, titles: bool = False) -> str:
+        """The level with its scope in words, e.g. ``level 4 (global); level 2 only locally: not proved global``.
+
+        With ``titles`` each level is followed by its target's name.
+
+        Examples
+        --------
+        >>> place("paper-level2").level_text(titles=True)
+        'level 2 = full mixture (global)'
+        """
+        level, scope, local = self._levels()
+        name = (lambda lv: f"level {lv} = {TITLES[TARGETS[lv - 1]]}") if titles else (lambda lv: f"level {lv}")
+        if level is None:
+            return "level none (no target is identifiable)"
+        if scope == "local":
+            return f"{name(level)}, local only: not proved global"
+        if local < level:
+            return f"{name(level)} (global); {name(local)} only locally: not proved global"
+        return f"{name(level)} (global)"
+
     def to_dict(self) -> dict:
-        """The JSON contract of DESIGN.md (plus design, model and estimand details)."""
+        """The JSON contract of DESIGN.md (plus design, model and estimand details).
+
+        ``level``, ``level_scope`` (``"global"``, ``"local"`` or null) and ``local_level`` as in the class
+        docstring.
+        """
         return {
             "level": self.level,
+            "level_scope": self.level_scope,
+            "local_level": self.local_level,
             "targets": {t: v.to_dict() for t, v in self.targets.items()},
             "roles": self.roles.to_dict() if self.roles else None,
             "conditions": [c.to_dict() for c in self.conditions],
@@ -94,8 +185,9 @@ class Placement:
     def report(self) -> str:
         """A readable plain-text report."""
         d = self.design
-        lines = [f"{d.name}: level {self.level if self.level is not None else 'none'}"
-                 + (f" ({TITLES[_finest(self)]})" if self.level else "")]
+        lines = [f"{d.name}: {self.level_text(titles=True)}"]
+        if not d.causal:
+            lines.append("  a plain latent class model: no treatment and outcome, so no causal targets")
         lines.append(f"  model: {self.model_info['parameters']} parameters, {self.model_info['observables']} "
                      f"observables, Jacobian rank {self.model_info['jacobian_rank']}")
         if self.roles:
@@ -103,7 +195,7 @@ class Placement:
                          f"X = {', '.join(self.roles.outcome_side)}")
         for t in TARGETS:
             v = self.targets[t]
-            lines.append(f"  {t:13s} {v.verdict:17s} {v.scope:6s} via {v.method} [{v.certificate.get('kind')}]"
+            lines.append(f"  {t:13s} {v.label:40s} {v.scope:6s} via {v.method} [{v.certificate.get('kind')}]"
                          + (f": {v.reason}" if v.reason else ""))
         failed = [r for r in self.routes if not r.applies]
         if failed:
@@ -123,10 +215,6 @@ class Placement:
         return self.report()
 
 
-def _finest(p: Placement) -> str:
-    return next(t for t in TARGETS if p.targets[t].identifiable)
-
-
 def place(design: Design | str, *, error: float = DEFAULT_ERROR, seed: int | None = 0) -> Placement:
     """Decide every target of a design and place it in the hierarchy.
 
@@ -140,12 +228,23 @@ def place(design: Design | str, *, error: float = DEFAULT_ERROR, seed: int | Non
     seed : int
         Seed of the random witness points (certificates record them, so any seed can be re-checked).
 
+    Returns
+    -------
+    Placement
+        Every target's verdict with its certificate. ``level`` is the finest target identifiable at the strongest
+        scope established (``level_scope``: ``"global"`` when some target is proved globally identifiable, else
+        ``"local"``); ``local_level`` is the finest locally identifiable target. A design without treatment and
+        outcome gets ``not_applicable`` for the MTE and the ATE.
+
     Examples
     --------
     >>> place("paper-level4").level
     4
     >>> place("paper-level4").targets["mte"].verdict
     'not_identifiable'
+    >>> p = place(Design.latent_class(list("ABCDEFG"), classes=3))
+    >>> p.level, p.level_scope, p.targets["full_mixture"].method, p.targets["ate"].verdict
+    (2, 'global', 'kruskal_pooled', 'not_applicable')
     """
     design = Design.load(design)
     ctx = Context(design, error=error, seed=seed)
@@ -179,6 +278,9 @@ def place(design: Design | str, *, error: float = DEFAULT_ERROR, seed: int | Non
         "ate": [] if observed else [lambda: proximal.run(ctx)],
     }
     for target in ("full_mixture", "mte", "ate"):
+        if not design.causal and target in ("mte", "ate"):
+            verdicts[target] = _not_applicable(design, target)
+            continue
         verdict = None
         for attempt in plans[target]:
             verdict = constructive(attempt())
@@ -186,9 +288,9 @@ def place(design: Design | str, *, error: float = DEFAULT_ERROR, seed: int | Non
                 break
         local = jac.decide(target)
         if verdict is None:
-            finer = [t for t in TARGETS[: TARGETS.index(target)] if verdicts[t].identifiable]
-            if finer:
-                f = verdicts[finer[-1]]
+            finer = [verdicts[t] for t in TARGETS[: TARGETS.index(target)] if verdicts[t].identifiable]
+            if finer:  # implied by the closest finer target of the strongest scope; it inherits that scope
+                f = next((v for v in reversed(finer) if v.scope == "global"), finer[-1])
                 verdict = TargetVerdict(target, "identifiable", f.scope, f"implied by {f.target}",
                                         {"kind": f.certificate["kind"], "implied_by": f.target},
                                         f"{f.target} determines {target}")
@@ -205,13 +307,20 @@ def place(design: Design | str, *, error: float = DEFAULT_ERROR, seed: int | Non
     if design.classes == 1 or design.latent_observed:
         estimands["full_mixture"] = Estimand("full_mixture", "adjustment", adj.certificate["formula"],
                                              ("P(V, U)",), {}, design.classes)
-    level = next((LEVELS[t] for t in TARGETS if verdicts[t].identifiable), None)
     roles = _roles(routes)
     conditions = _conditions(routes)
     info = {"parameters": jac.d, "observables": jac.N, "jacobian_rank": jac.rank_J.rank,
             "jacobian_rank_upper_bound": jac.rank_J.upper_bound,
             "jacobian_rank_upper_reason": jac.rank_J.upper_reason}
-    return Placement(design, level, verdicts, roles, conditions, estimands, routes, info, error)
+    return Placement(design, verdicts, roles, conditions, estimands, routes, info, error)
+
+
+def _not_applicable(design: Design, target: str) -> TargetVerdict:
+    """The verdict on a causal target of a design that names no treatment and outcome."""
+    why = "the design has no treatment and outcome"
+    cert = {"kind": "none", "statement": f"design '{design.name}' is a plain latent class model: {TITLES[target]} "
+            "is defined only for a treatment and an outcome (fields 'treatment' and 'outcome')"}
+    return TargetVerdict(target, "not_applicable", "global", "none", cert, why)
 
 
 def _jacobian_reason(v) -> str:

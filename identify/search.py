@@ -41,14 +41,16 @@ def smallest_design(template: Design | str, level: int, vary: Sequence[str] | No
     template : Design or str
         The causal structure (edges, classes, treatment, outcome); the cardinalities of ``vary`` are replaced.
     level : int
-        1 to 4; reached when the placement's level is at most this (a finer target is identifiable).
+        1 to 4; reached when a target at least this fine is identifiable at the requested ``scope``: the
+        placement's ``local_level`` is at most ``level`` (scope ``"local"``), or its ``level`` is and its
+        ``level_scope`` is ``"global"`` (scope ``"global"``). Levels 3 and 4 need a treatment and an outcome.
     vary : sequence of str, optional
         The categorical variables to size; default every variable other than the treatment and the outcome.
     max_categories : int
         Largest cardinality tried for each varied variable.
     scope : {"local", "global"}
-        ``"global"`` also requires the level's target to be proved globally (a constructive certificate, hence an
-        estimator); ``"local"`` accepts the Jacobian route's local identifiability.
+        ``"global"`` requires the level's target to be proved globally (a constructive certificate, hence an
+        estimator); ``"local"`` accepts the Jacobian route's local identifiability (not proved global).
 
     Examples
     --------
@@ -56,8 +58,8 @@ def smallest_design(template: Design | str, level: int, vary: Sequence[str] | No
     >>> base = Design.builtin("paper-level3")
     >>> k3 = dataclasses.replace(base, classes=3, name="k3")
     >>> r = smallest_design(k3, level=3, max_categories=4)
-    >>> r.categories, r.placement.level, r.placement.targets["full_mixture"].method
-    ({'Z': 2, 'X': 3}, 2, 'jacobian')
+    >>> r.categories, r.placement.level, r.placement.level_scope, r.placement.targets["full_mixture"].method
+    ({'Z': 2, 'X': 3}, 2, 'local', 'jacobian')
     >>> smallest_design(k3, level=3, max_categories=4, scope="global").categories
     {'Z': 3, 'X': 3}
     """
@@ -66,6 +68,9 @@ def smallest_design(template: Design | str, level: int, vary: Sequence[str] | No
         raise DesignError(f"level must be 1, 2, 3 or 4, got {level!r}")
     if scope not in ("local", "global"):
         raise DesignError(f"scope must be 'local' or 'global', got {scope!r}")
+    if level > 2 and not template.causal:
+        raise DesignError(f"level {level} needs a treatment and an outcome; design '{template.name}' is a plain "
+                          "latent class model (levels 1 and 2 only)")
     target = TARGETS[level - 1]
     if isinstance(max_categories, bool) or not isinstance(max_categories, int) or max_categories < 2:
         raise DesignError(f"max_categories must be an integer >= 2, got {max_categories!r}")
@@ -87,9 +92,13 @@ def smallest_design(template: Design | str, level: int, vary: Sequence[str] | No
                         template.latent, template.latent_observed, template.roles,
                         f"{template.name}[{','.join(f'{n}={c}' for n, c in sizes.items())}]")
         p = place(design, error=error)
-        result.tried.append({"categories": sizes, "level": p.level, "scope": p.targets[target].scope})
-        reached = p.level is not None and p.level <= level
-        if reached and (scope == "local" or p.targets[target].scope == "global"):
+        result.tried.append({"categories": sizes, "level": p.level, "level_scope": p.level_scope,
+                             "local_level": p.local_level, "scope": p.targets[target].scope})
+        if scope == "local":
+            reached = p.local_level is not None and p.local_level <= level
+        else:
+            reached = p.level_scope == "global" and p.level <= level
+        if reached:
             result.design, result.placement = design, p
             return result
     return result

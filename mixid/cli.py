@@ -29,8 +29,7 @@ _COLOURS = {"identifiable": "green", "not_identifiable": "red", "inconclusive": 
 
 def render(p: Placement, console: Console = out) -> None:
     """A rich report of a placement: level, verdicts with their certificates, roles, failing routes."""
-    level = p.level if p.level is not None else "none"
-    console.print(f"[bold]{p.design.name}[/bold]: level [bold]{level}[/bold]"
+    console.print(f"[bold]{p.design.name}[/bold]: [bold]{p.level_text()}[/bold]"
                   f"  ({p.model_info['parameters']} parameters, {p.model_info['observables']} observables, "
                   f"Jacobian rank {p.model_info['jacobian_rank']})")
     table = Table(show_header=True, header_style="bold")
@@ -39,8 +38,8 @@ def render(p: Placement, console: Console = out) -> None:
     table.add_column("why", overflow="fold")
     for i, t in enumerate(TARGETS, start=1):
         v = p.targets[t]
-        colour = _COLOURS[v.verdict]
-        table.add_row(str(i), TITLES[t], f"[{colour}]{v.verdict}[/{colour}]", v.scope, v.method,
+        colour = "yellow" if v.identifiable and v.scope != "global" else _COLOURS.get(v.verdict, "dim")
+        table.add_row(str(i), TITLES[t], f"[{colour}]{v.label}[/{colour}]", v.scope, v.method,
                       v.certificate.get("kind", ""), v.reason)
     console.print(table)
     if p.roles:

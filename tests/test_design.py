@@ -70,6 +70,81 @@ def test_graph_with_latent_source_is_accepted():
     assert Design.from_graph(g, "T", "Y").names == ("T", "Y")
 
 
+LC = {"variables": {n: dict(BIN) for n in "ABCDEFG"}}
+
+
+def test_plain_latent_class_design_from_mapping_file_and_graph(tmp_path):
+    d = Design.from_dict(dict(LC, latent={"classes": 3}, name="carcinoma"))
+    assert (d.treatment, d.outcome, d.causal, d.classes, d.edges) == (None, None, False, 3, ())
+    assert "treatment" not in d.to_dict() and "outcome" not in d.to_dict()
+    assert Design.from_dict(d.to_dict()) == d
+    assert Design.from_dict(dict(LC, treatment=None, outcome=None, latent={"classes": 3}, name="carcinoma")) == d
+    f = tmp_path / "carcinoma.yaml"
+    f.write_text("latent: {classes: 3}\nvariables:\n" + "".join(f"  {n}: {{categories: 2}}\n" for n in "ABCDEFG"))
+    assert Design.from_file(f) == d
+    j = tmp_path / "c.json"
+    j.write_text(json.dumps(d.to_dict()))
+    assert Design.from_file(j) == d
+    g = nx.DiGraph()
+    g.add_nodes_from("ABCDEFG")
+    assert Design.from_graph(g, classes=3, name="carcinoma") == d
+
+
+def test_latent_class_helper():
+    d = Design.latent_class(list("ABCDEFG"), classes=3, name="carcinoma")
+    assert d == Design.from_dict(dict(LC, latent={"classes": 3}, name="carcinoma"))
+    sized = Design.latent_class({"Q1": 3, "Q2": 4, "Q3": 2}, classes=2, edges=["Q1 -> Q2"], latent="Class")
+    assert [v.dim for v in sized.variables] == [3, 4, 2] and sized.parents("Q2") == ("Q1",)
+    assert sized.latent == "Class" and not sized.causal and sized.roles is None
+    assert Design.from_dict(sized.to_dict()) == sized
+
+
+def test_plain_latent_class_rename_and_latex():
+    d = Design.latent_class(["A", "B", "C"], edges=[("A", "B")])
+    r = d.rename({"A": "first", "U": "Class"})
+    assert r.names == ("first", "B", "C") and r.edges == (("first", "B"),) and r.latent == "Class"
+    assert (r.treatment, r.outcome) == (None, None)
+    assert "no treatment" in d.latex() and "A \\to B" in d.latex()
+    assert "treatment } T" in Design.builtin("paper-level2").latex()
+
+
+@pytest.mark.parametrize("present,missing", [("treatment", "outcome"), ("outcome", "treatment")])
+def test_treatment_and_outcome_come_together(present, missing):
+    """One of the two without the other is an error naming the missing field, from every constructor."""
+    vars_ = {"T": dict(BIN), "Y": dict(BIN), "A": dict(BIN)}
+    value = "T" if present == "treatment" else "Y"
+    message = f"missing field '{missing}'"
+    with pytest.raises(DesignError, match=re.escape(message)):
+        Design.from_dict({"variables": vars_, present: value})
+    with pytest.raises(DesignError, match=re.escape(message)):
+        Design.from_dict({"variables": vars_, present: value, missing: None})
+    g = nx.DiGraph([("T", "Y")])
+    with pytest.raises(DesignError, match=re.escape(message)):
+        Design.from_graph(g, **{present: value})
+    base = Design.latent_class(["T", "Y", "A"])
+    with pytest.raises(DesignError, match=re.escape(message)):
+        Design(base.variables, **{present: value})
+
+
+def test_plain_latent_class_errors():
+    with pytest.raises(DesignError, match=re.escape("field 'roles' needs a treatment and an outcome")):
+        Design.from_dict(dict(LC, roles={"treatment_side": ["A"], "outcome_side": ["B"]}))
+    with pytest.raises(DesignError, match="field 'edges' has a cycle"):
+        Design.latent_class(["A", "B"], edges=["A -> B", "B -> A"])
+    with pytest.raises(DesignError, match="duplicate variable 'A'"):
+        Design.latent_class(["A", "B", "A"])
+    with pytest.raises(DesignError, match="at least one item"):
+        Design.latent_class([])
+    with pytest.raises(DesignError, match="variables.B.categories"):
+        Design.latent_class({"A": 2, "B": 1})
+    with pytest.raises(DesignError, match="list of names or a mapping"):
+        Design.latent_class("ABC")
+    with pytest.raises(DesignError, match="latent.classes"):
+        Design.latent_class(["A", "B", "C"], classes=0)
+    with pytest.raises(DesignError, match="field 'treatment' must be a string"):
+        Design.from_dict({"variables": {"T": dict(BIN), "Y": dict(BIN)}, "treatment": 1, "outcome": "Y"})
+
+
 ERRORS = [
     (spec(edges=["Z -> T", "T -> Z"]), "cycle"),
     (spec(edges=["Z -> W"]), "unknown variable 'W'"),

@@ -7,7 +7,7 @@ import pytest
 import sympy
 from mixid.identify.rank import PRIME
 
-from mixid import Design, Model
+from mixid import Design, DesignError, Model
 from tests.conftest import make_design
 
 
@@ -24,6 +24,7 @@ DESIGNS = [
     make_design(3, {"Z": 3, "W": 2, "T": 2, "X": 3, "Y": 2}, ["Z -> T", "W -> T", "T -> Y", "X -> Y"]),
     make_design(2, {"Z": {"type": "continuous", "features": 3}, "T": 2, "Y": {"type": "continuous",
                                                                              "features": 2}}, ["T -> Y"]),
+    Design.latent_class({"A": 2, "B": 3, "C": 2, "D": 2}, classes=3, edges=["A -> B"]),
 ]
 
 
@@ -82,3 +83,18 @@ def test_class_tensor_sums_to_one():
     m = Model(make_design(3, {"A": 3, "T": 2, "Y": 2}, ["A -> T", "T -> Y"]))
     x = m.random_point(np.random.default_rng(0))
     np.testing.assert_allclose(m.class_tensor(x).reshape(-1, 3).sum(axis=0), 1.0)
+
+
+def test_plain_latent_class_model_has_no_causal_targets():
+    """Class weights and the full mixture exist without a treatment; effects, MTE and ATE refuse by name."""
+    m = Model(Design.latent_class(list("ABCDEFG"), classes=3))
+    assert (m.n_params, m.n_observables) == (2 + 3 * 7, 2**7)
+    assert len(m.target_polys("weights")) == 3 and len(m.target_polys("full_mixture")) == m.n_params
+    for target in ("effects", "mte", "ate"):
+        with pytest.raises(DesignError, match=f"target '{target}' needs a treatment and an outcome"):
+            m.target_polys(target)
+    with pytest.raises(DesignError, match="fields 'treatment' and 'outcome'"):
+        m.outcome_class_mean(0, 1)
+    with pytest.raises(DesignError, match="need a treatment and an outcome"):
+        m.moment_matrix(("A",), ("B",), t=1)
+    assert m.moment_matrix(("A",), ("B",)).shape == (2, 2)

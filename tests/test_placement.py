@@ -20,6 +20,10 @@ def verdicts(p):
     return {t: (v.verdict, v.scope) for t, v in p.targets.items()}
 
 
+def levels(p):
+    return p.level, p.level_scope, p.local_level
+
+
 def test_paper_level1():
     p = place("paper-level1")
     assert p.level == 1
@@ -81,7 +85,7 @@ def test_certificates_recheck_from_json():
 
 def test_json_contract():
     d = json.loads(place("paper-level3").to_json())
-    assert d["level"] == 2
+    assert (d["level"], d["level_scope"], d["local_level"]) == (2, "global", 2)
     assert set(d["targets"]) == {"labels", "full_mixture", "mte", "ate"}
     for v in d["targets"].values():
         assert v["verdict"] in {"identifiable", "not_identifiable", "inconclusive"}
@@ -122,7 +126,7 @@ CASES = ["paper-level1", "paper-level2", "paper-level3", "paper-level4"]
 def test_renaming_and_reordering_keep_verdicts(name, seed):
     d = Design.builtin(name)
     assert verdicts(place(_shuffled(d, seed))) == verdicts(place(d))
-    assert place(_shuffled(d, seed)).level == place(d).level
+    assert levels(place(_shuffled(d, seed))) == levels(place(d))
 
 
 def test_graph_with_unconventional_names_matches_its_twin():
@@ -159,6 +163,29 @@ def test_routes_agree_with_the_jacobian(spec):
     for i, t in enumerate(order):
         if p.targets[t].identifiable:
             assert all(p.targets[s].identifiable for s in order[i:])
+    _check_scope_consistency(p)
+
+
+def _check_scope_consistency(p):
+    """An implied verdict has its source's scope; a global finer target makes every coarser one global; the
+    level is the finest target at the strongest scope and the local level the finest at any scope. Targets that do
+    not apply (no treatment) are exempt."""
+    targets = ["labels", "full_mixture", "mte", "ate"]
+    for i, t in enumerate(targets):
+        v = p.targets[t]
+        if v.method.startswith("implied by "):
+            source = p.targets[v.method.removeprefix("implied by ")]
+            assert source.identifiable and v.scope == source.scope and v.certificate["implied_by"] == source.target
+        if v.identifiable and v.scope == "global":
+            coarser = [p.targets[c] for c in targets[i + 1:] if p.targets[c].verdict != "not_applicable"]
+            assert all(c.identifiable and c.scope == "global" for c in coarser), t
+    ident = [i + 1 for i, t in enumerate(targets) if p.targets[t].identifiable]
+    proved = [i + 1 for i, t in enumerate(targets) if p.targets[t].identifiable and p.targets[t].scope == "global"]
+    assert p.local_level == (ident[0] if ident else None)
+    assert (p.level, p.level_scope) == ((proved[0], "global") if proved else (ident[0], "local") if ident
+                                        else (None, None))
+    d = p.to_dict()
+    assert (d["level"], d["level_scope"], d["local_level"]) == (p.level, p.level_scope, p.local_level)
 
 
 def test_binary_proxy_with_three_classes_jacobian_decides():
@@ -267,12 +294,12 @@ def test_smallest_design_search():
 
     k3 = dataclasses.replace(Design.builtin("paper-level3"), classes=3)
     r = smallest_design(k3, level=3, max_categories=4)
-    assert r.placement.level <= 3
-    assert all(t["level"] is None or t["level"] > 3 for t in r.tried[:-1])
+    assert r.placement.local_level <= 3 and r.placement.level_scope == "local"  # Z = 2, X = 3: the Jacobian
+    assert all(t["local_level"] is None or t["local_level"] > 3 for t in r.tried[:-1])
     sums = [sum(t["categories"].values()) for t in r.tried]
     assert sums == sorted(sums)
     only_x = smallest_design(k3, level=3, vary=["X"], max_categories=5)  # Z keeps its 2 categories
-    assert only_x.design.variable("Z").dim == 2 and only_x.placement.level <= 3
+    assert only_x.design.variable("Z").dim == 2 and only_x.placement.local_level <= 3
     none = smallest_design(dataclasses.replace(k3, classes=4), level=1, max_categories=2)
     assert none.design is None and len(none.tried) == 1
     with pytest.raises(DesignError, match="level must be"):
@@ -289,5 +316,160 @@ def test_smallest_design_global_scope():
     k3 = dataclasses.replace(Design.builtin("paper-level3"), classes=3)
     r = smallest_design(k3, level=3, max_categories=4, scope="global")
     assert r.categories == {"Z": 3, "X": 3} and r.placement.targets["mte"].scope == "global"
+    assert r.placement.level_scope == "global" and r.placement.level <= 3
+    assert all(t["level_scope"] != "global" or t["level"] > 3 for t in r.tried[:-1])
     with pytest.raises(DesignError, match="scope"):
         smallest_design(k3, level=3, scope="everywhere")
+
+
+
+# ------------------------------------------------------------------------------------ levels carry their scope
+@pytest.mark.parametrize("name,level", [("paper-level1", 1), ("paper-level2", 2), ("paper-level3", 2),
+                                        ("paper-level4", 4)])
+def test_paper_levels_are_global(name, level):
+    """paper-level3 is level 2 by per-arm Kruskal (a constructive, global route), not 3."""
+    p = place(name)
+    assert levels(p) == (level, "global", level)
+    assert p.level_text() == f"level {level} (global)"
+    assert "not proved global" not in p.report()
+    _check_scope_consistency(p)
+
+
+@pytest.mark.parametrize("x_categories", [3, 4])
+def test_binary_z_with_three_classes_is_only_locally_identified(x_categories):
+    """k = 3, binary Z -> T, binary T and Y: no constructive route applies (rank M[Z,X|t] = 2 < 3 and the per-arm
+    Kruskal sum is 7 < 8), and the Jacobian has full column rank. The full mixture is locally identifiable, which
+    does not exclude distant parameter points with the same law (issue 12 found two for X with 3 categories), so
+    the level is 2 with scope local, and the report never calls a target identified without that caveat."""
+    d = make_design(3, {"Z": 2, "X": x_categories, "T": 2, "Y": 2}, ["Z -> T", "T -> Y"], name="k3-binary-z")
+    p = place(d)
+    assert levels(p) == (2, "local", 2)
+    assert all(p.targets[t].scope == "local" and p.targets[t].identifiable for t in ("full_mixture", "mte", "ate"))
+    assert p.targets["full_mixture"].method == "jacobian"
+    assert p.level_text() == "level 2, local only: not proved global"
+    report = p.report()
+    assert report.splitlines()[0] == "k3-binary-z: level 2 = full mixture, local only: not proved global"
+    for t in ("full_mixture", "mte", "ate"):
+        line = next(ln for ln in report.splitlines() if ln.split()[:1] == [t])
+        assert "locally identifiable (not proved global)" in line
+    d = json.loads(p.to_json())
+    assert (d["level"], d["level_scope"], d["local_level"]) == (2, "local", 2)
+    _check_scope_consistency(p)
+
+
+def test_global_ate_with_a_locally_identified_mixture():
+    """k = 3, Z -> T, X -> Y and a binary W <- Z: the ATE is proved by the proximal formula (global) while the full
+    mixture is only locally identifiable (no three conditionally independent views, pooled or per arm; SPO fails
+    on X -> Y; the Jacobian has full column rank). The level is the global one, 4, and the local level keeps 2."""
+    d = make_design(3, {"Z": 3, "X": 3, "W": 2, "T": 2, "Y": 2}, ["Z -> T", "T -> Y", "X -> Y", "Z -> W"],
+                    name="mixed")
+    p = place(d)
+    assert verdicts(p) == {"labels": ("not_identifiable", "global"), "full_mixture": ("identifiable", "local"),
+                           "mte": ("identifiable", "local"), "ate": ("identifiable", "global")}
+    assert p.targets["ate"].method == "proximal" and p.targets["full_mixture"].method == "jacobian"
+    assert levels(p) == (4, "global", 2)
+    assert p.level_text() == "level 4 (global); level 2 only locally: not proved global"
+    assert p.report().splitlines()[0] == ("mixed: level 4 = average treatment effect (global); "
+                                          "level 2 = full mixture only locally: not proved global")
+    d = json.loads(p.to_json())
+    assert (d["level"], d["level_scope"], d["local_level"]) == (4, "global", 2)
+    _check_scope_consistency(p)
+
+
+def test_nothing_identifiable_has_no_level():
+    p = place(make_design(3, {"Z": 2, "X": 2, "T": 2, "Y": 2}, ["Z -> T", "T -> Y"]))
+    assert levels(p) == (None, None, None)
+    assert p.level_text() == "level none (no target is identifiable)"
+    assert json.loads(p.to_json())["level_scope"] is None
+
+
+def test_cli_render_shows_scope():
+    from rich.console import Console
+
+    from mixid.cli import render
+
+    console = Console(record=True, width=250)
+    render(place(make_design(3, {"Z": 2, "X": 3, "T": 2, "Y": 2}, ["Z -> T", "T -> Y"], name="k3")), console)
+    text = console.export_text()
+    assert "k3: level 2, local only: not proved global" in text
+    assert text.count("locally identifiable (not proved global)") == 3
+    console = Console(record=True, width=250)
+    render(place(Design.latent_class(list("ABCDEFG"), classes=3, name="lc")), console)
+    text = console.export_text()
+    assert "lc: level 2 (global)" in text and text.count("not applicable") == 2
+
+
+# ------------------------------------------------------------------------------ plain latent class designs
+@pytest.mark.parametrize("k", [2, 3, 4])
+def test_carcinoma_like_latent_class_design(k):
+    """Seven binary raters, no edges, k classes (the carcinoma data, columns A..G).
+
+    The items are independent given U, so grouping them into three views (A,B,C), (D,E), (F,G) of 8, 4 and 4
+    states gives generic Kruskal ranks min(8, k), min(4, k), min(4, k): 6 >= 2k + 2 = 6 for k = 2, 9 >= 8 for
+    k = 3 and 12 >= 10 for k = 4. So the full mixture is globally identifiable for k = 2, 3 and also 4 (Kruskal
+    1977; Allman, Matias and Rhodes 2009, Corollary 5: p binary items identify r classes generically when
+    p >= 2 ceil(log2 r) + 1, here 7 >= 5). There is no treatment: the MTE and ATE are not applicable and the
+    per-arm route does not apply."""
+    d = Design.latent_class(list("ABCDEFG"), classes=k, name=f"carcinoma-{k}")
+    p = place(d)
+    fm = p.targets["full_mixture"]
+    assert (fm.verdict, fm.scope, fm.method, fm.certificate["kind"]) == ("identifiable", "global",
+                                                                         "kruskal_pooled", "constructive")
+    assert sum(kr["rank"] for kr in fm.certificate["kruskal"]) >= 2 * k + 2
+    assert sorted(map(len, fm.certificate["views"])) == [2, 2, 3]
+    assert fm.local_check["verdict"] == "identifiable"
+    assert levels(p) == (2, "global", 2) and p.roles is None and p.model_info["jacobian_rank"] == 7 * k + k - 1
+    assert p.targets["labels"].verdict == "not_identifiable"
+    for t in ("mte", "ate"):
+        v = p.targets[t]
+        assert (v.verdict, v.scope, v.method, v.certificate["kind"]) == ("not_applicable", "global", "none", "none")
+        assert v.reason == "the design has no treatment and outcome" and not v.identifiable
+        assert v.local_check is None
+    d = json.loads(p.to_json())
+    assert d["targets"]["ate"]["verdict"] == "not_applicable" and "treatment" not in d["design"]
+    assert Design.from_dict(d["design"]) == p.design
+    report = p.report()
+    assert "no treatment and outcome" in report and "not applicable" in report
+    assert p.latex() == r"\text{no estimand}"
+    _check_scope_consistency(p)
+
+
+def test_latent_class_beyond_kruskal_and_defective():
+    """Seven binary items, 9 classes: no grouping reaches 2k + 2 = 20 (the best is 8 + 8 + 2 = 18 and the AMR
+    bound 2 ceil(log2 9) + 1 = 9 > 7 fails), the Jacobian has full column rank 71: local only, and the per-arm
+    route says that there is no treatment. Four binary items, 3 classes: 14 parameters but the Jacobian rank is
+    13 (Goodman 1974's classic defective case: the 3-class model of 2x2x2x2 tables has dimension 13), so the full
+    mixture is not even locally identifiable."""
+    p = place(Design.latent_class(list("ABCDEFG"), classes=9))
+    assert levels(p) == (2, "local", 2) and p.model_info["jacobian_rank"] == 71
+    per_arm = next(r for r in p.routes if r.route == "kruskal_per_arm")
+    assert not per_arm.applies and "no treatment" in per_arm.reason
+    pooled = next(r for r in p.routes if r.route == "kruskal_pooled")
+    assert not pooled.applies and "18 < 2k + 2 = 20" in pooled.reason
+    assert "locally identifiable (not proved global)" in p.report()
+    q = place(Design.latent_class(list("ABCD"), classes=3))
+    assert q.model_info["jacobian_rank"] == 13 and q.model_info["parameters"] == 14
+    assert q.targets["full_mixture"].verdict == "not_identifiable" and levels(q) == (None, None, None)
+
+
+def test_latent_class_with_observed_class_and_local_dependence():
+    observed = Design.from_dict({"variables": {n: {"categories": 2} for n in "AB"}, "latent": {"observed": True}})
+    p = place(observed)
+    assert levels(p) == (1, "global", 1) and p.targets["ate"].verdict == "not_applicable"
+    dependent = Design.latent_class(list("ABCDE"), classes=2, edges=["A -> B"])
+    fm = place(dependent).targets["full_mixture"]
+    assert fm.method == "kruskal_pooled" and ["A", "B"] in [sorted(v) for v in fm.certificate["views"]]
+
+
+def test_latent_class_local_identifiability_and_search():
+    from mixid import local_identifiability, smallest_design
+
+    d = Design.latent_class(list("ABC"), classes=2)
+    assert local_identifiability(d, "weights").verdict == "identifiable"
+    with pytest.raises(DesignError, match="target 'ate' needs a treatment and an outcome"):
+        local_identifiability(d, "ate")
+    r = smallest_design(Design.latent_class({"A": 2, "B": 2, "C": 2}, classes=3), level=2, max_categories=3)
+    assert r.placement.level == 2 and r.placement.level_scope == "global"
+    assert all(t["local_level"] is None for t in r.tried[:-1])
+    with pytest.raises(DesignError, match="level 3 needs a treatment and an outcome"):
+        smallest_design(d, level=3)

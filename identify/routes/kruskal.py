@@ -123,6 +123,9 @@ def per_arm(ctx: Context) -> RouteResult:
     d = ctx.design
     k, T, U = d.classes, d.treatment, d.latent
     route = "kruskal_per_arm"
+    if not d.causal:
+        return RouteResult(route, TARGET, False, "the design has no treatment, so there are no treatment arms to "
+                           "decompose (a plain latent class model: only the pooled route applies)")
     others = [n for n in d.names if n != T]
     blocks = ctx.graph.components(others, {U, T})
     if len(blocks) < 3:
