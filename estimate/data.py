@@ -159,6 +159,8 @@ def chunk_sums(design: Design, cols: Mapping[str, np.ndarray]) -> np.ndarray:
 def _check_totals(design: Design, stats: SufficientStats) -> SufficientStats:
     if stats.n < MIN_ROWS:
         raise DataError(f"too few rows: {stats.n} (need at least {MIN_ROWS})")
+    if design.treatment is None:  # a plain latent class design: no arms to check
+        return stats
     arms = stats.arm_counts()
     for t in (0, 1):
         if arms[t] == 0:

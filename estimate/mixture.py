@@ -96,6 +96,9 @@ def cp_estimate(mo: Moments, certificate: dict, k: int, seed=None, restarts: int
         cls = arms[0] + arms[1]
         diag = {"cp_arms": [s.diagnostics for s in sols]}
     point = params_from_class_tensor(design, cls, weights)
+    if not design.causal:  # a plain latent class model: the mixture is the estimate
+        return Estimate(ate=None, potential_outcome_means=None, weights=weights, diagnostics=diag,
+                        warnings=warnings, extra={"params": point.tolist()})
     w, tau, po = targets_from_point(mo.model, point)
     order = np.argsort(tau, kind="stable")
     return Estimate(ate=po[1] - po[0], potential_outcome_means=po, weights=w[order], effects=tau[order],

@@ -39,12 +39,14 @@ class Truth:
 
     params: dict[str, float]
     weights: np.ndarray
-    effects: np.ndarray
-    ate: float
-    potential_outcome_means: dict[int, float]
+    effects: np.ndarray | None  # None (with the ATE) for a design without a treatment and an outcome
+    ate: float | None
+    potential_outcome_means: dict[int, float] | None
     tables: dict
 
     def to_dict(self) -> dict:
+        if self.effects is None:
+            return {"weights": [float(w) for w in self.weights], "tables": self.tables, "params": self.params}
         order = np.argsort(self.effects, kind="stable")
         return {"ate": self.ate,
                 "potential_outcome_means": {str(t): v for t, v in self.potential_outcome_means.items()},
@@ -72,7 +74,7 @@ def random_params(design: Design, seed: int | np.random.Generator | None = None,
     rng = as_generator(seed)
     for _ in range(1000):
         p = _draw_params(design, rng, concentration)
-        if min_effect_gap <= 0 or design.classes == 1:
+        if min_effect_gap <= 0 or design.classes == 1 or not design.causal:
             return p
         if np.diff(np.sort(truth(design, p).effects)).min() >= min_effect_gap:
             return p
@@ -137,6 +139,8 @@ def truth(design: Design, params: Mapping[str, float]) -> Truth:
     """
     model = Model(design)
     point = point_from_params(model, params)
+    if not design.causal:  # a plain latent class model: the mixture is all there is
+        return Truth(dict(params), model.weights(point), None, None, None, _tables(model, point))
     weights, effects, po = targets_from_point(model, point)
     return Truth(dict(params), weights, effects, po[1] - po[0], po, _tables(model, point))
 
