@@ -167,6 +167,11 @@ def fit(design: Design | str, data: Any, estimator: str = "auto", bootstrap: int
     p = placement or place(design)
     rng = as_generator(seed)
     name, run = compile_estimator(p, estimator, method=method, seed=rng, starts=starts)
+    if name == "mle":
+        from . import mle
+
+        if mle.too_large(design):  # survey scale: the likelihood on observed patterns, no dense table
+            return _fit_patterns(p, data, starts, rng, bootstrap, ci_level, truth, progress)
     stats = sufficient_stats(design, data)
     mo = Moments(design, stats.tensor, n=stats.n)
     est = run(mo)
@@ -215,3 +220,36 @@ def _bootstrap(stats: SufficientStats, mo: Moments, run, B: int, rng: np.random.
             progress(b + 1)
     keep = ~np.all(np.isnan(out), axis=1)
     return out[keep], failures
+
+
+def _fit_patterns(p: Placement, data: Any, starts: int, rng: np.random.Generator, bootstrap: int, ci_level: float,
+                  truth: dict | None, progress) -> Result:
+    """Maximum likelihood from observed response patterns (tables too large to hold densely)."""
+    from .mle import fit_patterns, patterns_from_data
+
+    design = p.design
+    patterns = patterns_from_data(design, data)
+    est = fit_patterns(p, patterns, starts=starts, seed=rng)
+    naive = None
+    if design.causal:
+        T, Y = design.names.index(design.treatment), design.names.index(design.outcome)
+        y = patterns.codes[:, Y].astype(float)
+        arms = [patterns.codes[:, T] == t for t in (0, 1)]
+        naive = float(np.dot(y[arms[1]], patterns.counts[arms[1]]) / patterns.counts[arms[1]].sum()
+                      - np.dot(y[arms[0]], patterns.counts[arms[0]]) / patterns.counts[arms[0]].sum())
+    result = Result("mle", p.level, int(patterns.counts.sum()), est, naive, truth=truth, ci_level=ci_level)
+    if bootstrap:
+        from .mle import Patterns, maximise, summarise
+
+        fit0 = est.extra["mle"]
+        n = patterns.counts.sum()
+        out = []
+        for b in range(bootstrap):
+            counts = rng.multinomial(int(n), patterns.counts / n).astype(float)
+            boot = Patterns(patterns.codes, counts, patterns.dims)
+            refit = maximise(fit0.likelihood, boot, starts=0, seed=rng, initial=[fit0.point], information=False)
+            out.append(summarise(refit, p, standard_errors=False).vector())
+            if progress is not None:
+                progress(b + 1)
+        result.bootstrap = np.array(out)
+    return result

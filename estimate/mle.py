@@ -17,6 +17,7 @@ number of rows, and a table too large to hold densely is never built.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
@@ -216,8 +217,9 @@ class Likelihood:
             if data.klass is not None:
                 logj = np.where(np.arange(self.k)[None, :, None] == data.klass[None, None, :], logj, -np.inf)
             ll_p = _logsumexp(logj, axis=1)
-            post = np.exp(logj - ll_p[:, None, :])
-        ll = (ll_p * data.counts).sum(axis=-1)
+            post = np.where(np.isfinite(ll_p)[:, None, :], np.exp(logj - ll_p[:, None, :]), 0.0)
+        with np.errstate(invalid="ignore"):
+            ll = np.where(data.counts > 0, ll_p * data.counts, 0.0).sum(axis=-1)  # an empty pattern adds nothing
         return post, np.where(np.isnan(ll), -np.inf, ll)
 
     def squarem(self, X: np.ndarray, data: _Compiled, tol: float = TOL, max_iter: int = 5000
@@ -574,8 +576,9 @@ class MLEFit:
         g2 = 2 * float(np.sum(counts[seen] * np.log(counts[seen] / expected[seen])))
         # Pearson's X^2 over every cell: an empty cell contributes its expected count, so the cells never seen
         # together contribute n minus the expected counts of the seen ones (no enumeration of the table)
-        x2 = float(np.sum((counts - expected) ** 2 / expected) + max(n - expected.sum(), 0.0))
-        cells = int(np.prod(self.likelihood.dims))
+        live = expected > 0
+        x2 = float(np.sum((counts[live] - expected[live]) ** 2 / expected[live]) + max(n - expected.sum(), 0.0))
+        cells = math.prod(self.likelihood.dims)
         return {"loglik": float(self.loglik), "n_parameters": int(d), "aic": float(-2 * self.loglik + 2 * d),
                 "bic": float(-2 * self.loglik + d * np.log(n)), "g2": g2, "x2": x2,
                 "df": int(min(n, cells - 1) - d), "starts": int(self.starts),
@@ -638,7 +641,7 @@ def maximise(lik: Likelihood, patterns: Patterns, starts: int = 10, seed=None, i
     X = np.concatenate([np.array(X0).reshape(len(X0), -1), lik.random_states(rng, starts)]) if X0 else \
         lik.random_states(rng, starts)
     total = len(X)
-    dense = int(np.prod(lik.dims)) * lik.model.n_params <= MAX_JACOBIAN_ENTRIES
+    dense = math.prod(lik.dims) * lik.model.n_params <= MAX_JACOBIAN_ENTRIES
     warm = starts == 0 and dense  # a warm start (the bootstrap's) is already near a maximum: Newton at once
     if warm:
         ll, conv = np.full(total, -np.inf), np.zeros(total, dtype=bool)
@@ -963,3 +966,100 @@ def posterior(fit: MLEFit, columns: Sequence[np.ndarray]) -> np.ndarray:
     data = _Compiled.build(lik, patterns)
     logj = _log_joint_one(lik, lik.state_of(fit.point), data)
     return np.exp(logj - _logsumexp(logj, axis=0)[None, :]).T
+
+
+# ------------------------------------------------------------------------------- survey-scale data
+#: Above this many cells the contingency table is not built: the likelihood works on observed patterns.
+MAX_DENSE_CELLS = 1 << 22
+
+
+def too_large(design: Design) -> bool:
+    """Whether the design's contingency table is too large to hold densely."""
+    return float(np.prod([float(d) for d in cell_dims(design)])) > MAX_DENSE_CELLS
+
+
+def cell_dims(design: Design) -> list[int]:
+    """The dimensions of the model's cells, without building the model."""
+    return [v.dim for v in design.variables] + ([design.classes] if design.latent_observed else [])
+
+
+def patterns_from_data(design: Design, data, chunksize: int = 1_000_000) -> Patterns:
+    """Observed response patterns and counts of a data set, without the dense table.
+
+    Accepts what :func:`mixid.estimate.data.sufficient_stats` accepts (DataFrame, mapping, CSV/Parquet path,
+    dask DataFrame); every chunk is validated the same way. Patterns are encoded as one integer per row when
+    the table's size fits in 62 bits, else found row-wise.
+    """
+    from pathlib import Path
+
+    import pandas as pd
+
+    from .data import MIN_ROWS, data_columns, validate_columns
+
+    names = data_columns(design)
+    dims = cell_dims(design)
+    chunks: list = []
+    if isinstance(data, (str, Path)):
+        path = Path(data)
+        if not path.exists():
+            raise DataError(f"data file '{path}' does not exist")
+        if path.suffix.lower() == ".csv":
+            frames = pd.read_csv(path, chunksize=chunksize)
+            chunks = ({c: f[c].to_numpy() for c in f.columns} for f in frames)
+        elif path.suffix.lower() in (".parquet", ".pq"):
+            import pyarrow.parquet as pq
+
+            chunks = ({c: b.column(c).to_numpy(zero_copy_only=False) for c in b.schema.names}
+                      for b in pq.ParquetFile(path).iter_batches(batch_size=chunksize))
+        else:
+            raise DataError(f"data file '{path}' must end in .csv or .parquet")
+    elif type(data).__module__.startswith("dask"):
+        chunks = ({c: p[c].to_numpy() for c in p.columns} for p in (part.compute() for part in data.to_delayed()))
+    elif isinstance(data, pd.DataFrame):
+        chunks = [{c: data[c].to_numpy() for c in data.columns}]
+    elif isinstance(data, Mapping):
+        chunks = [data]
+    else:
+        raise DataError(f"cannot read data of type {type(data).__name__}: pass a DataFrame, a mapping of arrays, "
+                        "a CSV/Parquet path or a dask DataFrame")
+    packed = sum(np.log2(d) for d in dims) < 62
+    found: list[tuple[np.ndarray, np.ndarray]] = []
+    n = 0
+    for chunk in chunks:
+        cols = validate_columns(design, chunk, offset=n)
+        rows = np.stack([cols[c] for c in names], axis=1)
+        n += len(rows)
+        if packed:
+            code = np.zeros(len(rows), dtype=np.int64)
+            for j, d in enumerate(dims):
+                code = code * d + rows[:, j]
+            uniq, counts = np.unique(code, return_counts=True)
+            found.append((uniq, counts))
+        else:
+            uniq, counts = np.unique(rows, axis=0, return_counts=True)
+            found.append((uniq, counts))
+    if n < MIN_ROWS:
+        raise DataError(f"too few rows: {n} (need at least {MIN_ROWS})")
+    keys = np.concatenate([f[0] for f in found])
+    counts = np.concatenate([f[1] for f in found]).astype(float)
+    if packed:
+        uniq, inverse = np.unique(keys, return_inverse=True)
+        codes = np.stack(np.unravel_index(uniq, dims), axis=1).astype(np.int64) if len(uniq) else \
+            np.zeros((0, len(dims)), np.int64)
+    else:
+        codes, inverse = np.unique(keys, axis=0, return_inverse=True)
+    return Patterns(codes, np.bincount(inverse.ravel(), weights=counts), tuple(dims))
+
+
+def fit_patterns(placement, patterns: Patterns, starts: int = 10, seed=None, progress=None):
+    """Maximum likelihood on observed patterns (no dense table; no constructive start, whose moments need it)."""
+    from .simulate import as_generator
+
+    lik = likelihood(placement.design)
+    rng = as_generator(seed)
+    fit = maximise(lik, patterns, starts=starts, seed=rng, progress=progress)
+    est = summarise(fit, placement)
+    est.diagnostics["constructive_starts"] = 0
+    est.diagnostics["patterns"] = int(len(patterns.codes))
+    est.extra["mle"] = fit
+    return est

@@ -186,6 +186,33 @@ class Result:
             lines.append(f"warning: {w}")
         return "\n".join(lines)
 
+    def posterior(self, data) -> np.ndarray:
+        """Each row's class probabilities P(U = u | row), shape (rows, k), classes in the order of the report.
+
+        Available for maximum-likelihood fits; ``data`` is a DataFrame or a mapping of columns, validated as in
+        :func:`mixid.fit`.
+
+        Examples
+        --------
+        >>> from mixid import Design, datasets, fit
+        >>> r = fit(Design.latent_class(list("ABCDEFG"), classes=2), datasets.load("carcinoma"), seed=0)
+        >>> post = r.posterior(datasets.load("carcinoma"))
+        >>> post.shape, bool(np.allclose(post.sum(axis=1), 1))
+        ((118, 2), True)
+        """
+        from mixid.identify.errors import DataError
+
+        from .data import data_columns, validate_columns
+        from .mle import posterior
+
+        fit = self.estimate.extra.get("mle")
+        if fit is None:
+            raise DataError(f"posterior class probabilities need a maximum-likelihood fit, not {self.estimator}")
+        if hasattr(data, "columns") and hasattr(data, "to_numpy"):
+            data = {c: data[c].to_numpy() for c in data.columns}
+        cols = validate_columns(fit.design, data)
+        return posterior(fit, [cols[c] for c in data_columns(fit.design)])
+
     def _mixture_lines(self, m: dict) -> list[str]:
         """Class weights and the class-conditional response tables, one block per variable."""
         k = len(m["weights"])

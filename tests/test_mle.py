@@ -1,0 +1,207 @@
+"""Maximum likelihood (estimate/mle.py): plant and recover on exact population moments, published maxima, standard
+errors against the sampling spread, identification gating, survey patterns and bad input."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from mixid import Design, datasets, fit, place, population_moments, random_params, simulate, truth
+from mixid.estimate import mle
+from mixid.estimate.evaluate import Moments
+from mixid.estimate.fit import compile_estimator
+from mixid.identify import Model
+from mixid.identify.errors import DataError, IdentificationError
+from tests.conftest import make_design
+
+
+def exact_fit(design: Design, params: dict, n: float = 1e6, starts: int = 5, seed: int = 0):
+    """The MLE of a table whose counts are n times the exact population probabilities."""
+    p = place(design)
+    _, run = compile_estimator(p, "mle", seed=seed, starts=starts)
+    return run(Moments(design, population_moments(design, params), n=n))
+
+
+@pytest.mark.parametrize("name, seed", [("paper-level2", 1), ("paper-level3", 2), ("paper-level3", 5)])
+def test_exact_moments_recover_the_truth(name, seed):
+    d = Design.builtin(name)
+    params = random_params(d, seed=seed, min_effect_gap=0.2)
+    t = truth(d, params)
+    est = exact_fit(d, params)
+    order = np.argsort(t.effects)
+    np.testing.assert_allclose(est.effects, t.effects[order], atol=1e-7)
+    np.testing.assert_allclose(est.weights, t.weights[order], atol=1e-7)
+    assert est.ate == pytest.approx(t.ate, abs=1e-8)
+    assert est.fit["g2"] == pytest.approx(0, abs=1e-6)  # the model reproduces the table
+    # every parameter, classes relabelled as the estimate orders them
+    lik = mle.likelihood(d)
+    pi, tables = lik.from_point(np.array([params[q.name] for q in lik.model.params]))
+    planted = lik.to_point(pi[order], [tb[:, order] for tb in tables])
+    np.testing.assert_allclose(est.extra["params"], planted, atol=1e-6)
+
+
+def test_latent_class_survey_recovers_the_truth():
+    d = Design.latent_class({"A": 2, "B": 3, "C": 2, "D": 3, "E": 2}, classes=3)
+    params = random_params(d, seed=4, concentration=1.0)
+    est = exact_fit(d, params)
+    lik = mle.likelihood(d)
+    pi, tables = lik.from_point(np.array([params[q.name] for q in lik.model.params]))
+    order = np.argsort(-pi)  # plain latent class fits order the classes by weight
+    np.testing.assert_allclose(est.mixture["weights"], pi[order], atol=1e-7)
+    np.testing.assert_allclose(est.extra["params"], lik.to_point(pi[order], [tb[:, order] for tb in tables]),
+                               atol=1e-6)
+    assert est.ate is None and est.fit["n_parameters"] == lik.model.n_params
+
+
+def test_a_local_only_design_reaches_a_point_of_the_fibre():
+    """k = 3 with a binary Z -> T proxy: identified only locally, so the maximum may be another point of the
+    fibre; whichever it is, it reproduces the population table exactly."""
+    d = make_design(3, {"Z": 2, "X": 4, "T": 2, "Y": 2}, ["Z -> T", "T -> Y"])
+    params = random_params(d, seed=3)
+    est = exact_fit(d, params, starts=10)
+    fit_ = est.extra["mle"]
+    expected = population_moments(d, params).ravel()
+    np.testing.assert_allclose(mle.likelihood(d).cell_probs(fit_.point), expected, atol=1e-7)
+    assert any("only locally" in w for w in est.warnings)
+
+
+@pytest.mark.parametrize("k, published", sorted(datasets.CARCINOMA_LOGLIK.items())[1:])
+def test_carcinoma_reaches_the_published_maxima(k, published):
+    r = fit(Design.latent_class(list("ABCDEFG"), classes=k), datasets.load("carcinoma"), seed=1, starts=20)
+    f = r.to_dict()["fit"]
+    assert f["loglik"] == pytest.approx(published, abs=1e-3)
+    assert f["n_parameters"] == 8 * k - 1 and f["df"] == 118 - f["n_parameters"]
+    assert f["aic"] == pytest.approx(-2 * f["loglik"] + 2 * f["n_parameters"])
+    if k == 3:
+        np.testing.assert_allclose(sorted(r.to_dict()["mixture"]["weights"]), [.1817, .3736, .4447], atol=1e-4)
+        assert f["g2"] == pytest.approx(15.26, abs=0.01)  # Agresti (2002), Table 13.2
+
+
+def test_fisher_information_is_the_curvature_of_the_expected_loglik():
+    d = Design.builtin("paper-level3")
+    lik = mle.likelihood(d)
+    point = lik.model.random_point(np.random.default_rng(0))
+    p0 = lik.cell_probs(point)
+    info = mle._expected_information(lik, point, 1.0)
+    fit_ = mle.MLEFit(lik, point, 0.0, 1.0, 1, 1, True, None, mle.Patterns.from_table(p0.reshape(lik.dims)),
+                      information=info)
+
+    def expected_loglik(x):
+        return float(p0 @ np.log(lik.cell_probs(x)))
+
+    eps, dim = 1e-4, len(point)
+    hess = np.zeros((dim, dim))
+    for i in range(dim):
+        for j in range(dim):
+            e_i, e_j = np.eye(dim)[i] * eps, np.eye(dim)[j] * eps
+            hess[i, j] = (expected_loglik(point + e_i + e_j) - expected_loglik(point + e_i - e_j)
+                          - expected_loglik(point - e_i + e_j) + expected_loglik(point - e_i - e_j)) / (4 * eps**2)
+    np.testing.assert_allclose(info, -hess, atol=1e-5 * np.abs(info).max())
+    assert fit_.delta(np.eye(dim)[:1])[1].all()
+
+
+def test_standard_errors_match_the_sampling_spread():
+    d = Design.builtin("paper-level3")
+    params = random_params(d, seed=2, min_effect_gap=0.3)
+    probs = population_moments(d, params).ravel()
+    rng = np.random.default_rng(0)
+    n, reps = 20_000, 40
+    p = place(d)
+    _, run = compile_estimator(p, "mle", seed=1, starts=2)
+    ates, ses = [], []
+    for _ in range(reps):
+        counts = rng.multinomial(n, probs).reshape(Model(d).cell_dims)
+        est = run(Moments(d, counts / n, n=n))
+        ates.append(est.ate)
+        ses.append(est.se["ate"])
+    assert np.std(ates, ddof=1) == pytest.approx(np.mean(ses), rel=0.3)
+    assert abs(np.mean(ates) - truth(d, params).ate) < 3 * np.mean(ses) / np.sqrt(reps) + 1e-3
+
+
+def test_what_is_not_identified_gets_no_standard_error():
+    d = Design.builtin("paper-level4")
+    data, t = simulate(d, 20_000, seed=1)
+    r = fit(d, data, estimator="mle", seed=0)
+    out = r.to_dict()
+    assert out["ate"]["se"] > 0 and out["ate"]["ci"][0] < out["ate"]["estimate"] < out["ate"]["ci"][1]
+    assert all(a["effect_se"] is None and a["weight_se"] is None for a in out["mte"])
+    assert out["mixture"]["identified"] is False and out["mixture"]["weights_se"] == [None, None]
+    assert any("mixture of treatment effects" in w and "not identifiable" in w for w in out["warnings"])
+    json.dumps(out, allow_nan=False)  # None, never NaN, in the JSON
+    assert "log-likelihood" in r.summary()
+
+
+def test_default_is_maximum_likelihood_started_by_the_constructive_estimate():
+    data, _ = simulate("paper-level3", 20_000, seed=3)
+    r = fit("paper-level3", data, seed=0, starts=4)
+    assert r.estimator == "mle"
+    assert r.estimate.diagnostics["constructive_starts"] == 1 and r.to_dict()["fit"]["starts"] == 5
+    assert r.interval_kind == "Wald"
+
+
+def test_bootstrap_is_warm_started_and_seeded():
+    d = Design.builtin("paper-level3")
+    data, t = simulate(d, 50_000, seed=5, params=random_params(d, seed=2, min_effect_gap=0.3))
+    r1 = fit("paper-level3", data, seed=7, bootstrap=15, starts=3)
+    r2 = fit("paper-level3", data, seed=7, bootstrap=15, starts=3)
+    np.testing.assert_array_equal(r1.bootstrap, r2.bootstrap)
+    assert r1.interval_kind == "bootstrap percentile" and len(r1.bootstrap) == 15
+    lo, hi = r1.to_dict()["ate"]["ci"]
+    assert lo < r1.estimate.ate < hi
+
+
+def test_posterior_is_bayes_rule():
+    d = Design.latent_class(list("ABCDEFG"), classes=2)
+    df = datasets.load("carcinoma")
+    r = fit(d, df, seed=0)
+    post = r.posterior(df)
+    lik = mle.likelihood(d)
+    pi, tables = lik.from_point(r.estimate.extra["mle"].point)
+    row = df.iloc[40].to_numpy()
+    joint = pi * np.prod([tables[i][0, :, row[i]] for i in range(7)], axis=0)
+    np.testing.assert_allclose(post[40], joint / joint.sum(), atol=1e-12)
+    with pytest.raises(DataError, match="maximum-likelihood"):
+        fit("paper-level3", simulate("paper-level3", 1000, seed=0)[0], estimator="spo").posterior(df)
+
+
+def test_patterns_without_the_dense_table_give_the_same_fit(monkeypatch):
+    d = Design.latent_class(list("ABCDEFG"), classes=3)
+    df = datasets.load("carcinoma")
+    dense = fit(d, df, seed=1).to_dict()
+    monkeypatch.setattr(mle, "MAX_DENSE_CELLS", 10)
+    patterns = mle.patterns_from_data(d, df)
+    assert len(patterns.codes) == len(np.unique(df.to_numpy(), axis=0)) and patterns.counts.sum() == 118
+    sparse = fit(d, df, seed=1)
+    assert sparse.estimate.diagnostics["patterns"] == len(patterns.codes)
+    assert sparse.to_dict()["fit"]["loglik"] == pytest.approx(dense["fit"]["loglik"], abs=1e-8)
+    np.testing.assert_allclose(sparse.to_dict()["mixture"]["weights"], dense["mixture"]["weights"], atol=1e-6)
+
+
+def test_empirical_information_agrees_with_the_expected_one_in_expectation():
+    """The outer product of pattern scores, weighted by the exact probabilities, is the expected information."""
+    d = Design.latent_class({"A": 2, "B": 3, "C": 2}, classes=2)
+    lik = mle.likelihood(d)
+    point = lik.model.random_point(np.random.default_rng(1))
+    table = lik.cell_probs(point).reshape(lik.dims)
+    patterns = mle.Patterns.from_table(table)
+    data = mle._Compiled.build(lik, patterns)
+    emp = mle._empirical_information(lik, lik.state_of(point), data)
+    np.testing.assert_allclose(emp, mle._expected_information(lik, point, 1.0), atol=1e-9)
+
+
+def test_bad_input_is_refused_or_warned():
+    data, _ = simulate("paper-level3", 2000, seed=0)
+    with pytest.raises(DataError, match="starts must be a positive integer"):
+        fit("paper-level3", data, estimator="mle", starts=0)
+    with pytest.raises(DataError, match="seed must be an integer"):
+        fit("paper-level3", data, seed="one")
+    cont = make_design(2, {"Z": 2, "X": 2, "T": 2, "Y": {"type": "continuous", "features": 2}}, ["T -> Y"])
+    with pytest.raises(IdentificationError, match="categorical"):
+        fit(cont, simulate(cont, 1000, seed=0)[0], estimator="mle")
+    d = Design.latent_class({"A": 3, "B": 2, "C": 2, "D": 2}, classes=2)
+    sample, _ = simulate(d, 3000, seed=0)
+    sample.loc[sample["A"] == 2, "A"] = 1  # category 2 of A never occurs
+    r = fit(d, sample, seed=0)
+    assert any("categor" in w and "'A'" in w and "never occur" in w for w in r.to_dict()["warnings"])
