@@ -7,13 +7,13 @@ import json
 
 import numpy as np
 import pytest
-
-from mixid import Design, datasets, fit, place, population_moments, random_params, simulate, truth
 from mixid.estimate import mle
 from mixid.estimate.evaluate import Moments
 from mixid.estimate.fit import compile_estimator
 from mixid.identify import Model
 from mixid.identify.errors import DataError, IdentificationError
+
+from mixid import Design, datasets, fit, place, population_moments, random_params, simulate, truth
 from tests.conftest import make_design
 
 
