@@ -22,7 +22,7 @@ from .result import Estimate, Result
 from .simulate import as_generator
 from .spo import naive_difference, spo
 
-ESTIMATORS = ("auto", "mle", "spo", "proximal", "cp", "adjustment")
+ESTIMATORS = ("auto", "mle", "md", "spo", "proximal", "cp", "adjustment")
 
 
 def _refuse(p: Placement, target: str, estimator: str, route_name: str) -> IdentificationError:
@@ -64,13 +64,11 @@ def compile_estimator(p: Placement, estimator: str = "auto", method: str = "penc
             estimator = "cp"
         elif causal and methods["ate"] == "proximal":
             estimator = "proximal"
+        elif identifiable:  # continuous variables and no constructive formula: the model by minimum distance
+            estimator = "md"
         else:
-            finest = identifiable[0] if identifiable else None
-            why = ("nothing is identifiable (--estimator mle still fits the likelihood and its fit statistics)"
-                   if finest is None else
-                   f"the {finest} is identified only locally ({methods[finest]}), with no constructive formula "
-                   "for continuous variables")
-            raise IdentificationError(f"no estimator for design '{d.name}': {why}")
+            raise IdentificationError(f"no estimator for design '{d.name}': nothing is identifiable "
+                                      "(--estimator mle or md still fits the model and its fit statistics)")
     if estimator == "mle":
         if not categorical:
             raise IdentificationError("mle: maximum likelihood needs every variable categorical; designs with "
@@ -78,6 +76,12 @@ def compile_estimator(p: Placement, estimator: str = "auto", method: str = "penc
         from .mle import compile_mle
 
         return "mle", compile_mle(p, starts=starts, seed=seed, progress=progress)
+    if estimator == "md":
+        if d.latent_observed:
+            raise IdentificationError("md: the class is observed; use adjustment")
+        from .md import compile_md
+
+        return "md", compile_md(p, starts=starts, seed=seed)
     if not causal and estimator in ("spo", "proximal", "cp"):
         raise IdentificationError(f"{estimator}: design '{d.name}' has no treatment and outcome; its mixture is "
                                   "estimated by mle")
@@ -174,7 +178,15 @@ def fit(design: Design | str, data: Any, estimator: str = "auto", bootstrap: int
             return _fit_patterns(p, data, starts, rng, bootstrap, ci_level, truth, progress)
     stats = sufficient_stats(design, data)
     mo = Moments(design, stats.tensor, n=stats.n)
-    est = run(mo)
+    if name == "md":  # the efficient weight matrix needs the rows' feature covariance
+        from .md import feature_covariance
+
+        cov = feature_covariance(design, stats.columns) if stats.columns is not None else None
+        est = run(mo, covariance=cov)
+        md_run = run
+        run = lambda m: md_run(m, covariance=cov, standard_errors=False)  # noqa: E731 - bootstrap replicates
+    else:
+        est = run(mo)
     naive = naive_difference(mo) if design.treatment is not None and design.outcome is not None else None
     result = Result(name, p.level, stats.n, est, naive, truth=truth, ci_level=ci_level)
     if bootstrap:

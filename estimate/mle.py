@@ -596,22 +596,28 @@ class MLEFit:
         return self.face if self.face is not None else np.eye(len(self.point))
 
     def delta(self, gradients: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Standard errors of quantities with these gradients (rows), and whether the information sees each.
+        """Standard errors of quantities with these gradients (rows), and whether the information sees each."""
+        return face_delta(self.information, self.face, gradients)
 
-        A gradient outside the row space of the information (a direction the Jacobian loses) has no finite
-        standard error: it is reported as ``nan`` with ``False``.
-        """
-        gradients = np.atleast_2d(gradients)
-        if self.information is None:
-            return np.full(len(gradients), np.nan), np.zeros(len(gradients), dtype=bool)
-        B = self._basis()
-        info = B.T @ self.information @ B
-        g = gradients @ B
-        pinv = np.linalg.pinv(info, rcond=1e-10, hermitian=True)
-        back = g @ pinv @ info  # the projection of each gradient on the row space
-        seen = np.linalg.norm(back - g, axis=1) <= 1e-6 * np.maximum(np.linalg.norm(g, axis=1), 1e-300)
-        var = np.einsum("ij,jk,ik->i", g, pinv, g)
-        return np.where(seen, np.sqrt(np.maximum(var, 0.0)), np.nan), seen
+
+def face_delta(information: np.ndarray | None, face: np.ndarray | None, gradients: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """Delta-method standard errors from an information matrix restricted to a face (columns of ``face``).
+
+    A gradient outside the row space of the information (a direction the Jacobian loses) has no finite
+    standard error: it is reported as ``nan`` with ``False``.
+    """
+    gradients = np.atleast_2d(gradients)
+    if information is None:
+        return np.full(len(gradients), np.nan), np.zeros(len(gradients), dtype=bool)
+    B = face if face is not None else np.eye(information.shape[0])
+    info = B.T @ information @ B
+    g = gradients @ B
+    pinv = np.linalg.pinv(info, rcond=1e-10, hermitian=True)
+    back = g @ pinv @ info  # the projection of each gradient on the row space
+    seen = np.linalg.norm(back - g, axis=1) <= 1e-6 * np.maximum(np.linalg.norm(g, axis=1), 1e-300)
+    var = np.einsum("ij,jk,ik->i", g, pinv, g)
+    return np.where(seen, np.sqrt(np.maximum(var, 0.0)), np.nan), seen
 
 
 def _canonical(lik: Likelihood, x: np.ndarray) -> np.ndarray:

@@ -1,0 +1,179 @@
+"""Minimum distance on the moment tensor: the model itself fitted to data with continuous variables.
+
+Where maximum likelihood needs every variable categorical, a design with continuous variables is still a
+polynomial map from the same parameters (P(U), P(V | parents, U), class-conditional feature means) to the moment
+tensor E[phi_1(V_1) (x) ... (x) phi_m(V_m)] that ``Model.evaluate`` computes with its Jacobian. The estimator
+minimises (m_hat - m(theta))' W (m_hat - m(theta)) with the efficient weight W = S^+, S the covariance of one row's
+feature products (from the rows, when they are in memory; the identity otherwise, and the result says so).
+Standard errors: (J' W J)^+ / n on the identified directions, the delta method as for maximum likelihood, and the
+same gating by the placement's verdicts. Hansen's J statistic n Q(theta_hat) tests the model's fit.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import scipy.optimize
+from mixid.identify import Design, Model
+from mixid.identify.errors import DataError
+from mixid.identify.model import LAST, ONE
+
+from .mle import TARGET_NAMES, causal_quantities, face_delta
+
+BOUNDARY = 1e-6
+
+
+def feature_covariance(design: Design, columns: dict[str, np.ndarray]) -> np.ndarray:
+    """Covariance of one row's feature-product vector, flattened in the moment tensor's (declaration) order.
+
+    Rows in different cells of the categorical variables have disjoint supports, so E[phi phi'] is block
+    diagonal over cells, each block E[1{cell} f f'] with f the continuous variables' feature products.
+    """
+    names = design.names
+    cat = [v for v in design.variables if v.categorical]
+    cont = [v for v in design.variables if not v.categorical]
+    n = len(columns[names[0]])
+    code = np.zeros(n, dtype=np.int64)
+    for v in cat:
+        code = code * v.dim + columns[v.name]
+    cells = int(np.prod([v.dim for v in cat])) if cat else 1
+    feats = np.ones((n, 1))
+    for v in cont:
+        powers = np.stack([columns[v.name] ** j for j in range(v.dim)], axis=1)
+        feats = (feats[:, :, None] * powers[:, None, :]).reshape(n, -1)
+    M = feats.shape[1]
+    second = np.zeros((cells, M, M))
+    for i, j in itertools.product(range(M), repeat=2):
+        second[:, i, j] = np.bincount(code, weights=feats[:, i] * feats[:, j], minlength=cells) / n
+    first = np.stack([np.bincount(code, weights=feats[:, i], minlength=cells) / n for i in range(M)], axis=1)
+    big = np.zeros((cells * M, cells * M))
+    for c in range(cells):
+        big[c * M:(c + 1) * M, c * M:(c + 1) * M] = second[c]
+    mean = first.ravel()
+    cov = big - np.outer(mean, mean)
+    # categorical-first layout -> declaration order (the layout of the moment tensor)
+    shape = [v.dim for v in cat] + [v.dim for v in cont]
+    order = [v.name for v in cat] + [v.name for v in cont]
+    perm = np.arange(cells * M).reshape(shape).transpose([order.index(n) for n in names]).ravel()
+    return cov[np.ix_(perm, perm)]
+
+
+def _bounds(model: Model) -> tuple[np.ndarray, np.ndarray]:
+    lo = np.full(model.n_params, -np.inf)
+    hi = np.full(model.n_params, np.inf)
+    for table in [model._pi[None, :]] + list(model.tables.values()):
+        for row in table.reshape(-1, table.shape[-1]):
+            if (row == ONE).any():
+                continue
+            free = row[row >= 0]
+            lo[free], hi[free] = 0.0, 1.0
+    return lo, hi
+
+
+def _last_entries(model: Model, point: np.ndarray) -> np.ndarray:
+    """Every dependent (last-category) probability at a point; each must be >= 0."""
+    out = []
+    for table in [model._pi[None, :]] + list(model.tables.values()):
+        for row in table.reshape(-1, table.shape[-1]):
+            if (row == LAST).any():
+                out.append(1 - point[row[row >= 0]].sum())
+    return np.array(out)
+
+
+def compile_md(placement, starts: int = 10, seed=None):
+    """A function from moments (with ``n`` and, optionally, the rows' feature covariance) to an Estimate."""
+    from .result import Estimate
+    from .simulate import as_generator
+
+    if isinstance(starts, bool) or not isinstance(starts, (int, np.integer)) or starts < 1:
+        raise DataError(f"starts must be a positive integer, got {starts!r}")
+    design = placement.design
+    model = Model(design)
+    rng = as_generator(seed)
+    lo, hi = _bounds(model)
+
+    def run(mo, covariance: np.ndarray | None = None, standard_errors: bool = True):
+        target = np.asarray(mo.tensor, float).ravel()
+        n = float(mo.n) if getattr(mo, "n", None) else 1.0
+        warnings: list[str] = []
+        if covariance is None:
+            W = np.eye(len(target))
+            warnings.append("minimum distance with identity weights (the rows were not in memory): consistent, "
+                            "not efficient, and its standard errors are not reported")
+        else:
+            W = np.linalg.pinv(covariance, rcond=1e-10, hermitian=True)
+        w, V = np.linalg.eigh(W)
+        L = (V * np.sqrt(np.maximum(w, 0))).T  # W = L' L
+
+        def residual(x):
+            return L @ (target - model.evaluate(x)[0])
+
+        def jac(x):
+            return -L @ model.evaluate(x)[1]
+
+        best = None
+        for s in range(starts):
+            x0 = np.clip(model.random_point(rng), lo, hi)
+            sol = scipy.optimize.least_squares(residual, x0, jac=jac, bounds=(lo, hi), method="trf",
+                                               x_scale="jac", ftol=1e-12, xtol=1e-12, gtol=1e-12)
+            if best is None or sol.cost < best.cost - 1e-15:
+                best = sol
+            del s
+        point = best.x
+        objective = 2 * float(best.cost)  # Q(theta_hat)
+        tail = _last_entries(model, point)
+        if (tail < -1e-8).any():
+            warnings.append("the minimum-distance estimate puts a negative mass on a last category "
+                            f"(lowest {tail.min():.3g}): weak identification or misspecification")
+        _, J = model.evaluate(point)
+        info = n * J.T @ W @ J
+        rank_S = int(np.linalg.matrix_rank(covariance)) if covariance is not None else len(target) - 1
+        fit_stats = {"objective": objective, "j_stat": n * objective if covariance is not None else None,
+                     "df": rank_S - model.n_params, "n_parameters": model.n_params, "starts": int(starts)}
+        identified = {t: placement.targets[t].identifiable for t in ("full_mixture", "mte", "ate")
+                      if placement.targets[t].verdict != "not_applicable"}
+        for target_name, ok in identified.items():
+            if not ok:
+                warnings.append(f"{TARGET_NAMES[target_name]} is not identifiable in this design: its estimate is "
+                                "one of many values that fit equally well (no standard error)")
+        se_ok = standard_errors and covariance is not None
+
+        def errors(name, grads):
+            if not (se_ok and identified.get(name, False)):
+                return [None] * len(grads)
+            se, seen = face_delta(info, None, grads)
+            return [float(v) if ok and np.isfinite(v) else None for v, ok in zip(se, seen)]
+
+        est = Estimate(ate=None, potential_outcome_means=None, warnings=warnings,
+                       diagnostics={"starts": int(starts), "optimizer": best.message})
+        est.fit = fit_stats
+        est.extra["params"] = point.tolist()
+        weights = model.weights(point)
+        pi_grads = np.zeros((model.k, model.n_params))
+        for u, code in enumerate(model._pi):
+            if code >= 0:
+                pi_grads[u, code] = 1.0
+            elif code == LAST:
+                pi_grads[u, model._pi[model._pi >= 0]] = -1.0
+        est.mixture = {"identified": bool(identified.get("full_mixture", False)),
+                       "scope": placement.targets["full_mixture"].scope, "weights": weights.tolist(),
+                       "weights_se": errors("full_mixture", pi_grads),
+                       "parameters": {p.name: float(x) for p, x in zip(model.params, point)},
+                       "parameters_se": dict(zip([p.name for p in model.params],
+                                                 errors("full_mixture", np.eye(model.n_params))))}
+        if design.causal:
+            vals, grads = causal_quantities(design, point)
+            order = np.argsort(vals["effects"], kind="stable")
+            est.ate = float(vals["ate"][0])
+            est.potential_outcome_means = {0: float(vals["po"][0]), 1: float(vals["po"][1])}
+            est.weights, est.effects = vals["weights"][order], vals["effects"][order]
+            est.se = {"ate": errors("ate", grads["ate"])[0], "potential_outcome_means": errors("ate", grads["po"]),
+                      "weights": errors("mte", grads["weights"][order]),
+                      "effects": errors("mte", grads["effects"][order])}
+        else:
+            est.weights = weights
+            est.se = {"weights": est.mixture["weights_se"]}
+        return est
+
+    return run
