@@ -166,9 +166,15 @@ class Likelihood:
 
     def unpack(self, X: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
         """pi (S, k) and tables (S, k, n_pa, C) views of a batch state (S, D)."""
-        parts = np.split(X, np.cumsum(self.sizes)[:-1], axis=1)
         S = X.shape[0]
-        return parts[0], [p.reshape(S, self.k, q, c) for p, q, c in zip(parts[1:], self.n_pa, self.cats)]
+        edges = self._edges
+        tables = [X[:, a:b].reshape(S, self.k, q, c) for a, b, q, c in zip(edges[1:-1], edges[2:], self.n_pa,
+                                                                           self.cats)]
+        return X[:, :self.k], tables
+
+    @cached_property
+    def _edges(self) -> list[int]:
+        return [0] + np.cumsum(self.sizes).tolist()
 
     def tables_of(self, x: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
         """pi (k,) and tables in the model's layout (n_pa, k, C) of one flat state."""
@@ -481,6 +487,8 @@ class _Compiled:
     @classmethod
     def build(cls, lik: Likelihood, patterns: Patterns) -> _Compiled:
         flat, onehot, klass = lik.indices(patterns)
+        # small maps multiply faster dense (the EM step of a small table is dominated by call overhead)
+        onehot = [m.toarray() if m.shape[0] * m.shape[1] <= 200_000 else m for m in onehot]
         return cls(flat, onehot, klass, np.asarray(patterns.counts, dtype=float))
 
 
