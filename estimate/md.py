@@ -19,7 +19,7 @@ from mixid.identify import Design, Model
 from mixid.identify.errors import DataError
 from mixid.identify.model import LAST, ONE
 
-from .mle import TARGET_NAMES, causal_quantities, face_delta
+from .mle import TARGET_NAMES, causal_quantities, face_delta, weight_gradients
 
 BOUNDARY = 1e-6
 
@@ -150,12 +150,7 @@ def compile_md(placement, starts: int = 10, seed=None):
         est.fit = fit_stats
         est.extra["params"] = point.tolist()
         weights = model.weights(point)
-        pi_grads = np.zeros((model.k, model.n_params))
-        for u, code in enumerate(model._pi):
-            if code >= 0:
-                pi_grads[u, code] = 1.0
-            elif code == LAST:
-                pi_grads[u, model._pi[model._pi >= 0]] = -1.0
+        pi_grads = weight_gradients(model)
         est.mixture = {"identified": bool(identified.get("full_mixture", False)),
                        "scope": placement.targets["full_mixture"].scope, "weights": weights.tolist(),
                        "weights_se": errors("full_mixture", pi_grads),

@@ -800,6 +800,17 @@ def _table_errors(lik: Likelihood, fit: MLEFit, name: str, boundary: np.ndarray)
     return np.where(boundary, np.nan, se)
 
 
+def weight_gradients(model: Model) -> np.ndarray:
+    """Gradients of the class weights in the free parameters, shape (k, d) (the last weight is 1 - sum)."""
+    out = np.zeros((model.k, model.n_params))
+    for u, code in enumerate(model._pi):
+        if code >= 0:
+            out[u, code] = 1.0
+        elif code == LAST:
+            out[u, model._pi[model._pi >= 0]] = -1.0
+    return out
+
+
 def summarise(fit: MLEFit, placement, ci_level: float = 0.95, standard_errors: bool = True):
     """The Estimate of a maximised likelihood: mixture, causal targets, standard errors, fit statistics.
 
@@ -851,14 +862,8 @@ def summarise(fit: MLEFit, placement, ci_level: float = 0.95, standard_errors: b
                             "or a boundary solution): no standard error for it")
         return se
 
-    k = design.classes
-    pi_grads = np.zeros((k, lik.model.n_params))
-    for u, code in enumerate(lik.model._pi):
-        if code >= 0:
-            pi_grads[u, code] = 1.0
-        elif code == LAST:
-            pi_grads[u, lik.model._pi[lik.model._pi >= 0]] = -1.0
-    weights_se = np.where(boundary_pi, np.nan, errors("full_mixture", pi_grads, "the class weights"))
+    weights_se = np.where(boundary_pi, np.nan, errors("full_mixture", weight_gradients(lik.model),
+                                                      "the class weights"))
     mixture = {"identified": bool(identified.get("full_mixture", False)), "scope": scope.get("full_mixture"),
                "weights": pi.tolist(), "weights_se": _none(weights_se), "tables": {}, "tables_se": {}}
     for i, name in enumerate(lik.names):
