@@ -630,6 +630,8 @@ def face_delta(information: np.ndarray | None, face: np.ndarray | None, gradient
 
 def _canonical(lik: Likelihood, x: np.ndarray) -> np.ndarray:
     """Relabel the classes of a state: by class effect when the design has an outcome, else by weight (desc)."""
+    if lik.observed_u:  # the classes are data: their labels are not ours to permute
+        return x
     pi, tables = lik.tables_of(x)
     design = lik.design
     if design.treatment is not None and design.outcome is not None:

@@ -205,3 +205,13 @@ def test_bad_input_is_refused_or_warned():
     sample.loc[sample["A"] == 2, "A"] = 1  # category 2 of A never occurs
     r = fit(d, sample, seed=0)
     assert any("categor" in w and "'A'" in w and "never occur" in w for w in r.to_dict()["warnings"])
+
+
+def test_with_the_class_observed_the_likelihood_gives_adjustment():
+    data, _ = simulate("paper-level1", 20_000, seed=0)
+    adjusted = fit("paper-level1", data)
+    m = fit("paper-level1", data, estimator="mle", seed=0)
+    assert adjusted.estimator == "adjustment" and m.estimator == "mle"
+    assert m.estimate.ate == pytest.approx(adjusted.estimate.ate, abs=1e-9)
+    np.testing.assert_allclose(m.estimate.effects, adjusted.estimate.effects, atol=1e-9)
+    assert m.to_dict()["ate"]["se"] > 0
