@@ -884,11 +884,13 @@ def summarise(fit: MLEFit, placement, ci_level: float = 0.95, standard_errors: b
         vals, grads = causal_quantities(design, point)
         est.ate = float(vals["ate"][0])
         est.potential_outcome_means = {0: float(vals["po"][0]), 1: float(vals["po"][1])}
-        est.weights, est.effects = vals["weights"], vals["effects"]
+        order = np.argsort(vals["effects"], kind="stable")  # the MTE is reported sorted by effect
+        est.weights, est.effects = vals["weights"][order], vals["effects"][order]
         est.se = {"ate": _none(errors("ate", grads["ate"], "the ATE"))[0],
                   "potential_outcome_means": _none(errors("ate", grads["po"], "E[Y(t)]")),
-                  "weights": _none(np.where(boundary_pi, np.nan, errors("mte", grads["weights"], "the class weights"))),
-                  "effects": _none(errors("mte", grads["effects"], "the class effects"))}
+                  "weights": _none(np.where(boundary_pi, np.nan, errors("mte", grads["weights"],
+                                                                         "the class weights"))[order]),
+                  "effects": _none(errors("mte", grads["effects"], "the class effects")[order])}
     else:
         est.weights = pi
         est.se = {"weights": _none(weights_se)}
