@@ -692,8 +692,8 @@ def maximise(lik: Likelihood, patterns: Patterns, starts: int = 10, seed=None, i
     if total > 1 and at_best.sum() == 1:
         fit.warnings.append(f"the best log-likelihood was reached by only 1 of {total} starts: "
                             "use more starts to be confident it is the maximum")
-    others = [_canonical(lik, X[s]) for s in np.flatnonzero(at_best) if s != best]
-    gaps = [float(np.max(np.abs(o - x))) for o in others]
+    others = [X[s] for s in np.flatnonzero(at_best) if s != best]
+    gaps = [_class_gap(lik, o, x) for o in others]
     if gaps and max(gaps) > 1e-3:
         fit.warnings.append(f"starts reach the same log-likelihood with different class parameters (largest "
                             f"difference {max(gaps):.3g}): a numerical hint that the model is not identifiable")
@@ -710,6 +710,21 @@ def maximise(lik: Likelihood, patterns: Patterns, starts: int = 10, seed=None, i
     else:
         fit.information, fit.information_kind = _empirical_information(lik, x, data), "empirical"
     return fit
+
+
+def _class_gap(lik: Likelihood, a: np.ndarray, b: np.ndarray) -> float:
+    """Largest parameter difference between two states after matching their classes (labels are arbitrary:
+    equal class effects leave the canonical order to rounding)."""
+    from scipy.optimize import linear_sum_assignment
+
+    def per_class(x):
+        pi, tables = lik.tables_of(x)
+        return np.concatenate([pi[:, None]] + [np.moveaxis(t, 1, 0).reshape(lik.k, -1) for t in tables], axis=1)
+
+    A, B = per_class(a), per_class(b)
+    cost = np.abs(A[:, None, :] - B[None, :, :]).max(axis=2)
+    rows, cols = linear_sum_assignment(cost)
+    return float(cost[rows, cols].max())
 
 
 def _interior(lik: Likelihood, x: np.ndarray, eps: float = 1e-3) -> np.ndarray:
@@ -829,7 +844,7 @@ def summarise(fit: MLEFit, placement, ci_level: float = 0.95, standard_errors: b
     scope = {t: placement.targets[t].scope for t in identified}
     warnings = list(fit.warnings)
     entries = np.concatenate([pi] + [t.ravel() for t in tables])
-    boundary_pi = (pi < BOUNDARY) | (pi > 1 - BOUNDARY)
+    boundary_pi = ((pi < BOUNDARY) | (pi > 1 - BOUNDARY)) & (len(pi) > 1)  # one class: its weight is 1 by definition
     boundary = [(t < BOUNDARY) | (t > 1 - BOUNDARY) for t in tables]
     n_boundary = int(boundary_pi.sum() + sum(b.sum() for b in boundary))
     if n_boundary:
@@ -843,6 +858,11 @@ def summarise(fit: MLEFit, placement, ci_level: float = 0.95, standard_errors: b
         if len(missing):
             warnings.append(f"categor{'y' if len(missing) == 1 else 'ies'} {', '.join(map(str, missing))} of "
                             f"'{name}' never occur in the data: their probabilities are estimated at 0")
+    stats = fit.statistics()
+    if stats["df"] < 0:
+        warnings.append(f"the model has {stats['n_parameters']} free parameters but the table only "
+                        f"{stats['df'] + stats['n_parameters']} degrees of freedom (residual df {stats['df']}): "
+                        "some parameters cannot be identified from these data")
     se_ok = standard_errors and fit.information is not None
     if standard_errors and fit.information is None:
         warnings.append("the information matrix could not be formed (probabilities too close to 0): "
@@ -867,7 +887,8 @@ def summarise(fit: MLEFit, placement, ci_level: float = 0.95, standard_errors: b
     weights_se = np.where(boundary_pi, np.nan, errors("full_mixture", weight_gradients(lik.model),
                                                       "the class weights"))
     mixture = {"identified": bool(identified.get("full_mixture", False)), "scope": scope.get("full_mixture"),
-               "weights": pi.tolist(), "weights_se": _none(weights_se), "tables": {}, "tables_se": {}}
+               "weights": pi.tolist(), "weights_se": _none(weights_se), "tables": {}, "tables_se": {},
+               "parents": {name: list(design.parents(name)) for name in lik.names}}
     for i, name in enumerate(lik.names):
         mixture["tables"][name] = _nested(design, name, tables[i])
         se = (_table_errors(lik, fit, name, boundary[i]) if se_ok and identified.get("full_mixture", False)
@@ -877,7 +898,7 @@ def summarise(fit: MLEFit, placement, ci_level: float = 0.95, standard_errors: b
                    diagnostics={"starts": fit.starts, "starts_at_best": fit.starts_at_best,
                                 "converged": fit.converged, "information": fit.information_kind,
                                 "start_logliks": np.sort(fit.start_lliks)[::-1].tolist()})
-    est.fit = fit.statistics()
+    est.fit = stats
     est.mixture = mixture
     est.extra["params"] = point.tolist()
     if design.treatment is not None and design.outcome is not None:

@@ -38,9 +38,17 @@ class Estimate:
         return np.array(parts, dtype=float)
 
 
-def _interval(samples: np.ndarray, level: float) -> list[list[float]]:
-    lo, hi = np.nanpercentile(samples, [50 * (1 - level), 50 * (1 + level)], axis=0)
-    return [[float(a), float(b)] for a, b in zip(lo, hi)]
+def _interval(samples: np.ndarray, level: float) -> list[list[float] | None]:
+    """Percentile intervals per column; None for a column without a finite replicate (e.g. no ATE)."""
+    out = []
+    for col in np.asarray(samples, float).T:
+        col = col[np.isfinite(col)]
+        if not len(col):
+            out.append(None)
+            continue
+        lo, hi = np.percentile(col, [50 * (1 - level), 50 * (1 + level)])
+        out.append([float(lo), float(hi)])
+    return out
 
 
 @dataclass
@@ -217,7 +225,7 @@ class Result:
         """Class weights and the class-conditional response tables, one block per variable."""
         k = len(m["weights"])
         se = lambda v: "" if v is None else f" ({v:.4f})"  # noqa: E731
-        note = "" if m.get("identified") else "  [not identifiable: no standard errors]"
+        note = "" if m.get("identified") else " [not identifiable: no standard errors]"
         lines = [f"class weights{note}: " + "  ".join(f"{w:.4f}{se(s)}" for w, s in zip(m["weights"],
                                                                                       m["weights_se"]))]
         for name, table in m["tables"].items():
@@ -229,10 +237,11 @@ class Result:
             lines.append(f"P({name} | {'parents, ' if parents else ''}class):  categories 0..{arr.shape[-1] - 1}")
             for u in range(k):
                 for pa in np.ndindex(*parents) if parents else [()]:
-                    label = f"  class {u}" + (f" {pa}" if pa else "")
+                    given = ", ".join(f"{p}={v}" for p, v in zip(m.get("parents", {}).get(name, []), pa))
+                    label = f"  class {u}" + (f" | {given}" if given else "")
                     cells = "  ".join(f"{v:.4f}" + ("" if np.isnan(s) else f" ({s:.4f})")
                                       for v, s in zip(arr[(u, *pa)], ses[(u, *pa)]))
-                    lines.append(f"{label:<16}{cells}")
+                    lines.append(f"{label:<{max(16, len(label) + 2)}}{cells}")
         return lines
 
     def plot(self, ax=None, path=None):

@@ -215,3 +215,25 @@ def test_with_the_class_observed_the_likelihood_gives_adjustment():
     assert m.estimate.ate == pytest.approx(adjusted.estimate.ate, abs=1e-9)
     np.testing.assert_allclose(m.estimate.effects, adjusted.estimate.effects, atol=1e-9)
     assert m.to_dict()["ate"]["se"] > 0
+
+
+def test_equal_class_effects_raise_no_false_alarm():
+    """Tied effects leave the class order to rounding: starts reaching the same solution with the labels swapped
+    are matched class by class before they are called different."""
+    from mixid.cli import DEMO_PARAMS
+    from mixid.estimate import SufficientStats
+
+    d = Design.builtin("paper-level3")
+    table = population_moments(d, dict(DEMO_PARAMS, p_Y0_T1_U0=0.7)) * 10_000
+    r = fit(d, SufficientStats(d, 10_000, table), estimator="mle", seed=0)
+    assert not any("different class parameters" in w for w in r.estimate.warnings)
+
+
+def test_one_class_and_overparametrised_models_say_what_they_are():
+    df = datasets.load("carcinoma")
+    one = fit(Design.latent_class(list("ABCDEFG"), classes=1), df)
+    assert one.to_dict()["fit"]["loglik"] == pytest.approx(datasets.CARCINOMA_LOGLIK[1], abs=1e-3)
+    assert not any("boundary" in w for w in one.estimate.warnings)
+    four = fit("paper-level4", simulate("paper-level4", 5000, seed=1)[0], seed=1)
+    assert four.to_dict()["fit"]["df"] == -2 and any("residual df -2" in w for w in four.estimate.warnings)
+    assert "class 0 | X=0, T=0" in four.summary()  # tables name their parents
