@@ -7,16 +7,20 @@ A request for an estimator whose target the design does not identify raises Iden
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
 from mixid.identify import Design, Placement, place
 from mixid.identify.errors import DataError, IdentificationError
+from mixid.identify.rank import DEFAULT_ERROR
 
 from .adjustment import adjustment
 from .data import SufficientStats, chunk_sums, sufficient_stats
 from .evaluate import Moments
+from .progress import Progress, track
 from .proximal import proximal
 from .result import Estimate, Result
 from .simulate import as_generator
@@ -34,6 +38,27 @@ def _refuse(p: Placement, target: str, estimator: str, route_name: str) -> Ident
     why = route.reason if route is not None else "the route does not apply"
     return IdentificationError(f"{estimator}: the {route_name} conditions fail in design '{p.design.name}' ({why}); "
                                f"the {target.replace('_', ' ')} is identified by {v.method} instead")
+
+
+# Placements by design content: fit places a design once per process, not on every call. Read only: fit and the
+# estimators it compiles never mutate a Placement (tests/test_estimate.py checks it), and the cached objects are
+# never handed to callers.
+_PLACEMENTS: OrderedDict[str, Placement] = OrderedDict()
+PLACEMENT_CACHE_SIZE = 64
+
+
+def cached_place(design: Design, *, error: float = DEFAULT_ERROR, seed: int | None = 0) -> Placement:
+    """``place(design, error=error, seed=seed)``, computed once per design content (its canonical JSON) and kept
+    for the next calls (the least recently used of more than ``PLACEMENT_CACHE_SIZE`` designs is dropped)."""
+    key = json.dumps([design.to_dict(), repr(error), seed], sort_keys=True)
+    p = _PLACEMENTS.get(key)
+    if p is None:
+        p = _PLACEMENTS[key] = place(design, error=error, seed=seed)
+        while len(_PLACEMENTS) > PLACEMENT_CACHE_SIZE:
+            _PLACEMENTS.popitem(last=False)
+    else:
+        _PLACEMENTS.move_to_end(key)
+    return p
 
 
 def compile_estimator(p: Placement, estimator: str = "auto", method: str = "pencil",
@@ -93,8 +118,8 @@ def _roles(p: Placement, target: str) -> tuple[tuple[str, ...], tuple[str, ...]]
 
 def fit(design: Design | str, data: Any, estimator: str = "auto", bootstrap: int = 0,
         seed: int | np.random.Generator | None = None, *, method: str = "pencil", ci_level: float = 0.95,
-        placement: Placement | None = None, truth: dict | None = None,
-        progress: Callable[[int], None] | None = None) -> Result:
+        placement: Placement | None = None, truth: dict | None = None, progress: Progress | None = None,
+        columns: Mapping[str, str] | None = None) -> Result:
     """Estimate the identified targets of ``design`` from ``data``.
 
     Parameters
@@ -102,7 +127,8 @@ def fit(design: Design | str, data: Any, estimator: str = "auto", bootstrap: int
     design : Design or str
         A design, a built-in name or a design file.
     data : DataFrame, mapping, path, dask DataFrame or SufficientStats
-        See :func:`mixid.estimate.data.sufficient_stats`.
+        See :func:`mixid.estimate.data.sufficient_stats`. Columns the design does not use are ignored, with a
+        warning in the result.
     estimator : {"auto", "spo", "proximal", "cp", "adjustment"}
     bootstrap : int
         Number of bootstrap replicates for percentile intervals (0: none). Categorical data are resampled as
@@ -111,11 +137,16 @@ def fit(design: Design | str, data: Any, estimator: str = "auto", bootstrap: int
     method : {"pencil", "prony"}
         The k-atom moment solver of SPO.
     placement : Placement, optional
-        Reuse a placement instead of recomputing it.
+        Use this placement of ``design``; by default the design is placed once per process and cached by its
+        content (the cached placement is only read).
     truth : dict, optional
         Ground truth to carry into the result (``Truth.to_dict()``).
     progress : callable, optional
-        Called with the number of replicates done.
+        ``progress(task, done, total)`` after each step of a long loop (``"bootstrap"``); see
+        :mod:`mixid.estimate.progress`.
+    columns : mapping, optional
+        Design variable -> data column, e.g. ``{"Z": "age_group", "X": "income"}``; unnamed variables read the
+        column of their own name.
 
     Examples
     --------
@@ -130,13 +161,14 @@ def fit(design: Design | str, data: Any, estimator: str = "auto", bootstrap: int
         raise DataError(f"bootstrap must be a non-negative integer, got {bootstrap!r}")
     if not 0 < ci_level < 1:
         raise DataError(f"ci_level must be in (0, 1), got {ci_level}")
-    p = placement or place(design)
+    p = placement or cached_place(design)
     rng = as_generator(seed)
     name, run = compile_estimator(p, estimator, method=method, seed=rng)
-    stats = sufficient_stats(design, data)
+    stats = sufficient_stats(design, data, columns=columns, keep_rows=bool(bootstrap))
     mo = Moments(design, stats.tensor)
     est = run(mo)
     result = Result(name, p.level, stats.n, est, naive_difference(mo), truth=truth, ci_level=ci_level)
+    result.warnings += stats.notes
     if bootstrap:
         result.bootstrap, failures = _bootstrap(stats, mo, run, bootstrap, rng, len(est.vector()), progress)
         if failures:
@@ -155,8 +187,9 @@ def _bootstrap(stats: SufficientStats, mo: Moments, run, B: int, rng: np.random.
         tensors = (draws[b].reshape(stats.sums.shape) / n for b in range(B))
     else:
         if stats.columns is None:
-            raise DataError("bootstrap with continuous variables resamples rows: load the data in memory "
-                            "(a DataFrame or mapping), not from a streamed file")
+            why = f": {stats.rows_unavailable}" if stats.rows_unavailable else ""
+            raise DataError(f"bootstrap with continuous variables resamples rows, which are not in memory{why}; "
+                            "bootstrap a sample of the rows, or pass them as a DataFrame")
         cols = stats.columns
 
         def rows():
@@ -166,13 +199,11 @@ def _bootstrap(stats: SufficientStats, mo: Moments, run, B: int, rng: np.random.
 
         tensors = rows()
     failures = 0
-    for b, tensor in enumerate(tensors):
+    for b, tensor in enumerate(track(tensors, progress, "bootstrap", B)):
         try:
             vec = run(Moments(design, tensor, mo.model)).vector()
             out[b, : len(vec)] = vec[:width]
         except (np.linalg.LinAlgError, ValueError, ZeroDivisionError, FloatingPointError):
             failures += 1
-        if progress is not None:
-            progress(b + 1)
     keep = ~np.all(np.isnan(out), axis=1)
     return out[keep], failures
