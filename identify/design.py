@@ -341,9 +341,11 @@ class Design:
 
     def latex(self) -> str:
         """The DAG's edges in LaTeX (U's edges summarised)."""
-        arrows = ", ".join(f"{a} \\to {b}" for a, b in self.edges) or "\\text{no observed edges}"
+        from .latex import tex_name
+
+        arrows = ", ".join(f"{tex_name(a)} \\to {tex_name(b)}" for a, b in self.edges) or "\\text{no observed edges}"
         obs = "observed" if self.latent_observed else "latent"
-        return f"{self.latent}\\ ({obs},\\ k={self.classes}) \\to \\text{{all}};\\ {arrows}"
+        return f"{tex_name(self.latent)}\\ ({obs},\\ k={self.classes}) \\to \\text{{all}};\\ {arrows}"
 
     def _repr_latex_(self) -> str:
         return f"${self.latex()}$"

@@ -112,8 +112,11 @@ class Placement:
         return "\n".join(lines)
 
     def latex(self) -> str:
-        """The identifying formulas of the constructive routes, one per line."""
+        """The identifying formulas of the constructive routes, one per line (estimands, then the formulas of
+        certificates without one, such as a Kruskal route's), in the design's own variable names."""
         rows = [rf"\text{{{TITLES[t]}}}:&\ {e.formula}" for t, e in self.estimands.items()]
+        rows += [rf"\text{{{TITLES[t]}}}:&\ {self.targets[t].certificate['formula']}" for t in TARGETS[1:]
+                 if t not in self.estimands and "formula" in self.targets[t].certificate]
         return r"\begin{aligned}" + r"\\ ".join(rows) + r"\end{aligned}" if rows else r"\text{no estimand}"
 
     def _repr_latex_(self) -> str:
