@@ -62,8 +62,8 @@ def cases() -> list[tuple[str, Design, dict | None]]:
 
 
 def run(quick: bool) -> tuple[list[list], dict]:
-    ns = (1_000, 10_000) if quick else (1_000, 10_000, 100_000)
-    runs = 3 if quick else 20
+    ns = (1_000, 5_000) if quick else (1_000, 10_000, 100_000)
+    runs = 2 if quick else 20
     rows, curves = [], {}
     for label, design, params in cases():
         v = validate(design, params=params, ns=ns, runs=runs, seed=1)

@@ -63,7 +63,7 @@ def section_appendix(quick: bool) -> list[list]:
     d, p = APPENDIX, appendix_params()
     t = truth(d, p)
     rng = np.random.default_rng(123)
-    runs = 20 if quick else 100
+    runs = 5 if quick else 100
     Z, X = ("P0", "P1"), ("P2", "P3")
     ates, y0, y1 = [], [], []
     for mo in _draws(d, p, 100_000, runs, rng):
@@ -111,9 +111,9 @@ def section_per_arm(quick: bool) -> list[list]:
     cert = place(d3).targets["full_mixture"].certificate
     m4 = Model(d4)
     rng = np.random.default_rng(7)
-    runs = 10 if quick else 100
+    runs = 3 if quick else 100
     rows = []
-    for a in np.round(np.linspace(0, 1, 11), 1):
+    for a in np.round(np.linspace(0, 1, 3 if quick else 11), 1):
         p4 = paper_main_params(a, 0.0)
         p3 = {k.replace("p_Y0_X0_", "p_Y0_"): v for k, v in p4.items() if not k.startswith("p_Y0_X1")}
         true_joint = _joint_with_u(d4, m4, point_from_params(m4, p4))  # (z, x, t, y, u)

@@ -354,6 +354,11 @@ def demo(
         out.print(f"figure saved to {plot}", markup=False, highlight=False)
 
 
+def _one_line(message: object) -> str:
+    """An error message on one line (a library message may carry a line break)."""
+    return " ".join(str(message).split("\n")).strip()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Console entry point; maps errors to exit codes without tracebacks."""
     try:
@@ -369,16 +374,16 @@ def main(argv: list[str] | None = None) -> int:
         if errors is not None and isinstance(exc, errors.MixidError):
             checks = sys.modules.get("mixid.estimate.validate")
             if checks is not None and isinstance(exc, checks.ValidationError):  # a failed check, not bad input
-                _err().print(f"validation failed: {exc}", markup=False, highlight=False)
+                _err().print(f"validation failed: {_one_line(exc)}", markup=False, highlight=False)
                 return 1
-            _err().print(f"error: {exc}", markup=False, highlight=False)
+            _err().print(f"error: {_one_line(exc)}", markup=False, highlight=False)
             return 2
         if hasattr(exc, "format_message") and hasattr(exc, "exit_code"):  # click usage errors: exit 2
             message = exc.format_message()
             if message:
-                _err().print(f"error: {message}", markup=False, highlight=False)
+                _err().print(f"error: {_one_line(message)}", markup=False, highlight=False)
             return exc.exit_code
-        _err().print(f"internal error: {type(exc).__name__}: {exc}", markup=False, highlight=False)
+        _err().print(f"internal error: {type(exc).__name__}: {_one_line(exc)}", markup=False, highlight=False)
         return 1
     return 0
 
