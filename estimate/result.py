@@ -71,7 +71,7 @@ class Result:
         return _interval(self.bootstrap, self.ci_level)
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON contract of DESIGN.md."""
+        """The JSON of ``mixid estimate --json`` (docs/json.md)."""
         ci = self._ci()
         e = self.estimate
         out: dict[str, Any] = {

@@ -1,6 +1,6 @@
 """Causal mixture designs: a DAG over observed variables plus a latent class U that causes every one of them.
 
-A :class:`Design` is a small frozen value. It is built from a YAML/JSON file (schema in DESIGN.md), a plain
+A :class:`Design` is a small frozen value. It is built from a YAML/JSON file (schema in docs/design-files.md), a plain
 mapping, a networkx ``DiGraph`` or by name (the paper's four designs), and it is validated once, on
 construction: every malformed field raises :class:`DesignError` naming that field.
 """
@@ -157,7 +157,7 @@ class Design:
     # ----------------------------------------------------------------------------------- constructors
     @classmethod
     def from_dict(cls, spec: Mapping[str, Any]) -> Design:
-        """Build a design from the mapping of a design file (schema in DESIGN.md).
+        """Build a design from the mapping of a design file (schema in docs/design-files.md).
 
         Examples
         --------

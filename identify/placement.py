@@ -1,6 +1,6 @@
 """Place a design in the identifiability hierarchy, with a certificate for every verdict.
 
-Levels (DESIGN.md): 1 class labels, 2 the full mixture, 3 the mixture of treatment effects (MTE), 4 the ATE.
+Levels (docs/theory.md): 1 class labels, 2 the full mixture, 3 the mixture of treatment effects (MTE), 4 the ATE.
 A design's level is the finest identifiable target. For each target the first constructive route that applies
 gives a global verdict; otherwise a finer identifiable target implies it; otherwise the Jacobian route decides
 locally. The Jacobian verdict is recorded for every target as a cross-check (routes must never disagree).
@@ -74,7 +74,7 @@ class Placement:
     error: float
 
     def to_dict(self) -> dict:
-        """The JSON contract of DESIGN.md (plus design, model and estimand details)."""
+        """The JSON of ``mixid identify --json`` (docs/json.md)."""
         return {
             "level": self.level,
             "targets": {t: v.to_dict() for t, v in self.targets.items()},

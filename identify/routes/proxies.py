@@ -1,6 +1,6 @@
 """Shared machinery of the proxy routes (proximal ATE, SPO MTE): roles, rank condition, verification.
 
-Both routes rest on the factorisations (theory.md §2.5), checked here as exact polynomial identities in the
+Both routes rest on the factorisations (docs/theory.md), checked here as exact polynomial identities in the
 model's parameters (denominators cleared by working with joint probabilities instead of conditionals):
 
     P(z, x, t)              = sum_u pi_u P(z, t | u) P(x | u)                 (M[Z,X|t] = A_t D_t B^T)

@@ -1,4 +1,4 @@
-"""Proximal route (theory.md Theorem 1): the ATE and E[Y(t)] from the first SPO step.
+"""Proximal route (Theorem 1 in docs/theory.md): the ATE and E[Y(t)] from the first SPO step.
 
 Conditions: Z ⊥ Y | U, T;  Z ⊥ X | U, T;  X ⊥ T | U;  U blocks the back doors of T -> Y;  rank M[Z,X|t] = k.
 Formula: alpha_t solves M[Z,X|t] alpha_t = M[Z,Y|t];  E[Y(t)] = E[X]^T alpha_t.  X -> Y is allowed.

@@ -1,4 +1,4 @@
-"""SPO route (theory.md Theorem 2): the mixture of treatment effects from synthetic potential outcomes.
+"""SPO route (Theorem 2 in docs/theory.md): the mixture of treatment effects from synthetic potential outcomes.
 
 Conditions: the proximal ones, plus X ⊥ Y | U, T and distinct class effects (det H_0 != 0).
 Formula: alpha_t^(1) = M[Z,X|t]^+ M[Z,Y|t]; gamma^(j) = (A_1 - A_0)^(j-1) gamma^(1) with
