@@ -195,8 +195,9 @@ def estimate(
     design: str = typer.Argument(..., help="A design file or a built-in name."),
     data: Path = typer.Argument(..., help="Data file (.csv or .parquet)."),
     estimator: str = typer.Option("auto", "--estimator", help="auto, spo, proximal, cp or adjustment."),
-    columns: str = typer.Option(None, "--columns", help="Data columns of design variables, e.g. "
-                                "Z=age_group,X=income (unnamed variables use their own name)."),
+    columns: str = typer.Option(None, "--columns", metavar="VAR=COLUMN,...",
+                                help="Data columns of design variables, e.g. Z=age_group,X=income (unnamed "
+                                "variables use their own name)."),
     bootstrap: int = typer.Option(0, "--bootstrap", help="Bootstrap replicates for intervals."),
     seed: int = typer.Option(0, "--seed", help="Random seed of the bootstrap."),
     json_out: bool = typer.Option(False, "--json", help="Print the result as JSON (no progress bars)."),
@@ -294,8 +295,9 @@ def validate(
     runs: int = typer.Option(20, "--runs", help="Runs per sample size."),
     seed: int = typer.Option(0, "--seed", help="Random seed."),
     output: Path = typer.Option(Path("validate_out"), "--out", help="Folder for the table, CSV and figure."),
-    plugin: list[str] = typer.Option(None, "--plugin", help="Extra estimator module:function to validate "
-                                     "(modules in the current folder are found)."),
+    plugin: list[str] = typer.Option(None, "--plugin", metavar="MODULE:FUNCTION",
+                                     help="Extra estimator to validate, repeatable (modules in the current folder "
+                                     "are found)."),
 ) -> None:
     """Check every applicable estimator on exact moments, then study its error against n."""
     if runs < 1:

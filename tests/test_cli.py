@@ -150,7 +150,7 @@ def test_simulate_then_estimate_round_trip(tmp_path, capsys):
     code, _, err = run(["simulate", str(design), "-n", "400000", "--seed", "3", "--params", str(params),
                         "-o", str(data), "--truth", str(tr)], capsys)
     assert code == 0 and "wrote 400000 rows" in err
-    code, out, _ = run(["estimate", str(design), str(data), "--bootstrap", "200", "--seed", "1", "--json",
+    code, out, _ = run(["estimate", str(design), str(data), "--bootstrap", "100", "--seed", "1", "--json",
                         "--truth", str(tr)], capsys)
     res = json.loads(out)
     assert code == 0 and res["estimator"] == "spo" and res["n"] == 400000
