@@ -61,7 +61,7 @@ def section_exact(quick: bool) -> list[list]:
         for extra in (0, 1, 2):
             d = design(k, k + extra, ["Z -> T", "T -> Y"])
             errs = np.zeros(3)
-            draws = 5 if quick else 20
+            draws = 3 if quick else 20
             for p in separated(d, draws):
                 t = truth(d, p)
                 est = spo(Moments(d, population_moments(d, p)), ("Z",), ("X",), k)
@@ -85,7 +85,7 @@ def _impossible(est) -> bool:
 
 def section_sweeps(quick: bool) -> list[list]:
     d = Design.builtin("paper-level4")
-    runs = 20 if quick else 100
+    runs = 10 if quick else 100
     rng = np.random.default_rng(123)
     rows = []
     grid = np.round(np.linspace(0, 1, 11), 1)
@@ -127,7 +127,7 @@ def _lstsq_ate(mo: Moments) -> float:
 
 def section_truncation(quick: bool) -> list[list]:
     rows = []
-    runs = 10 if quick else 30
+    runs = 5 if quick else 30
     sizes = (10_000, 100_000) if quick else (10_000, 100_000, 1_000_000)
     for k in (2, 3):
         d = design(k, k + 1, ["Z -> T", "T -> Y"])

@@ -49,7 +49,7 @@ def _wall(cmd: list[str]) -> float:
 
 def section_cli(quick: bool) -> list[list]:
     repeats = 1 if quick else 21
-    for cmd in COMMANDS.values():  # warm the file cache and the bytecode
+    for cmd in COMMANDS.values() if not quick else ():  # warm the file cache and the bytecode
         _wall(cmd)
     times: dict[str, list[float]] = {name: [] for name in COMMANDS}
     for _ in range(repeats):
