@@ -41,13 +41,13 @@ def _refuse(p: Placement, target: str, estimator: str, route_name: str) -> Ident
 
 
 # Placements by design content: fit places a design once per process, not on every call. Read only: fit and the
-# estimators it compiles never mutate a Placement (tests/test_estimate.py checks it), and the cached objects are
-# never handed to callers.
+# estimators it compiles never mutate a Placement (tests/test_fit_cache.py checks it), and the cached objects stay
+# private to this module (Result holds none of them).
 _PLACEMENTS: OrderedDict[str, Placement] = OrderedDict()
 PLACEMENT_CACHE_SIZE = 64
 
 
-def cached_place(design: Design, *, error: float = DEFAULT_ERROR, seed: int | None = 0) -> Placement:
+def _cached_place(design: Design, *, error: float = DEFAULT_ERROR, seed: int | None = 0) -> Placement:
     """``place(design, error=error, seed=seed)``, computed once per design content (its canonical JSON) and kept
     for the next calls (the least recently used of more than ``PLACEMENT_CACHE_SIZE`` designs is dropped)."""
     key = json.dumps([design.to_dict(), repr(error), seed], sort_keys=True)
@@ -161,7 +161,7 @@ def fit(design: Design | str, data: Any, estimator: str = "auto", bootstrap: int
         raise DataError(f"bootstrap must be a non-negative integer, got {bootstrap!r}")
     if not 0 < ci_level < 1:
         raise DataError(f"ci_level must be in (0, 1), got {ci_level}")
-    p = placement or cached_place(design)
+    p = placement or _cached_place(design)
     rng = as_generator(seed)
     name, run = compile_estimator(p, estimator, method=method, seed=rng)
     stats = sufficient_stats(design, data, columns=columns, keep_rows=bool(bootstrap))

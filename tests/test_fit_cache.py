@@ -8,13 +8,13 @@ import importlib
 import json
 
 import pytest
-from mixid.estimate.fit import cached_place
 from mixid.estimate.progress import track
 
 from mixid import Design, fit, place, simulate, validate
 from tests.conftest import make_design
 
 fit_module = importlib.import_module("mixid.estimate.fit")  # the module (the package exports the function fit)
+cached_place = fit_module._cached_place
 
 
 @pytest.fixture
