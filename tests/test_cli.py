@@ -192,6 +192,12 @@ def test_latex_escapes_names_and_uses_the_designs_own(tmp_path, capsys):
     assert "\\mathit{bought}(t)" in out and "Y(t)" not in out and "Y\\mid" not in out
     assert "\\mid \\mathit{got\\_offer}{=}t" in out
     assert "full mixture" in out  # the Kruskal certificate's formula is printed too
+    from mixid import Design
+
+    graph = Design.from_file(f).latex()  # the design's own LaTeX (notebooks render it)
+    assert "\\mathit{age\\_group} \\to \\mathit{got\\_offer}" in graph and graph.startswith("\\mathit{segment}")
+    code, out, _ = run(["identify", "paper-level1", "--latex"], capsys)  # adjustment, with U observed
+    assert code == 0 and "P(U{=}u)" in out
     # the formulas typeset: matplotlib's mathtext parses each line (it has no aligned environment or \mathbb)
     from matplotlib.mathtext import MathTextParser
 
