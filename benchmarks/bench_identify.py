@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="seconds before the naive route is killed (default 45, or 2 with --quick)")
     args = ap.parse_args(argv)
     timeout = args.naive_timeout if args.naive_timeout is not None else (2.0 if args.quick else 45.0)
-    repeats = 3 if args.quick else 5
+    repeats = 1 if args.quick else 5
 
     machine = machine_info()
     print(machine, flush=True)

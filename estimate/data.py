@@ -6,8 +6,9 @@ variables in declaration order (then U when it is observed). For categorical dat
 computed by ``numpy.bincount`` on a combined code; continuous columns add weighted bincounts. The layout is the
 one of :class:`mixid.identify.Model`'s observable tensor, so exact population moments drop in unchanged.
 
-Sources: a pandas DataFrame, a mapping of arrays, a CSV or Parquet path (streamed in chunks when large), or a
-dask DataFrame (partial sums computed on the dask engine).
+Sources: a pandas DataFrame, a mapping of arrays, a CSV or Parquet path (streamed in chunks, reading only the
+columns the design needs), or a dask DataFrame (partial sums computed on the dask engine). ``columns`` maps design
+variables to data columns (``{"Z": "age_group"}``); columns the design does not use are ignored, with a notice.
 """
 
 from __future__ import annotations
@@ -24,20 +25,27 @@ from mixid.identify import Design
 from mixid.identify.errors import DataError
 
 MIN_ROWS = 10
+#: Largest in-memory size (bytes) of the needed columns of a streamed file kept for a row bootstrap (continuous
+#: designs resample rows; categorical ones only need the table). Above it the file is streamed and not kept.
+MEMORY_BUDGET = 512 * 2**20
 
 
 @dataclass
 class SufficientStats:
     """Sums of feature products over the rows of a data set (see the module docstring).
 
-    ``columns`` keeps the validated columns when the data were in memory, so that designs with continuous
-    variables can be bootstrapped by resampling rows; categorical designs never need them.
+    ``columns`` keeps the validated columns (keyed by design variable) when the data were in memory, or were
+    loaded for a row bootstrap, so that designs with continuous variables can be bootstrapped by resampling rows;
+    categorical designs never need them. ``notes`` are one-line notices for the user (columns ignored, columns
+    loaded in memory); ``rows_unavailable`` says why ``columns`` is None when rows were asked for.
     """
 
     design: Design
     n: int
     sums: np.ndarray
     columns: dict[str, np.ndarray] | None = field(default=None, repr=False)
+    notes: list[str] = field(default_factory=list)
+    rows_unavailable: str | None = None
 
     @property
     def tensor(self) -> np.ndarray:
@@ -61,6 +69,74 @@ def data_columns(design: Design) -> tuple[str, ...]:
     return design.names + ((design.latent,) if design.latent_observed else ())
 
 
+def parse_columns(text: str) -> dict[str, str]:
+    """The ``--columns`` syntax, ``VAR=column,VAR=column``, as a mapping of design variable -> data column.
+
+    Examples
+    --------
+    >>> parse_columns("Z=age_group, X=income")
+    {'Z': 'age_group', 'X': 'income'}
+    """
+    mapping: dict[str, str] = {}
+    for part in str(text).split(","):
+        var, sep, col = (s.strip() for s in part.partition("="))
+        if not sep or not var or not col or "=" in col:
+            raise DataError(f"--columns must look like Z=age_group,X=income; {part.strip()!r} is not VAR=column")
+        if var in mapping:
+            raise DataError(f"--columns maps variable '{var}' twice")
+        mapping[var] = col
+    return mapping
+
+
+def column_map(design: Design, columns: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Design variable -> data column, in tensor-axis order: a variable reads the column of its own name unless
+    ``columns`` names another one. Raises :class:`DataError` on an unknown variable, a column that is not a
+    string, or two variables reading one column.
+
+    Examples
+    --------
+    >>> d = Design.builtin("paper-level3")
+    >>> column_map(d, {"Z": "age_group"})
+    {'Z': 'age_group', 'X': 'X', 'T': 'T', 'Y': 'Y'}
+    """
+    names = data_columns(design)
+    columns = {} if columns is None else columns
+    if not isinstance(columns, Mapping):
+        raise DataError(f"columns must map design variables to data columns, got {type(columns).__name__}")
+    for var, col in columns.items():
+        if var not in names:
+            raise DataError(f"columns maps '{var}', which is not a variable of design '{design.name}' "
+                            f"(its variables: {', '.join(names)})")
+        if not isinstance(col, str) or not col:
+            raise DataError(f"columns: the column of variable '{var}' must be a non-empty name, got {col!r}")
+    out = {n: columns.get(n, n) for n in names}
+    reader: dict[str, str] = {}
+    for var, col in out.items():
+        if col in reader:
+            raise DataError(f"variables '{reader[col]}' and '{var}' are both read from column '{col}'"
+                            + ("" if col not in names else f" (map '{col}' to another column too)"))
+        reader[col] = var
+    return out
+
+
+def _select(design: Design, present: Iterable, cmap: Mapping[str, str]) -> list[str]:
+    """Check that every mapped column is present; the notice naming the columns that are ignored (or none)."""
+    present = list(present)
+    have = set(present)
+    for var, col in cmap.items():
+        if col not in have:
+            if col == var:
+                raise DataError(f"missing column '{col}' (the design needs {', '.join(cmap.values())}; "
+                                f"name another column with --columns {var}=... or columns={{'{var}': ...}})")
+            raise DataError(f"column '{col}' (mapped to variable {var}) is not in the data")
+    used = set(cmap.values())
+    extra = [str(c) for c in present if c not in used]
+    if not extra:
+        return []
+    shown = ", ".join(extra[:5]) + (f" and {len(extra) - 5} more" if len(extra) > 5 else "")
+    return [f"ignored {len(extra)} column{'s' if len(extra) > 1 else ''} the design does not use: {shown}"]
+
+
 def _axis_dims(design: Design) -> list[tuple[str, int, bool]]:
     out = [(v.name, v.dim, v.categorical) for v in design.variables]
     if design.latent_observed:
@@ -69,20 +145,16 @@ def _axis_dims(design: Design) -> list[tuple[str, int, bool]]:
 
 
 def validate_columns(design: Design, frame: Mapping[str, Any], offset: int = 0,
-                     index: Iterable | None = None) -> dict[str, np.ndarray]:
-    """Check one chunk of columns against the design; return them as numpy arrays (codes as int64).
+                     index: Iterable | None = None, cmap: Mapping[str, str] | None = None) -> dict[str, np.ndarray]:
+    """Check one chunk of columns against the design; return them as numpy arrays (codes as int64), keyed by
+    design variable.
 
-    Raises :class:`DataError` naming the column and the first bad row (``offset`` + position, or the index
-    label when ``index`` is given).
+    ``frame`` is keyed by data column; ``cmap`` (from :func:`column_map`) says which column holds which variable
+    (by default, the variable's own name); other keys are ignored. Raises :class:`DataError` naming the column and
+    the first bad row (``offset`` + position, or the index label when ``index`` is given).
     """
-    names = data_columns(design)
-    present = list(frame.keys())
-    missing = [c for c in names if c not in present]
-    if missing:
-        raise DataError(f"missing column '{missing[0]}' (the design needs {', '.join(names)})")
-    extra = [c for c in present if c not in names]
-    if extra:
-        raise DataError(f"unexpected column '{extra[0]}': not a variable of the design (drop it explicitly)")
+    cmap = column_map(design) if cmap is None else cmap
+    _select(design, frame.keys(), cmap)
     labels = None if index is None else list(index)
 
     def where(pos: int) -> str:
@@ -91,33 +163,34 @@ def validate_columns(design: Design, frame: Mapping[str, Any], offset: int = 0,
     out = {}
     lengths = set()
     for name, dim, categorical in _axis_dims(design):
-        raw = np.asarray(frame[name])
+        raw = np.asarray(frame[cmap[name]])
+        column = f"'{name}'" if cmap[name] == name else f"'{cmap[name]}' ({name})"
         if raw.dtype.kind == "b":
-            raise DataError(f"column '{name}' holds booleans; give numbers (integer codes for categories)")
+            raise DataError(f"column {column} holds booleans; give numbers (integer codes for categories)")
         if raw.dtype.kind in "OUS":  # strings or mixed objects: nothing is coerced silently
             bad = next((i for i, v in enumerate(raw.ravel()) if not _is_number(v)), None)
             if bad is not None:
-                raise DataError(f"column '{name}' has a non-numeric value {raw.ravel()[bad]!r} at {where(bad)}")
+                raise DataError(f"column {column} has a non-numeric value {raw.ravel()[bad]!r} at {where(bad)}")
         if raw.ndim != 1:
-            raise DataError(f"column '{name}' must be one-dimensional")
+            raise DataError(f"column {column} must be one-dimensional")
         lengths.add(len(raw))
         if categorical and raw.dtype.kind in "iu":  # integer codes: a range check is all they need (fast path)
             if len(raw) and (raw.min() < 0 or raw.max() >= dim):
                 first = int(np.flatnonzero((raw < 0) | (raw >= dim))[0])
                 role = "treatment" if name == design.treatment else "categorical"
-                raise DataError(f"{role} column '{name}' must hold integer codes 0..{dim - 1}; "
+                raise DataError(f"{role} column {column} must hold integer codes 0..{dim - 1}; "
                                 f"found {int(raw[first])} at {where(first)}")
             out[name] = raw.astype(np.int64, copy=False)
             continue
         col = raw.astype(float)
         bad = np.flatnonzero(~np.isfinite(col))
         if len(bad):
-            raise DataError(f"column '{name}' has a missing or infinite value at {where(int(bad[0]))}")
+            raise DataError(f"column {column} has a missing or infinite value at {where(int(bad[0]))}")
         if categorical:
             bad = np.flatnonzero((col != np.round(col)) | (col < 0) | (col >= dim))
             if len(bad):
                 role = "treatment" if name == design.treatment else "categorical"
-                raise DataError(f"{role} column '{name}' must hold integer codes 0..{dim - 1}; "
+                raise DataError(f"{role} column {column} must hold integer codes 0..{dim - 1}; "
                                 f"found {float(col[bad[0]]):g} at {where(int(bad[0]))}")
             out[name] = col.astype(np.int64)
         else:
@@ -169,7 +242,9 @@ def _check_totals(design: Design, stats: SufficientStats) -> SufficientStats:
     return stats
 
 
-def sufficient_stats(design: Design, data: Any, *, chunksize: int = 1_000_000) -> SufficientStats:
+def sufficient_stats(design: Design, data: Any, *, columns: Mapping[str, str] | None = None,
+                     chunksize: int = 1_000_000, keep_rows: bool = False,
+                     memory_budget: int | None = None) -> SufficientStats:
     """Validate ``data`` against ``design`` and compute its sufficient statistics.
 
     Parameters
@@ -177,9 +252,18 @@ def sufficient_stats(design: Design, data: Any, *, chunksize: int = 1_000_000) -
     design : Design
     data : pandas.DataFrame, mapping of arrays, str or Path (``.csv``, ``.parquet``), or dask DataFrame
         One column per observed variable (and U when the design observes it); categorical values are
-        integer codes ``0..c-1``.
+        integer codes ``0..c-1``. Other columns are ignored (a notice in ``notes`` names them).
+    columns : mapping, optional
+        Design variable -> data column, for variables whose column has another name (``{"Z": "age_group"}``);
+        the others read the column of their own name. Files are read for these columns only.
     chunksize : int
         Rows per chunk when streaming a file.
+    keep_rows : bool
+        Keep the validated rows of a streamed file in ``columns`` (a continuous design's row bootstrap needs
+        them) when their size is at most ``memory_budget`` bytes; otherwise ``rows_unavailable`` says why not.
+        In-memory data always keep their rows.
+    memory_budget : int, optional
+        Bytes the kept rows may take (8 per value); :data:`MEMORY_BUDGET` by default.
 
     Examples
     --------
@@ -189,34 +273,50 @@ def sufficient_stats(design: Design, data: Any, *, chunksize: int = 1_000_000) -
     >>> s = sufficient_stats(d, cols)
     >>> s.n, s.sums.shape, float(s.tensor.sum())
     (20, (2, 2, 2, 2), 1.0)
+    >>> s = sufficient_stats(d, {**cols, "age": [30] * 20, "Y": [0] * 20, "outcome": [1] * 20},
+    ...                      columns={"Y": "outcome"})
+    >>> s.notes
+    ['ignored 2 columns the design does not use: Y, age']
     """
     if isinstance(data, SufficientStats):
+        if columns is not None:
+            raise DataError("columns= maps data columns, but the data are already sufficient statistics")
         return data
+    cmap = column_map(design, columns)
+    keep_rows = keep_rows and not all(v.categorical for v in design.variables)  # tables resample without rows
+    memory_budget = MEMORY_BUDGET if memory_budget is None else memory_budget
     if isinstance(data, (str, Path)):
-        return _check_totals(design, _from_file(design, Path(data), chunksize))
+        return _check_totals(design, _from_file(design, Path(data), chunksize, cmap, keep_rows, memory_budget))
     if _is_dask(data):
-        return _check_totals(design, _from_dask(design, data))
+        stats = _from_dask(design, data, cmap)
+        if keep_rows:
+            stats.rows_unavailable = "a dask DataFrame is summed where it lives, not loaded in memory"
+        return _check_totals(design, stats)
     if isinstance(data, pd.DataFrame):
-        cols = validate_columns(design, {c: data[c].to_numpy() for c in data.columns})
+        notes = _select(design, data.columns, cmap)
+        cols = validate_columns(design, {c: data[c].to_numpy() for c in cmap.values()}, cmap=cmap)
     elif isinstance(data, Mapping):
-        cols = validate_columns(design, data)
+        notes = _select(design, data.keys(), cmap)
+        cols = validate_columns(design, data, cmap=cmap)
     else:
         raise DataError(f"cannot read data of type {type(data).__name__}: pass a DataFrame, a mapping of "
                         "arrays, a CSV/Parquet path or a dask DataFrame")
     n = len(next(iter(cols.values())))
-    return _check_totals(design, SufficientStats(design, n, chunk_sums(design, cols), cols))
+    return _check_totals(design, SufficientStats(design, n, chunk_sums(design, cols), cols, notes))
 
 
-def _from_file(design: Design, path: Path, chunksize: int) -> SufficientStats:
+def _from_file(design: Design, path: Path, chunksize: int, cmap: dict[str, str], keep_rows: bool,
+               memory_budget: int) -> SufficientStats:
     if not path.exists():
         raise DataError(f"data file '{path}' does not exist")
     suffix = path.suffix.lower()
-    total, n = None, 0
+    wanted = list(cmap.values())
     if suffix == ".csv":
         try:
-            chunks = pd.read_csv(path, chunksize=chunksize)
-            iterator = ({c: ch[c].to_numpy() for c in ch.columns} for ch in chunks)
-            total, n = _accumulate(design, iterator)
+            notes = _select(design, pd.read_csv(path, nrows=0).columns, cmap)
+            chunks = pd.read_csv(path, chunksize=chunksize, usecols=wanted)  # only the columns the design uses
+            iterator = ({c: ch[c].to_numpy() for c in wanted} for ch in chunks)
+            total, n, kept = _accumulate(design, iterator, cmap, keep_rows, memory_budget)
         except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
             raise DataError(f"cannot parse CSV file '{path}': {str(exc).strip().splitlines()[0]}") from None
     elif suffix in (".parquet", ".pq"):
@@ -226,40 +326,66 @@ def _from_file(design: Design, path: Path, chunksize: int) -> SufficientStats:
             pf = pq.ParquetFile(path)
         except Exception as exc:  # pyarrow raises several types for corrupt files
             raise DataError(f"cannot read Parquet file '{path}': {exc}") from None
-        iterator = ({c: b.column(c).to_numpy(zero_copy_only=False) for c in b.schema.names}
-                    for b in pf.iter_batches(batch_size=chunksize))
-        total, n = _accumulate(design, iterator)
+        notes = _select(design, pf.schema_arrow.names, cmap)
+        iterator = ({c: b.column(c).to_numpy(zero_copy_only=False) for c in wanted}
+                    for b in pf.iter_batches(batch_size=chunksize, columns=wanted))
+        total, n, kept = _accumulate(design, iterator, cmap, keep_rows, memory_budget)
     else:
         raise DataError(f"data file '{path}' must end in .csv or .parquet")
     if total is None:
         raise DataError(f"data file '{path}' has no rows")
-    return SufficientStats(design, n, total)
+    stats = SufficientStats(design, n, total, notes=notes)
+    if keep_rows:
+        size = n * len(wanted) * 8
+        if kept is not None:
+            stats.columns = kept
+            stats.notes.append(f"loaded the {len(wanted)} columns the design uses from '{path.name}' in memory "
+                               f"({n:,} rows, {size / 2**20:.0f} MB) to resample rows")
+        else:
+            stats.rows_unavailable = (f"'{path.name}' has {n:,} rows, whose {len(wanted)} columns take "
+                                      f"{size / 2**20:,.0f} MB, over the in-memory budget of "
+                                      f"{memory_budget / 2**20:,.0f} MB")
+    return stats
 
 
-def _accumulate(design: Design, chunks: Iterable[Mapping[str, np.ndarray]]) -> tuple[np.ndarray | None, int]:
+def _accumulate(design: Design, chunks: Iterable[Mapping[str, np.ndarray]], cmap: dict[str, str],
+                keep_rows: bool = False, memory_budget: int = 0
+                ) -> tuple[np.ndarray | None, int, dict[str, np.ndarray] | None]:
+    """Sums over chunks; with ``keep_rows``, also the validated rows while they fit in ``memory_budget``."""
     total, n = None, 0
+    kept: dict[str, list[np.ndarray]] | None = {} if keep_rows else None
     for chunk in chunks:
-        cols = validate_columns(design, chunk, offset=n)
+        cols = validate_columns(design, chunk, offset=n, cmap=cmap)
         sums = chunk_sums(design, cols)
         total = sums if total is None else total + sums
         n += len(next(iter(cols.values())))
-    return total, n
+        if kept is not None:
+            if n * len(cols) * 8 > memory_budget:
+                kept = None  # over budget: stop keeping, the sums stream on
+            else:
+                for name, col in cols.items():
+                    kept.setdefault(name, []).append(col)
+    rows = None if not kept else {name: np.concatenate(parts) for name, parts in kept.items()}
+    return total, n, rows
 
 
 def _is_dask(data: Any) -> bool:
     return type(data).__module__.startswith("dask")
 
 
-def _from_dask(design: Design, ddf: Any) -> SufficientStats:
-    """Partial sums per partition on the dask engine, added up there too."""
+def _from_dask(design: Design, ddf: Any, cmap: dict[str, str]) -> SufficientStats:
+    """Partial sums per partition on the dask engine (only the columns the design uses), added up there too."""
     import dask
 
+    notes = _select(design, ddf.columns, cmap)
+    ddf = ddf[list(cmap.values())]
+
     def part_sums(df: pd.DataFrame) -> tuple[np.ndarray, int]:
-        cols = validate_columns(design, {c: df[c].to_numpy() for c in df.columns}, index=df.index)
+        cols = validate_columns(design, {c: df[c].to_numpy() for c in df.columns}, index=df.index, cmap=cmap)
         return chunk_sums(design, cols), len(df)
 
     parts = [dask.delayed(part_sums)(p) for p in ddf.to_delayed()]
     results = dask.compute(*parts)
     if not results:
         raise DataError("the dask DataFrame has no partitions")
-    return SufficientStats(design, int(sum(n for _, n in results)), sum(s for s, _ in results))
+    return SufficientStats(design, int(sum(n for _, n in results)), sum(s for s, _ in results), notes=notes)

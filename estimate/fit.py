@@ -7,16 +7,20 @@ A request for an estimator whose target the design does not identify raises Iden
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
 from mixid.identify import Design, Placement, place
 from mixid.identify.errors import DataError, IdentificationError
+from mixid.identify.rank import DEFAULT_ERROR
 
 from .adjustment import adjustment
 from .data import SufficientStats, chunk_sums, sufficient_stats
 from .evaluate import Moments
+from .progress import Progress, track
 from .proximal import proximal
 from .result import Estimate, Result
 from .simulate import as_generator
@@ -36,9 +40,30 @@ def _refuse(p: Placement, target: str, estimator: str, route_name: str) -> Ident
                                f"the {target.replace('_', ' ')} is identified by {v.method} instead")
 
 
+# Placements by design content: fit places a design once per process, not on every call. Read only: fit and the
+# estimators it compiles never mutate a Placement (tests/test_fit_cache.py checks it), and the cached objects stay
+# private to this module (Result holds none of them).
+_PLACEMENTS: OrderedDict[str, Placement] = OrderedDict()
+PLACEMENT_CACHE_SIZE = 64
+
+
+def _cached_place(design: Design, *, error: float = DEFAULT_ERROR, seed: int | None = 0) -> Placement:
+    """``place(design, error=error, seed=seed)``, computed once per design content (its canonical JSON) and kept
+    for the next calls (the least recently used of more than ``PLACEMENT_CACHE_SIZE`` designs is dropped)."""
+    key = json.dumps([design.to_dict(), repr(error), seed], sort_keys=True)
+    p = _PLACEMENTS.get(key)
+    if p is None:
+        p = _PLACEMENTS[key] = place(design, error=error, seed=seed)
+        while len(_PLACEMENTS) > PLACEMENT_CACHE_SIZE:
+            _PLACEMENTS.popitem(last=False)
+    else:
+        _PLACEMENTS.move_to_end(key)
+    return p
+
+
 def compile_estimator(p: Placement, estimator: str = "auto", method: str = "pencil",
                       seed: int | np.random.Generator | None = None, starts: int = 10,
-                      progress: Callable[[int, int], None] | None = None
+                      progress: Progress | None = None
                       ) -> tuple[str, Callable[[Moments], Estimate]]:
     """The estimator's name and a function from moments to an :class:`Estimate`.
 
@@ -122,7 +147,7 @@ def _roles(p: Placement, target: str) -> tuple[tuple[str, ...], tuple[str, ...]]
 def fit(design: Design | str, data: Any, estimator: str = "auto", bootstrap: int = 0,
         seed: int | np.random.Generator | None = None, *, starts: int = 10, method: str = "pencil",
         ci_level: float = 0.95, placement: Placement | None = None, truth: dict | None = None,
-        progress: Callable[[int], None] | None = None) -> Result:
+        progress: Progress | None = None, columns: Mapping[str, str] | None = None) -> Result:
     """Estimate the identified targets of ``design`` from ``data``.
 
     Parameters
@@ -130,8 +155,9 @@ def fit(design: Design | str, data: Any, estimator: str = "auto", bootstrap: int
     design : Design or str
         A design, a built-in name or a design file.
     data : DataFrame, mapping, path, dask DataFrame or SufficientStats
-        See :func:`mixid.estimate.data.sufficient_stats`.
-    estimator : {"auto", "mle", "spo", "proximal", "cp", "adjustment"}
+        See :func:`mixid.estimate.data.sufficient_stats`. Columns the design does not use are ignored, with a
+        warning in the result.
+    estimator : {"auto", "mle", "md", "spo", "proximal", "cp", "adjustment"}
         ``auto`` is maximum likelihood for all-categorical designs with an identifiable target (see
         :func:`compile_estimator`).
     bootstrap : int
@@ -145,11 +171,16 @@ def fit(design: Design | str, data: Any, estimator: str = "auto", bootstrap: int
     method : {"pencil", "prony"}
         The k-atom moment solver of SPO.
     placement : Placement, optional
-        Reuse a placement instead of recomputing it.
+        Use this placement of ``design``; by default the design is placed once per process and cached by its
+        content (the cached placement is only read).
     truth : dict, optional
         Ground truth to carry into the result (``Truth.to_dict()``).
     progress : callable, optional
-        Called with the number of replicates done.
+        ``progress(task, done, total)`` after each step of a long loop (``"bootstrap"``); see
+        :mod:`mixid.estimate.progress`.
+    columns : mapping, optional
+        Design variable -> data column, e.g. ``{"Z": "age_group", "X": "income"}``; unnamed variables read the
+        column of their own name.
 
     Examples
     --------
@@ -168,15 +199,15 @@ def fit(design: Design | str, data: Any, estimator: str = "auto", bootstrap: int
         raise DataError(f"ci_level must be in (0, 1), got {ci_level}")
     if isinstance(seed, bool) or not (seed is None or isinstance(seed, (int, np.integer, np.random.Generator))):
         raise DataError(f"seed must be an integer, got {seed!r}")
-    p = placement or place(design)
+    p = placement or _cached_place(design)
     rng = as_generator(seed)
-    name, run = compile_estimator(p, estimator, method=method, seed=rng, starts=starts)
+    name, run = compile_estimator(p, estimator, method=method, seed=rng, starts=starts, progress=progress)
     if name == "mle":
         from . import mle
 
         if mle.too_large(design):  # survey scale: the likelihood on observed patterns, no dense table
-            return _fit_patterns(p, data, starts, rng, bootstrap, ci_level, truth, progress)
-    stats = sufficient_stats(design, data)
+            return _fit_patterns(p, data, starts, rng, bootstrap, ci_level, truth, progress, columns)
+    stats = sufficient_stats(design, data, columns=columns, keep_rows=bool(bootstrap) or name == "md")
     mo = Moments(design, stats.tensor, n=stats.n)
     if name == "md":  # the efficient weight matrix needs the rows' feature covariance
         from .md import feature_covariance
@@ -187,8 +218,9 @@ def fit(design: Design | str, data: Any, estimator: str = "auto", bootstrap: int
         run = lambda m: md_run(m, covariance=cov, standard_errors=False)  # noqa: E731 - bootstrap replicates
     else:
         est = run(mo)
-    naive = naive_difference(mo) if design.treatment is not None and design.outcome is not None else None
+    naive = naive_difference(mo) if design.causal else None
     result = Result(name, p.level, stats.n, est, naive, truth=truth, ci_level=ci_level)
+    result.warnings += stats.notes
     if bootstrap:
         replicate = run
         if name == "mle":  # warm start from the estimate; the replicates need no standard errors
@@ -211,8 +243,9 @@ def _bootstrap(stats: SufficientStats, mo: Moments, run, B: int, rng: np.random.
         tensors = (draws[b].reshape(stats.sums.shape) / n for b in range(B))  # counts / n: same n rows
     else:
         if stats.columns is None:
-            raise DataError("bootstrap with continuous variables resamples rows: load the data in memory "
-                            "(a DataFrame or mapping), not from a streamed file")
+            why = f": {stats.rows_unavailable}" if stats.rows_unavailable else ""
+            raise DataError(f"bootstrap with continuous variables resamples rows, which are not in memory{why}; "
+                            "bootstrap a sample of the rows, or pass them as a DataFrame")
         cols = stats.columns
 
         def rows():
@@ -222,26 +255,24 @@ def _bootstrap(stats: SufficientStats, mo: Moments, run, B: int, rng: np.random.
 
         tensors = rows()
     failures = 0
-    for b, tensor in enumerate(tensors):
+    for b, tensor in enumerate(track(tensors, progress, "bootstrap", B)):
         try:
             vec = run(Moments(design, tensor, mo.model, n=n)).vector()
             out[b, : len(vec)] = vec[:width]
         except (np.linalg.LinAlgError, ValueError, ZeroDivisionError, FloatingPointError):
             failures += 1
-        if progress is not None:
-            progress(b + 1)
     keep = ~np.all(np.isnan(out), axis=1)
     return out[keep], failures
 
 
 def _fit_patterns(p: Placement, data: Any, starts: int, rng: np.random.Generator, bootstrap: int, ci_level: float,
-                  truth: dict | None, progress) -> Result:
+                  truth: dict | None, progress: Progress | None, columns: Mapping[str, str] | None) -> Result:
     """Maximum likelihood from observed response patterns (tables too large to hold densely)."""
     from .mle import fit_patterns, patterns_from_data
 
     design = p.design
-    patterns = patterns_from_data(design, data)
-    est = fit_patterns(p, patterns, starts=starts, seed=rng)
+    patterns = patterns_from_data(design, data, columns=columns)
+    est = fit_patterns(p, patterns, starts=starts, seed=rng, progress=progress)
     naive = None
     if design.causal:
         T, Y = design.names.index(design.treatment), design.names.index(design.outcome)
@@ -256,12 +287,10 @@ def _fit_patterns(p: Placement, data: Any, starts: int, rng: np.random.Generator
         fit0 = est.extra["mle"]
         n = patterns.counts.sum()
         out = []
-        for b in range(bootstrap):
+        for _ in track(range(bootstrap), progress, "bootstrap"):
             counts = rng.multinomial(int(n), patterns.counts / n).astype(float)
             boot = Patterns(patterns.codes, counts, patterns.dims)
             refit = maximise(fit0.likelihood, boot, starts=0, seed=rng, initial=[fit0.point], information=False)
             out.append(summarise(refit, p, standard_errors=False).vector())
-            if progress is not None:
-                progress(b + 1)
         result.bootstrap = np.array(out)
     return result

@@ -664,7 +664,7 @@ def maximise(lik: Likelihood, patterns: Patterns, starts: int = 10, seed=None, i
     else:
         X, ll, conv = lik.squarem(X, data, tol=1e-6 if dense else TOL, max_iter=EM_CYCLES if dense else 5000)
     if progress is not None:
-        progress(0, total)
+        progress("starts", 0, total)
     if dense:
         # Newton finishes the starts that may share the best maximum; the others sit on lower local maxima
         cells = np.zeros(int(np.prod(lik.dims)))
@@ -679,7 +679,7 @@ def maximise(lik: Likelihood, patterns: Patterns, starts: int = 10, seed=None, i
                 x_s, ll_s, ok = lik.scoring(x_s[0], cells)
             X[s], ll[s], conv[s] = x_s, ll_s, ok
             if progress is not None:
-                progress(i + 1, len(candidates))
+                progress("starts", total - len(candidates) + i + 1, total)
     best = int(np.argmax(ll))
     at_best = np.abs(ll - ll[best]) < SAME_MAX
     x = _canonical(lik, X[best])
@@ -1027,20 +1027,22 @@ def cell_dims(design: Design) -> list[int]:
     return [v.dim for v in design.variables] + ([design.classes] if design.latent_observed else [])
 
 
-def patterns_from_data(design: Design, data, chunksize: int = 1_000_000) -> Patterns:
+def patterns_from_data(design: Design, data, chunksize: int = 1_000_000, columns=None) -> Patterns:
     """Observed response patterns and counts of a data set, without the dense table.
 
     Accepts what :func:`mixid.estimate.data.sufficient_stats` accepts (DataFrame, mapping, CSV/Parquet path,
     dask DataFrame); every chunk is validated the same way. Patterns are encoded as one integer per row when
-    the table's size fits in 62 bits, else found row-wise.
+    the table's size fits in 62 bits, else found row-wise. ``columns`` maps design variables to data columns
+    (see :func:`mixid.estimate.data.column_map`); other columns are ignored.
     """
     from pathlib import Path
 
     import pandas as pd
 
-    from .data import MIN_ROWS, data_columns, validate_columns
+    from .data import MIN_ROWS, column_map, data_columns, validate_columns
 
     names = data_columns(design)
+    cmap = column_map(design, columns)
     dims = cell_dims(design)
     chunks: list = []
     if isinstance(data, (str, Path)):
@@ -1070,7 +1072,10 @@ def patterns_from_data(design: Design, data, chunksize: int = 1_000_000) -> Patt
     found: list[tuple[np.ndarray, np.ndarray]] = []
     n = 0
     for chunk in chunks:
-        cols = validate_columns(design, chunk, offset=n)
+        missing = [f"'{c}'" for v, c in cmap.items() if c not in chunk]
+        if missing:
+            raise DataError(f"missing column {missing[0]} (the design needs {', '.join(cmap.values())})")
+        cols = validate_columns(design, {v: chunk[c] for v, c in cmap.items()}, offset=n)
         rows = np.stack([cols[c] for c in names], axis=1)
         n += len(rows)
         if packed:

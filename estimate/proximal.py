@@ -1,4 +1,4 @@
-"""The proximal ATE (theory.md Theorem 1; Miao, Geng and Tchetgen Tchetgen 2018): the first SPO step.
+"""The proximal ATE (Theorem 1 in docs/theory.md; Miao, Geng and Tchetgen Tchetgen 2018): the first SPO step.
 
 Valid with X -> Y (level 4): only M[Z,X|t], M[Z,Y|t] and E[X] are used, with the same rank-k truncated solve.
 """
@@ -13,7 +13,7 @@ from .spo import first_step, range_warnings
 
 
 def proximal(mo: Moments, Z: Sequence[str], X: Sequence[str], k: int) -> Estimate:
-    """The proximal ATE (theory.md Theorem 1): E[Y(t)] = E[X]^T alpha_t.
+    """The proximal ATE (Theorem 1 in docs/theory.md): E[Y(t)] = E[X]^T alpha_t.
 
     Examples
     --------

@@ -92,8 +92,13 @@ class Result:
         if se is None:
             return None
         z = NormalDist().inv_cdf(0.5 + self.ci_level / 2)
-        return [None if s is None or not np.isfinite(v) else [float(v - z * s), float(v + z * s)]
-                for v, s in zip(self.estimate.vector(), se)]
+        out = [None if s is None or not np.isfinite(v) else [float(v - z * s), float(v + z * s)]
+               for v, s in zip(self.estimate.vector(), se)]
+        k = 0 if self.estimate.weights is None else len(self.estimate.weights)
+        for i in range(3, 3 + k):  # a class weight is a probability: its Wald interval is cut to [0, 1]
+            if out[i] is not None:
+                out[i] = [max(out[i][0], 0.0), min(out[i][1], 1.0)]
+        return out
 
     def _se_vector(self) -> list[float | None] | None:
         se = self.estimate.se
@@ -113,7 +118,8 @@ class Result:
         return "Wald" if self.estimate.se else None
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON contract: estimates, intervals, standard errors (maximum likelihood), fit statistics."""
+        """The JSON of ``mixid estimate --json`` (docs/json.md): estimates, intervals, standard errors (maximum
+        likelihood), fit statistics."""
         ci = self._ci()
         e = self.estimate
         se = e.se or {}
@@ -245,15 +251,25 @@ class Result:
         return lines
 
     def plot(self, ax=None, path=None):
-        """Class weights and effects with intervals (against the truth when known); returns the figure."""
+        """A figure of what the design identifies; returns it (and saves it to ``path`` when given).
+
+        With the MTE: class weights against class effects with intervals, the ATE and the naive difference as
+        lines (the truth as crosses when known). With the ATE only: the ATE with its interval beside the naive
+        difference in means (and the truth when known).
+        """
         from matplotlib.figure import Figure
 
         d = self.to_dict()
         if ax is None:  # a Figure of its own: no pyplot state, so any backend (Jupyter's inline included) is kept
-            fig = Figure(figsize=(6, 4))
+            fig = Figure(figsize=(6, 4) if d.get("mte") else (6.4, 2.6))
             ax = fig.subplots()
         else:
             fig = ax.figure
+        if not d.get("mte"):
+            _plot_ate(self, d, ax)
+            if path is not None:
+                fig.savefig(path, dpi=120, bbox_inches="tight")
+            return fig
         atoms = d.get("mte") or []
         for a in atoms:
             xerr = None
@@ -270,11 +286,39 @@ class Result:
         ax.axvline(d["naive_difference"], color="C1", ls=":", lw=1.5, label="naive difference")
         ax.set_xlabel("class effect  E[Y(1) - Y(0) | U = u]")
         ax.set_ylabel("class weight  P(U = u)")
-        ax.set_title(f"mixture of treatment effects ({self.estimator}, n = {self.n})")
+        ax.set_title(f"mixture of treatment effects ({self.estimator}, n = {self.n:,})")
         ax.legend(loc="best", fontsize=8)
         if path is not None:
             fig.savefig(path, dpi=120, bbox_inches="tight")
         return fig
+
+
+def _plot_ate(result: Result, d: dict, ax) -> None:
+    """The ATE with its interval beside the naive difference in means (and the truth when known)."""
+    from matplotlib.ticker import MaxNLocator
+
+    ate, ci, naive = d["ate"]["estimate"], d["ate"]["ci"], d["naive_difference"]
+    truth = (result.truth or {}).get("ate")
+    rows = [(1, ate, ci, "C0", f"ATE ({result.estimator})"), (0, naive, None, "C1", "naive E[Y|T=1] - E[Y|T=0]")]
+    for y, value, interval, colour, _ in rows:
+        xerr = None if not interval else [[value - interval[0]], [interval[1] - value]]
+        ax.errorbar(value, y, xerr=xerr, fmt="o", color=colour, capsize=4, ms=7)
+    # the numbers go in the tick labels, where no line or marker can cover them
+    labels = [f"{label}\n{value:.3f}" + (f" [{iv[0]:.3f}, {iv[1]:.3f}]" if iv else "")
+              for _, value, iv, _, label in rows]
+    if truth is not None:
+        ax.axvline(truth, color="C3", lw=1.5, label=f"truth {truth:.3f}")
+        ax.legend(loc="lower right", fontsize=8)
+    ax.axvline(0.0, color="0.6", lw=0.8, ls=":")
+    ax.set_yticks([y for y, *_ in rows], labels, fontsize=9)
+    ax.set_ylim(-0.6, 1.7)
+    xs = [ate, naive] + (list(ci) if ci else []) + ([truth] if truth is not None else [])
+    pad = 0.2 * max(max(xs) - min(xs), 0.05)  # at least +-0.01: nearly equal values stay readable
+    ax.set_xlim(min(xs) - pad, max(xs) + pad)
+    ax.xaxis.set_major_locator(MaxNLocator(6))
+    ax.set_xlabel("effect of the treatment on the outcome")
+    level = f"{round(100 * result.ci_level)}% bootstrap interval" if ci else "no bootstrap interval"
+    ax.set_title(f"average treatment effect ({result.estimator}, n = {result.n:,}; {level})", fontsize=10)
 
 
 def _jsonable(obj: Any) -> Any:

@@ -1,4 +1,4 @@
-"""Synthetic potential outcomes (theory.md Theorem 2): the MTE from moments of order at most three.
+"""Synthetic potential outcomes (Theorem 2 in docs/theory.md): the MTE from moments of order at most three.
 
 Per arm, M[Z,X|t] is solved with a rank-k truncated pseudo-inverse (one SVD per arm): with more proxy states than
 classes the plain least-squares solve amplifies noise along directions the model says carry none. The operator

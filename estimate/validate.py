@@ -20,6 +20,7 @@ from mixid.identify.errors import MixidError
 from .data import sufficient_stats
 from .evaluate import Moments
 from .fit import compile_estimator
+from .progress import Progress
 from .result import Estimate
 from .simulate import as_generator, population_moments, random_params, simulate, truth
 from .spo import naive_difference
@@ -78,7 +79,7 @@ def _mte_error(est: Estimate, t) -> float | None:
 def validate(design: Design | str, params: Mapping[str, float] | None = None,
              ns: Sequence[int] = (1_000, 10_000, 100_000, 1_000_000), runs: int = 20, seed: int | None = 0,
              out: str | Path | None = None, extra: Mapping[str, Callable[[Moments], Estimate]] | None = None,
-             progress: Callable[[int, int], None] | None = None, raise_on_failure: bool = True) -> Validation:
+             progress: Progress | None = None, raise_on_failure: bool = True) -> Validation:
     """Exact-moment recovery and a finite-sample study of every applicable estimator.
 
     Parameters
@@ -94,6 +95,8 @@ def validate(design: Design | str, params: Mapping[str, float] | None = None,
         Folder for ``validate.md``, ``validate.csv`` and ``validate.png``.
     extra : mapping, optional
         More estimators to check, name -> function of :class:`~mixid.estimate.evaluate.Moments`.
+    progress : callable, optional
+        ``progress("validate", done, total)`` after each simulated data set (see :mod:`mixid.estimate.progress`).
     raise_on_failure : bool
         Raise :class:`ValidationError` when an estimator misses its exact-moment tolerance.
 
@@ -128,8 +131,10 @@ def validate(design: Design | str, params: Mapping[str, float] | None = None,
         ok = ate_err < EXACT_TOL["ate"] and (mte_err is None or mte_err < EXACT_TOL["mte"])
         exact.append({"estimator": name, "ate_error": float(ate_err), "mte_error": mte_err, "passed": bool(ok)})
     study, medians = [], {}
-    total, done = len(ns) * runs, 0
     names = list(estimators) + ["naive"]
+    total, done = len(ns) * runs, 0
+    if progress is not None:
+        progress("validate", 0, total)
     for n in ns:
         errs = {name: [] for name in names}
         mtes = {name: [] for name in names}
@@ -149,7 +154,7 @@ def validate(design: Design | str, params: Mapping[str, float] | None = None,
             errs["naive"].append(abs(naive_difference(mo) - t.ate))
             done += 1
             if progress is not None:
-                progress(done, total)
+                progress("validate", done, total)
         for name in names:
             e = np.asarray(errs[name], dtype=float)
             q25, med, q75 = np.nanpercentile(e, [25, 50, 75])

@@ -1,4 +1,4 @@
-"""The paper's four designs (Mazaheri, Squires, Uhler 2025, §2.2 of theory.md): binary variables, k = 2."""
+"""The paper's four designs (Mazaheri, Squires, Uhler 2025; see docs/theory.md): binary variables, k = 2."""
 
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ A design names a binary treatment and an outcome among its variables, or neither
 latent class model (for instance seven raters of the same slides, no edges, k classes), whose targets are the
 class labels and the full mixture only.
 
-A :class:`Design` is a small frozen value. It is built from a YAML/JSON file (schema in DESIGN.md), a plain
+A :class:`Design` is a small frozen value. It is built from a YAML/JSON file (schema in docs/design-files.md), a plain
 mapping, a networkx ``DiGraph`` or by name (the paper's four designs), and it is validated once, on
 construction: every malformed field raises :class:`DesignError` naming that field.
 """
@@ -173,7 +173,7 @@ class Design:
     # ----------------------------------------------------------------------------------- constructors
     @classmethod
     def from_dict(cls, spec: Mapping[str, Any]) -> Design:
-        """Build a design from the mapping of a design file (schema in DESIGN.md).
+        """Build a design from the mapping of a design file (schema in docs/design-files.md).
 
         ``treatment`` and ``outcome`` are optional together: omit both (or give both as null) for a plain latent
         class model.
@@ -419,11 +419,13 @@ class Design:
         >>> print(Design.latent_class(["A", "B", "C"]).latex())
         U\\ (latent,\\ k=2) \\to \\text{all};\\ \\text{no observed edges};\\ \\text{latent class model: no treatment}
         """
-        arrows = ", ".join(f"{a} \\to {b}" for a, b in self.edges) or "\\text{no observed edges}"
+        from .latex import tex_name
+
+        arrows = ", ".join(f"{tex_name(a)} \\to {tex_name(b)}" for a, b in self.edges) or "\\text{no observed edges}"
         obs = "observed" if self.latent_observed else "latent"
-        roles = (f"\\text{{treatment }} {self.treatment},\\ \\text{{outcome }} {self.outcome}" if self.causal
-                 else "\\text{latent class model: no treatment}")
-        return f"{self.latent}\\ ({obs},\\ k={self.classes}) \\to \\text{{all}};\\ {arrows};\\ {roles}"
+        roles = (f"\\text{{treatment }} {tex_name(self.treatment)},\\ \\text{{outcome }} {tex_name(self.outcome)}"
+                 if self.causal else "\\text{latent class model: no treatment}")
+        return f"{tex_name(self.latent)}\\ ({obs},\\ k={self.classes}) \\to \\text{{all}};\\ {arrows};\\ {roles}"
 
     def _repr_latex_(self) -> str:
         return f"${self.latex()}$"

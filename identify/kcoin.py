@@ -2,7 +2,7 @@
 
 The MTE is the discrete distribution sum_u pi_u delta_{tau_u}; SPO identifies its power moments
 m_j = sum_u pi_u tau_u^j, and k atoms are determined by m_0..m_{2k-1} when the atoms are distinct
-(theory.md Theorem 3). These helpers work on sympy numbers or symbols, so identities can be proved.
+(Theorem 3 in docs/theory.md). These helpers work on sympy numbers or symbols, so identities can be proved.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ def hankel(moments: Sequence, k: int, shift: int = 0) -> sympy.Matrix:
 
 
 def hankel_det_formula(weights: Sequence, atoms: Sequence) -> sympy.Expr:
-    """prod_u pi_u * prod_{u<v} (tau_u - tau_v)^2, which equals det H_0 (theory.md check C4)."""
+    """prod_u pi_u * prod_{u<v} (tau_u - tau_v)^2, which equals det H_0 (check C4 in docs/theory.md)."""
     out = sympy.Integer(1)
     for i, w in enumerate(weights):
         out *= w

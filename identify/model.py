@@ -481,6 +481,21 @@ def eval_poly_mod(poly: PolyElement, point: Sequence[int], mod: int) -> int:
 
 
 def gradient_mod(poly: PolyElement, point: Sequence[int], mod: int) -> np.ndarray:
-    """Gradient of a polynomial at a point, modulo a prime."""
-    gens = poly.ring.gens
-    return np.array([eval_poly_mod(poly.diff(g), point, mod) for g in gens], dtype=np.int64)
+    """Gradient of a polynomial at a point, modulo a prime.
+
+    Differentiated term by term (d/dx_i of c x^m is c m_i x^(m - e_i)), which is the value of ``poly.diff(g)``
+    at the point for every generator g, without building those polynomials (the ring's diff is slow).
+    """
+    pts = [int(x) % mod for x in point]
+    out = [0] * len(poly.ring.gens)
+    for monom, coeff in poly.terms():
+        c = int(coeff.numerator) * pow(int(coeff.denominator), -1, mod) % mod
+        used = [(i, e) for i, e in enumerate(monom) if e]
+        powers = {i: pow(pts[i], e, mod) for i, e in used}
+        for i, e in used:
+            d = c * e * pow(pts[i], e - 1, mod) % mod
+            for j, _ in used:
+                if j != i:
+                    d = d * powers[j] % mod
+            out[i] = (out[i] + d) % mod
+    return np.array(out, dtype=np.int64)

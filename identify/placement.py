@@ -1,6 +1,6 @@
 """Place a design in the identifiability hierarchy, with a certificate for every verdict.
 
-Levels (DESIGN.md): 1 class labels, 2 the full mixture, 3 the mixture of treatment effects (MTE), 4 the ATE.
+Levels (docs/theory.md): 1 class labels, 2 the full mixture, 3 the mixture of treatment effects (MTE), 4 the ATE.
 For each target the first constructive route that applies gives a global verdict; otherwise a finer identifiable
 target implies it (with that target's scope); otherwise the Jacobian route decides locally. The Jacobian verdict
 is recorded for every target as a cross-check (routes must never disagree).
@@ -159,7 +159,7 @@ class Placement:
         return f"{name(level)} (global)"
 
     def to_dict(self) -> dict:
-        """The JSON contract of DESIGN.md (plus design, model and estimand details).
+        """The JSON of ``mixid identify --json`` (docs/json.md).
 
         ``level``, ``level_scope`` (``"global"``, ``"local"`` or null) and ``local_level`` as in the class
         docstring.
@@ -204,8 +204,11 @@ class Placement:
         return "\n".join(lines)
 
     def latex(self) -> str:
-        """The identifying formulas of the constructive routes, one per line."""
+        """The identifying formulas of the constructive routes, one per line (estimands, then the formulas of
+        certificates without one, such as a Kruskal route's), in the design's own variable names."""
         rows = [rf"\text{{{TITLES[t]}}}:&\ {e.formula}" for t, e in self.estimands.items()]
+        rows += [rf"\text{{{TITLES[t]}}}:&\ {self.targets[t].certificate['formula']}" for t in TARGETS[1:]
+                 if t not in self.estimands and "formula" in self.targets[t].certificate]
         return r"\begin{aligned}" + r"\\ ".join(rows) + r"\end{aligned}" if rows else r"\text{no estimand}"
 
     def _repr_latex_(self) -> str:
@@ -362,8 +365,7 @@ def _labels_not_identifiable(ctx: Context) -> TargetVerdict:
             point.append(Fraction(int(rng.integers(-9, 10)), 10))
     cell = {n: 0 for n in d.names}
     joint = [m.weight_poly(u) * m.class_poly(cell, u) for u in range(d.classes)]
-    values = [Fraction(int(j(*point).numerator), int(j(*point).denominator)) if m.n_params else Fraction(1)
-              for j in joint]
+    values = [_exact_value(j, point) if m.n_params else Fraction(1) for j in joint]
     total = sum(values)
     posterior = [v / total for v in values]
     cert = {"kind": "witness",
@@ -373,6 +375,18 @@ def _labels_not_identifiable(ctx: Context) -> TargetVerdict:
             "point": [str(x) for x in point], "cell": cell, "posterior": [str(x) for x in posterior]}
     return TargetVerdict("labels", "not_identifiable", "global", "latent_class", cert,
                          f"{d.latent} is not observed")
+
+
+def _exact_value(poly, point: list[Fraction]) -> Fraction:
+    """A QQ polynomial at a rational point, term by term (calling the ring element is much slower)."""
+    total = Fraction(0)
+    for monom, coeff in poly.terms():
+        term = Fraction(int(coeff.numerator), int(coeff.denominator))
+        for x, e in zip(point, monom):
+            if e:
+                term *= x**e
+        total += term
+    return total
 
 
 def local_identifiability(design: Design | str, target, *, error: float = DEFAULT_ERROR,

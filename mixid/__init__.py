@@ -14,12 +14,6 @@ Examples
 from __future__ import annotations
 
 from importlib import import_module
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("mixid")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree that was never installed
-    __version__ = "0+unknown"
 
 # public name -> module that defines it (relative to this package)
 _SURFACE = {
@@ -37,7 +31,19 @@ _SURFACE = {
 __all__ = sorted(_SURFACE) + ["__version__"]
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("mixid")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree that was never installed
+        return "0+unknown"
+
+
 def __getattr__(name: str):
+    if name == "__version__":  # looked up on first use: reading the installed metadata costs ~30 ms at start
+        globals()[name] = value = _version()
+        return value
     if name in _SURFACE:
         module = import_module(_SURFACE[name], __name__)
         value = module if name == "datasets" else getattr(module, name)

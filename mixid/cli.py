@@ -1,6 +1,9 @@
 """The ``mixid`` command line: thin rendering around the library (the library never prints).
 
 Exit codes: 0 ok; 2 bad input (one line on stderr naming what is wrong, no traceback); 1 anything else.
+
+Start-up is kept short: only typer is imported here. sympy, pandas, scipy, tensorly, matplotlib and the tables
+and progress bars of rich are imported by the command that uses them (``mixid --help`` imports none of them).
 """
 
 from __future__ import annotations
@@ -8,27 +11,80 @@ from __future__ import annotations
 import json
 import sys
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Table
 
-from mixid.identify import Placement, place
-from mixid.identify.errors import MixidError
-from mixid.identify.placement import TARGETS, TITLES
+
+def _plain_flags() -> None:
+    """Show boolean flags as plain flags in the help (``--json``), not ``--json <bool>``.
+
+    Recent typer releases print a type for every option, flags included, which reads as if a value were
+    expected (``--json true`` is then refused). Flags take no value, so they get no type column.
+    """
+    try:
+        from typer.core import TyperOption
+    except ImportError:  # pragma: no cover - an older typer without this class prints flags plainly
+        return
+    shown = getattr(TyperOption, "display_type_rich", None)
+    if shown is None or getattr(shown, "_mixid_plain_flags", False):
+        return
+
+    def display_type_rich(self, ctx):
+        return None if getattr(self, "is_flag", False) else shown(self, ctx)
+
+    display_type_rich._mixid_plain_flags = True
+    TyperOption.display_type_rich = display_type_rich
+
+
+_plain_flags()
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, no_args_is_help=True,
+                  context_settings={"help_option_names": ["-h", "--help"]},
                   help="Prove and measure identifiability in causal mixtures.")
-out = Console(width=None if sys.stdout.isatty() else 160)
-err = Console(stderr=True, soft_wrap=True)
+
+
+@cache
+def _consoles():
+    """(stdout, stderr) rich consoles, built on first use (importing rich.console costs ~20 ms)."""
+    from rich.console import Console
+
+    return Console(width=None if sys.stdout.isatty() else 160), Console(stderr=True, soft_wrap=True)
+
+
+def _out():
+    return _consoles()[0]
+
+
+def _err():
+    return _consoles()[1]
+
+
+def _version(value: bool) -> None:
+    if value:
+        import mixid
+
+        print(f"mixid {mixid.__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                       help="Print the version and exit.")) -> None:
+    """Prove and measure identifiability in causal mixtures."""
+
 
 _COLOURS = {"identifiable": "green", "not_identifiable": "red", "inconclusive": "yellow"}
 
 
-def render(p: Placement, console: Console = out) -> None:
+def render(p, console=None) -> None:
     """A rich report of a placement: level, verdicts with their certificates, roles, failing routes."""
+    from rich.table import Table
+
+    from mixid.identify.placement import TARGETS, TITLES
+
+    console = console or _out()
     console.print(f"[bold]{p.design.name}[/bold]: [bold]{p.level_text()}[/bold]"
                   f"  ({p.model_info['parameters']} parameters, {p.model_info['observables']} observables, "
                   f"Jacobian rank {p.model_info['jacobian_rank']})")
@@ -57,6 +113,13 @@ def render(p: Placement, console: Console = out) -> None:
             console.print(f"  [red]✗[/red] {c.statement}  ({c.route})")
 
 
+def _bad(message: str):
+    """A bad-input error (exit 2), without importing the library at start."""
+    from mixid.identify.errors import MixidError
+
+    return MixidError(message)
+
+
 @app.command()
 def identify(
     design: str = typer.Argument(..., help="A design file (YAML/JSON) or a built-in name (paper-level1..4)."),
@@ -66,8 +129,10 @@ def identify(
     seed: int = typer.Option(0, "--seed", help="Seed of the random witness points."),
 ) -> None:
     """Place DESIGN in the identifiability hierarchy, with certificates."""
+    from mixid.identify.placement import place
+
     if not 0 < error < 1:
-        raise MixidError(f"--error must be in (0, 1), got {error}")
+        raise _bad(f"--error must be in (0, 1), got {error}")
     p = place(design, error=error, seed=seed)
     if json_out:
         print(p.to_json(indent=2))
@@ -81,9 +146,9 @@ def _read_json(path: Path, what: str) -> dict:
     try:
         return json.loads(path.read_text())
     except OSError as exc:
-        raise MixidError(f"cannot read {what} file '{path}': {exc.strerror or exc}") from None
+        raise _bad(f"cannot read {what} file '{path}': {exc.strerror or exc}") from None
     except json.JSONDecodeError as exc:
-        raise MixidError(f"{what} file '{path}' is not valid JSON: {exc.msg} (line {exc.lineno})") from None
+        raise _bad(f"{what} file '{path}' is not valid JSON: {exc.msg} (line {exc.lineno})") from None
 
 
 def _read_params(path: Path | None) -> dict | None:
@@ -93,7 +158,7 @@ def _read_params(path: Path | None) -> dict | None:
     raw = _read_json(path, "params")
     point = raw.get("params", raw) if isinstance(raw, dict) else None
     if not isinstance(point, dict):
-        raise MixidError(f"params file '{path}' must hold a JSON object of parameter values")
+        raise _bad(f"params file '{path}' must hold a JSON object of parameter values")
     return point
 
 
@@ -110,9 +175,9 @@ def simulate(
     from mixid.estimate.simulate import simulate as run
 
     if n < 1:
-        raise MixidError(f"-n must be a positive integer, got {n}")
+        raise _bad(f"-n must be a positive integer, got {n}")
     if output.suffix.lower() not in (".csv", ".parquet"):
-        raise MixidError(f"output '{output}' must end in .csv or .parquet")
+        raise _bad(f"output '{output}' must end in .csv or .parquet")
     data, truth = run(design, n, params=_read_params(params), seed=seed)
     if output.suffix.lower() == ".csv":
         data.to_csv(output, index=False)
@@ -120,7 +185,8 @@ def simulate(
         data.to_parquet(output, index=False)
     if truth_out is not None:
         truth_out.write_text(json.dumps(truth.to_dict(), indent=2))
-    err.print(f"wrote {n} rows to {output}" + (f" and the truth to {truth_out}" if truth_out else ""))
+    _err().print(f"wrote {n} rows to {output}" + (f" and the truth to {truth_out}" if truth_out else ""),
+                 markup=False, highlight=False)
 
 
 @app.command()
@@ -128,67 +194,101 @@ def estimate(
     design: str = typer.Argument(..., help="A design file or a built-in name."),
     data: Path = typer.Argument(..., help="Data file (.csv or .parquet)."),
     estimator: str = typer.Option("auto", "--estimator",
-                                  help="auto (maximum likelihood for categorical designs), mle, spo, proximal, cp "
-                                       "or adjustment."),
+                                  help="auto (maximum likelihood for categorical designs), mle, md, spo, proximal, "
+                                       "cp or adjustment."),
     starts: int = typer.Option(10, "--starts", help="Random starts of maximum likelihood (besides the "
                                                     "constructive estimate)."),
+    columns: str = typer.Option(None, "--columns", metavar="VAR=COLUMN,...",
+                                help="Data columns of design variables, e.g. Z=age_group,X=income (unnamed "
+                                "variables use their own name)."),
     bootstrap: int = typer.Option(0, "--bootstrap", help="Bootstrap replicates for intervals (maximum likelihood "
                                                          "gives Wald intervals without)."),
-    seed: int = typer.Option(0, "--seed", help="Random seed of the bootstrap."),
-    json_out: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    seed: int = typer.Option(0, "--seed", help="Random seed of the starts and the bootstrap."),
+    json_out: bool = typer.Option(False, "--json", help="Print the result as JSON (no progress bars)."),
     truth_in: Path = typer.Option(None, "--truth", help="Ground truth JSON (from mixid simulate) to compare."),
-    plot: Path = typer.Option(None, "--plot", help="Save a figure of the MTE here (PNG)."),
+    plot: Path = typer.Option(None, "--plot", help="Save a figure of what the design identifies here (PNG)."),
 ) -> None:
     """Estimate what DESIGN identifies from DATA, with bootstrap intervals."""
+    from mixid.estimate.data import parse_columns
     from mixid.estimate.fit import fit
 
     if bootstrap < 0:
-        raise MixidError(f"--bootstrap must be >= 0, got {bootstrap}")
+        raise _bad(f"--bootstrap must be >= 0, got {bootstrap}")
+    mapping = parse_columns(columns) if columns is not None else None
     truth = _read_json(truth_in, "truth") if truth_in is not None else None
-    with _progress(bootstrap) as tick:
+    with _progress(enabled=not json_out) as report:
         result = fit(design, str(data), estimator=estimator, bootstrap=bootstrap, seed=seed, truth=truth,
-                     progress=tick, starts=starts)
+                     columns=mapping, progress=report, starts=starts)
     if plot is not None:
         result.plot(path=plot)
     if json_out:
         print(json.dumps(result.to_dict(), indent=2))
+        for w in result.to_dict()["warnings"]:  # stdout holds only the JSON: repeat the notices on stderr
+            _err().print(f"warning: {w}", markup=False, highlight=False)
     else:
-        out.print(result.summary(), markup=False, highlight=False)
+        _out().print(result.summary(), markup=False, highlight=False)
+    if plot is not None:
+        _err().print(f"figure saved to {plot}", markup=False, highlight=False)
+
+
+def _stderr_is_terminal() -> bool:
+    return _err().is_terminal
 
 
 @contextmanager
-def _progress(total: int):
-    """A rich progress bar on stderr for long bootstraps (silent when stderr is not a terminal)."""
-    if total == 0 or not err.is_terminal:
+def _progress(enabled: bool = True):
+    """A progress callback ``report(task, done, total)`` drawing rich bars on stderr, one per task.
+
+    Yields None (no bars, no cost) when ``enabled`` is false (``--json``) or stderr is not a terminal.
+    """
+    if not enabled or not _stderr_is_terminal():
         yield None
         return
-    with Progress(TextColumn("bootstrap"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                  console=err, transient=True) as bar:
-        task = bar.add_task("bootstrap", total=total)
-        yield lambda done: bar.update(task, completed=done)
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  console=_err(), transient=True) as bar:
+        tasks: dict[str, int] = {}
+
+        def report(task: str, done: int, total: int) -> None:
+            if task not in tasks:
+                tasks[task] = bar.add_task(task, total=total)
+            bar.update(tasks[task], completed=done, total=total)
+
+        yield report
 
 
 def _parse_sizes(text: str) -> list[int]:
     try:
         sizes = [int(float(x)) for x in text.split(",") if x.strip()]
     except ValueError:
-        raise MixidError(f"--n must be a comma-separated list of sizes like 1e3,1e4, got {text!r}") from None
+        raise _bad(f"--n must be a comma-separated list of sizes like 1e3,1e4, got {text!r}") from None
     if not sizes or min(sizes) < 10:
-        raise MixidError(f"--n sizes must be at least 10, got {text!r}")
+        raise _bad(f"--n sizes must be at least 10, got {text!r}")
     return sizes
 
 
 def _load_plugin(spec: str):
-    """``module:function`` -> the function (an extra estimator for validate)."""
+    """``module:function`` -> the function (an extra estimator for validate), imported from the current folder
+    first (as ``python -m`` would), then from the installed packages."""
     import importlib
+    import os
 
     module, _, name = spec.partition(":")
     if not module or not name:
-        raise MixidError(f"--plugin must look like package.module:function, got {spec!r}")
+        raise _bad(f"--plugin must look like package.module:function, got {spec!r}")
+    cwd = os.getcwd()
+    if cwd not in sys.path and "" not in sys.path:
+        sys.path.insert(0, cwd)
     try:
-        return getattr(importlib.import_module(module), name)
-    except (ImportError, AttributeError) as exc:
-        raise MixidError(f"cannot load plugin {spec!r}: {exc}") from None
+        function = getattr(importlib.import_module(module), name)
+    except Exception as exc:  # a plugin may fail to import in any way: one line, never a traceback
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        raise _bad(f"cannot load plugin {spec!r}: {type(exc).__name__}" + (f": {detail}" if detail else "")) \
+            from None
+    if not callable(function):
+        raise _bad(f"plugin {spec!r} is not a function")
+    return function
 
 
 @app.command()
@@ -199,21 +299,22 @@ def validate(
     runs: int = typer.Option(20, "--runs", help="Runs per sample size."),
     seed: int = typer.Option(0, "--seed", help="Random seed."),
     output: Path = typer.Option(Path("validate_out"), "--out", help="Folder for the table, CSV and figure."),
-    plugin: list[str] = typer.Option(None, "--plugin", help="Extra estimator module:function to validate."),
+    plugin: list[str] = typer.Option(None, "--plugin", metavar="MODULE:FUNCTION",
+                                     help="Extra estimator to validate, repeatable (modules in the current folder "
+                                     "are found)."),
 ) -> None:
     """Check every applicable estimator on exact moments, then study its error against n."""
-    from mixid.estimate.validate import validate as run
-
     if runs < 1:
-        raise MixidError(f"--runs must be >= 1, got {runs}")
+        raise _bad(f"--runs must be >= 1, got {runs}")
     point = _read_params(params)
     extra = {spec: _load_plugin(spec) for spec in plugin or []}
     ns = _parse_sizes(sizes)
-    with _progress(len(ns) * runs) as tick:
-        result = run(design, params=point, ns=ns, runs=runs, seed=seed, out=output, extra=extra,
-                     progress=(lambda done, total: tick(done)) if tick else None)
-    out.print(result.markdown(), markup=False, highlight=False)
-    out.print(f"wrote {', '.join(result.files)}")
+    from mixid.estimate.validate import validate as run
+
+    with _progress() as report:
+        result = run(design, params=point, ns=ns, runs=runs, seed=seed, out=output, extra=extra, progress=report)
+    _out().print(result.markdown(), markup=False, highlight=False)
+    _out().print(f"wrote {', '.join(result.files)}", markup=False, highlight=False)
 
 
 # The embedded demo: the paper's Z -> T graph with strong confounding (U drives both T and Y), so the naive
@@ -230,54 +331,70 @@ DEMO_PARAMS = {
 @app.command()
 def demo(
     n: int = typer.Option(200_000, "-n", "--n", help="Rows to simulate."),
-    bootstrap: int = typer.Option(200, "--bootstrap", help="Bootstrap replicates."),
-    figure: Path = typer.Option(Path("mixid_demo.png"), "--figure", help="Where to save the figure."),
+    bootstrap: int = typer.Option(0, "--bootstrap", help="Bootstrap replicates (0: Wald intervals from the "
+                                                         "Fisher information)."),
+    plot: Path = typer.Option(None, "--plot", help="Save the figure here (PNG); no figure unless asked."),
 ) -> None:
-    """End to end: identify the paper's Z -> T design, simulate confounded data, estimate the MTE by SPO."""
+    """End to end: identify the paper's Z -> T design, simulate confounded data, estimate the MTE by maximum
+    likelihood with standard errors, and check it against the SPO formula."""
     from mixid.estimate.fit import fit
     from mixid.estimate.simulate import simulate as run
+    from mixid.identify.placement import place
 
+    if n < 10 or bootstrap < 0:
+        raise _bad(f"demo needs -n >= 10 and --bootstrap >= 0, got {n} and {bootstrap}")
+    out = _out()
     out.print("[bold]1. identify[/bold]: the paper's MTE graph (Z -> T, T -> Y; U latent, k = 2, all binary)")
     p = place("paper-level3")
     render(p)
     out.print(f"\n[bold]2. simulate[/bold] n = {n:,} rows in which U drives both treatment and outcome")
     data, truth = run("paper-level3", n, params=DEMO_PARAMS, seed=0)
-    out.print(f"\n[bold]3. estimate[/bold] by {p.targets['mte'].method.upper()} with {bootstrap} bootstrap replicates")
-    with _progress(bootstrap) as tick:
+    how = f"{bootstrap} bootstrap replicates" if bootstrap else "Wald intervals from the Fisher information"
+    out.print(f"\n[bold]3. estimate[/bold] by maximum likelihood (started by the certified CP estimate), {how}")
+    with _progress() as report:
         result = fit("paper-level3", data, bootstrap=bootstrap, seed=1, placement=p, truth=truth.to_dict(),
-                     progress=tick)
+                     progress=report)
     out.print(result.summary(), markup=False, highlight=False)
+    spo = fit("paper-level3", data, estimator="spo", placement=p)
     bias = result.naive - truth.ate
-    out.print(f"\nthe naive difference in means is off by {bias:+.3f}; SPO's ATE by "
-              f"{result.estimate.ate - truth.ate:+.3f}")
-    result.plot(path=figure)
-    out.print(f"figure saved to {figure}")
+    out.print(f"\nthe naive difference in means is off by {bias:+.3f}; the likelihood's ATE by "
+              f"{result.estimate.ate - truth.ate:+.3f} (se {result.to_dict()['ate']['se']:.3f}); "
+              f"the SPO formula's by {spo.estimate.ate - truth.ate:+.3f}")
+    if plot is not None:
+        result.plot(path=plot)
+        out.print(f"figure saved to {plot}", markup=False, highlight=False)
+
+
+def _one_line(message: object) -> str:
+    """An error message on one line (a library message may carry a line break)."""
+    return " ".join(str(message).split("\n")).strip()
 
 
 def main(argv: list[str] | None = None) -> int:
     """Console entry point; maps errors to exit codes without tracebacks."""
-    from mixid.estimate.validate import ValidationError
-
     try:
         app(args=argv, standalone_mode=False)
-    except ValidationError as exc:  # a failed check, not bad input
-        err.print(f"validation failed: {exc}", markup=False, highlight=False)
-        return 1
-    except MixidError as exc:
-        err.print(f"error: {exc}", markup=False, highlight=False)
-        return 2
     except typer.Exit as exc:
         return exc.exit_code
     except typer.Abort:
-        err.print("aborted")
+        _err().print("aborted")
         return 1
     except Exception as exc:
+        # mixid's own errors: looked up only now, so that start-up imports none of the library
+        errors = sys.modules.get("mixid.identify.errors")
+        if errors is not None and isinstance(exc, errors.MixidError):
+            checks = sys.modules.get("mixid.estimate.validate")
+            if checks is not None and isinstance(exc, checks.ValidationError):  # a failed check, not bad input
+                _err().print(f"validation failed: {_one_line(exc)}", markup=False, highlight=False)
+                return 1
+            _err().print(f"error: {_one_line(exc)}", markup=False, highlight=False)
+            return 2
         if hasattr(exc, "format_message") and hasattr(exc, "exit_code"):  # click usage errors: exit 2
             message = exc.format_message()
             if message:
-                err.print(f"error: {message}", markup=False, highlight=False)
+                _err().print(f"error: {_one_line(message)}", markup=False, highlight=False)
             return exc.exit_code
-        err.print(f"internal error: {type(exc).__name__}: {exc}", markup=False, highlight=False)
+        _err().print(f"internal error: {type(exc).__name__}: {_one_line(exc)}", markup=False, highlight=False)
         return 1
     return 0
 

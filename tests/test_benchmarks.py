@@ -11,10 +11,11 @@ import pytest
 
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
 SCRIPTS = {
-    "bench_identify.py": ["--quick", "--naive-timeout", "1"],
+    "bench_identify.py": ["--quick", "--naive-timeout", "0.2"],
     "bench_estimate.py": ["--quick", "--only", "exact", "sweeps", "truncation"],
     "bench_paper.py": ["--quick"],
     "bench_extensions.py": ["--quick"],
+    "bench_startup.py": ["--quick"],
 }
 
 

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import io
 import json
-import shutil
 import subprocess
 import sys
+import sysconfig
+from pathlib import Path
 
 import pytest
+from rich.console import Console
 
+import mixid.cli as cli
 from mixid.cli import main
+
+# the installed console script (pip puts it beside the interpreter of the environment)
+MIXID = str(Path(sysconfig.get_path("scripts")) / "mixid")
 
 
 def run(args, capsys):
@@ -64,19 +71,61 @@ def test_bad_design_file_exits_2(tmp_path, capsys):
     assert code == 2 and "ancestor of treatment" in err
 
 
-def test_demo(tmp_path, capsys):
-    fig = tmp_path / "demo.png"
-    code, out, _ = run(["demo", "--figure", str(fig), "-n", "50000", "--bootstrap", "50"], capsys)
+def test_demo_writes_a_figure_only_when_asked(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, out, _ = run(["demo", "-n", "50000", "--bootstrap", "20"], capsys)
     assert code == 0 and "paper-level3" in out and "naive difference in means is off by" in out
-    assert fig.stat().st_size > 1000
+    assert list(tmp_path.iterdir()) == []  # nothing written unasked
+    fig = tmp_path / "demo.png"
+    code, out, _ = run(["demo", "-n", "50000", "--bootstrap", "20", "--plot", str(fig)], capsys)
+    assert code == 0 and fig.stat().st_size > 1000 and "figure saved to" in out
 
 
-@pytest.mark.skipif(shutil.which("mixid") is None, reason="console script not installed")
+def test_help_version_and_plain_flags(capsys):
+    code, out, _ = run(["-h"], capsys)
+    assert code == 0 and "identify" in out and "estimate" in out
+    code, out, _ = run(["identify", "-h"], capsys)
+    assert code == 0 and "--json" in out and "--latex" in out
+    assert "<bool>" not in out  # flags take no value, and the help says so
+    assert "<float>" in out or "FLOAT" in out  # options with a value keep their type
+    code, out, _ = run(["--version"], capsys)
+    import mixid
+
+    assert code == 0 and out.strip() == f"mixid {mixid.__version__}" and mixid.__version__[0].isdigit()
+    code, _, err = run(["identify", "paper-level2", "--json", "true"], capsys)
+    assert code == 2 and len(err.strip().splitlines()) == 1
+
+
+def _imports_after(args: list[str]) -> set[str]:
+    """Heavy modules imported by running the command line in a fresh interpreter."""
+    probe = ("import sys\nfrom mixid.cli import main\nimport contextlib, io\n"
+             "with contextlib.redirect_stdout(io.StringIO()):\n"
+             f"    code = main({args!r})\n"
+             "heavy = ('sympy', 'pandas', 'scipy', 'tensorly', 'matplotlib', 'networkx', 'numpy', 'rich.table',"
+             " 'rich.progress', 'mixid.identify', 'mixid.estimate')\n"
+             "print(code, ' '.join(m for m in heavy if m in sys.modules))\n")
+    r = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    code, _, mods = r.stdout.strip().partition(" ")
+    assert code == "0", r.stderr[-2000:]
+    return set(mods.split())
+
+
+def test_start_up_imports_only_what_the_command_uses():
+    assert _imports_after(["--help"]) <= {"rich.table"}  # typer draws its help with rich; nothing else loads
+    assert _imports_after(["--version"]) == set()
+    identify = _imports_after(["identify", "paper-level2", "--json"])
+    assert not identify & {"pandas", "scipy", "tensorly", "matplotlib", "rich.table", "rich.progress",
+                           "mixid.estimate"}
+    assert {"sympy", "mixid.identify"} <= identify  # what placing a design needs
+
+
 def test_console_script_exit_codes():
-    ok = subprocess.run(["mixid", "identify", "paper-level2", "--json"], capture_output=True, text=True)
+    ok = subprocess.run([MIXID, "identify", "paper-level2", "--json"], capture_output=True, text=True)
     assert ok.returncode == 0 and json.loads(ok.stdout)["level"] == 2
-    bad = subprocess.run(["mixid", "identify", "nope"], capture_output=True, text=True)
+    bad = subprocess.run([MIXID, "identify", "nope"], capture_output=True, text=True)
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "Traceback" not in bad.stderr
+    flag = subprocess.run([MIXID, "estimate", "--bogus"], capture_output=True, text=True)
+    assert flag.returncode == 2 and flag.stderr.count("\n") == 1 and "No such option" in flag.stderr
 
 
 def test_module_entry_point():
@@ -101,7 +150,7 @@ def test_simulate_then_estimate_round_trip(tmp_path, capsys):
     code, _, err = run(["simulate", str(design), "-n", "400000", "--seed", "3", "--params", str(params),
                         "-o", str(data), "--truth", str(tr)], capsys)
     assert code == 0 and "wrote 400000 rows" in err
-    code, out, _ = run(["estimate", str(design), str(data), "--estimator", "spo", "--bootstrap", "200", "--seed", "1",
+    code, out, _ = run(["estimate", str(design), str(data), "--estimator", "spo", "--bootstrap", "100", "--seed", "1",
                         "--json", "--truth", str(tr)], capsys)
     res = json.loads(out)
     assert code == 0 and res["estimator"] == "spo" and res["n"] == 400000
@@ -126,3 +175,160 @@ def test_estimate_errors(tmp_path, capsys):
     code, _, err = run(["simulate", "paper-level3", "-n", "10", "--params", str(bad), "-o", str(tmp_path / "x.csv")],
                        capsys)
     assert code == 2 and "not valid JSON" in err
+
+
+def test_latex_escapes_names_and_uses_the_designs_own(tmp_path, capsys):
+    f = tmp_path / "named.yaml"
+    f.write_text("latent: {name: segment, classes: 2}\n"
+                 "variables: {age_group: {type: categorical, categories: 2}, income_band: {type: categorical, "
+                 "categories: 2}, got_offer: {type: categorical, categories: 2}, bought: {type: categorical, "
+                 "categories: 2}}\ntreatment: got_offer\noutcome: bought\n"
+                 "edges: [age_group -> got_offer, got_offer -> bought]\n")
+    code, out, _ = run(["identify", str(f), "--latex"], capsys)
+    assert code == 0 and out.startswith("\\begin{aligned}")
+    for name in ("age_group", "income_band", "got_offer"):
+        escaped = "\\mathit{" + name.replace("_", "\\_") + "}"
+        assert escaped in out and name not in out.replace(escaped, "")
+    assert "\\mathit{bought}(t)" in out and "Y(t)" not in out and "Y\\mid" not in out
+    assert "\\mid \\mathit{got\\_offer}{=}t" in out
+    assert "full mixture" in out  # the Kruskal certificate's formula is printed too
+    from mixid import Design
+
+    graph = Design.from_file(f).latex()  # the design's own LaTeX (notebooks render it)
+    assert "\\mathit{age\\_group} \\to \\mathit{got\\_offer}" in graph and graph.startswith("\\mathit{segment}")
+    code, out, _ = run(["identify", "paper-level1", "--latex"], capsys)  # adjustment, with U observed
+    assert code == 0 and "P(U{=}u)" in out
+    # the formulas typeset: matplotlib's mathtext parses each line (it has no aligned environment or \mathbb)
+    from matplotlib.mathtext import MathTextParser
+
+    parser = MathTextParser("agg")
+    body = out.strip().removeprefix("\\begin{aligned}").removesuffix("\\end{aligned}")
+    for row in body.split("\\\\ "):
+        formula = row.split(":&\\ ", 1)[1].replace("\\mathbb{M}", "M").replace("\\textstyle", "")
+        formula = formula.replace("\\operatorname{eig}", "\\mathrm{eig}").replace("\\le ", "\\leq ")
+        parser.parse(f"${formula}$")
+
+
+def test_plugin_loads_from_the_current_folder(tmp_path, capsys, monkeypatch):
+    (tmp_path / "my_plugin.py").write_text(
+        "from mixid.estimate.proximal import proximal\n\n\n"
+        "def ate(mo):\n    return proximal(mo, ('Z',), ('X',), 2)\n")
+    (tmp_path / "broken_plugin.py").write_text("import no_such_module_anywhere\n")
+    (tmp_path / "raising_plugin.py").write_text("raise RuntimeError('boom\\nsecond line')\n")
+    # the installed command, run from that folder, as a user would (no PYTHONPATH)
+    ok = subprocess.run([MIXID, "validate", "paper-level4", "--n", "1e3", "--runs", "1", "--out", "v",
+                         "--plugin", "my_plugin:ate"], capture_output=True, text=True, cwd=tmp_path)
+    assert ok.returncode == 0, ok.stderr
+    assert "my_plugin:ate" in ok.stdout and (tmp_path / "v" / "validate.png").exists()
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", list(sys.path))  # restored afterwards
+    for spec, fragment in (("broken_plugin:ate", "ModuleNotFoundError"), ("my_plugin:nope", "AttributeError"),
+                           ("nope_module:f", "No module named"), ("my_plugin", "module:function"),
+                           ("raising_plugin:f", "RuntimeError: boom")):
+        code, _, err = run(["validate", "paper-level4", "--plugin", spec], capsys)
+        assert code == 2 and len(err.strip().splitlines()) == 1 and fragment in err, err
+        assert "Traceback" not in err
+
+
+@pytest.fixture
+def renamed_csv(tmp_path):
+    """paper-level4 data whose columns are named as a user would name them, plus one column the design ignores."""
+    from mixid import simulate
+
+    data, tr = simulate("paper-level4", 20_000, seed=4)
+    frame = data.rename(columns={"Z": "age_group", "X": "income", "T": "treated", "Y": "outcome"})
+    frame["region"] = 1
+    path = tmp_path / "people.csv"
+    frame.to_csv(path, index=False)
+    return path, tr
+
+
+def test_estimate_with_columns_and_an_extra_column(renamed_csv, capsys):
+    path, tr = renamed_csv
+    cols = "Z=age_group,X=income,T=treated,Y=outcome"
+    code, out, err = run(["estimate", "paper-level4", str(path), "--columns", cols, "--json"], capsys)
+    res = json.loads(out)
+    assert code == 0 and res["estimator"] == "proximal" and res["n"] == 20_000
+    notice = "ignored 1 column the design does not use: region"
+    assert notice in res["warnings"] and f"warning: {notice}" in err
+    code, out, _ = run(["estimate", "paper-level4", str(path), "--columns", cols], capsys)
+    assert code == 0 and f"warning: {notice}" in out
+    assert abs(res["ate"]["estimate"] - tr.ate) < 0.05
+
+
+@pytest.mark.parametrize("columns,fragment", [
+    ("Z=age_group,X=income,T=treated,Y=nope", "column 'nope' (mapped to variable Y) is not in the data"),
+    ("Z=age_group,X=age_group,T=treated,Y=outcome", "'Z' and 'X' are both read from column 'age_group'"),
+    ("Z=age_group,X=income,T=treated", "missing column 'Y'"),
+    ("W=age_group,X=income,T=treated,Y=outcome", "columns maps 'W', which is not a variable"),
+    ("Z=age_group,X", "'X' is not VAR=column"),
+    ("Z=age_group,,X=income", "'' is not VAR=column"),
+    ("Z=age_group,Z=income", "maps variable 'Z' twice"),
+    ("Z==age_group", "is not VAR=column"),
+])
+def test_bad_column_mappings_exit_2_with_one_line(renamed_csv, columns, fragment, capsys):
+    path, _ = renamed_csv
+    code, _, err = run(["estimate", "paper-level4", str(path), "--columns", columns], capsys)
+    assert code == 2 and fragment in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_continuous_design_bootstraps_from_a_file(tmp_path, capsys, monkeypatch):
+    design = tmp_path / "cont.yaml"
+    design.write_text("variables:\n  Z: {type: categorical, categories: 2}\n  X: {type: continuous, features: 2}\n"
+                      "  T: {type: categorical, categories: 2}\n  Y: {type: continuous, features: 2}\n"
+                      "treatment: T\noutcome: Y\nedges: [Z -> T, T -> Y]\n")
+    data, tr = tmp_path / "cont.parquet", tmp_path / "truth.json"
+    code, _, _ = run(["simulate", str(design), "-n", "30000", "--seed", "1", "-o", str(data), "--truth", str(tr)],
+                     capsys)
+    assert code == 0
+    code, out, err = run(["estimate", str(design), str(data), "--bootstrap", "30", "--json"], capsys)
+    res = json.loads(out)
+    assert code == 0 and res["bootstrap"]["replicates"] == 30 and res["ate"]["ci"] is not None
+    assert any("in memory" in w and "30,000 rows" in w for w in res["warnings"])  # it says what it did
+    monkeypatch.setattr("mixid.estimate.data.MEMORY_BUDGET", 1000)  # a file too large for memory
+    code, _, err = run(["estimate", str(design), str(data), "--bootstrap", "30"], capsys)
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert "over the in-memory budget" in err and "30,000 rows" in err
+    code, out, _ = run(["estimate", str(design), str(data)], capsys)  # no bootstrap: streamed as before
+    assert code == 0 and "ATE" in out
+
+
+def _terminal(monkeypatch) -> io.StringIO:
+    """Make the CLI believe stderr is a terminal, drawing into a buffer."""
+    buffer = io.StringIO()
+    console = Console(file=buffer, force_terminal=True, width=100)
+    monkeypatch.setattr(cli, "_err", lambda: console)
+    monkeypatch.setattr(cli, "_stderr_is_terminal", lambda: True)
+    return buffer
+
+
+def test_progress_bars_on_a_terminal_only_and_never_with_json(tmp_path, capsys, monkeypatch):
+    from mixid import simulate
+
+    data, _ = simulate("paper-level3", 5000, seed=0)
+    path = tmp_path / "d.csv"
+    data.to_csv(path, index=False)
+    args = ["estimate", "paper-level3", str(path), "--bootstrap", "25"]
+    code, _, err = run(args, capsys)  # stderr is not a terminal here: no bar
+    assert code == 0 and err == ""
+    screen = _terminal(monkeypatch)
+    code, _, _ = run(args, capsys)
+    assert code == 0 and "bootstrap" in screen.getvalue() and "25/25" in screen.getvalue()
+    screen = _terminal(monkeypatch)
+    code, out, _ = run(args + ["--json"], capsys)
+    assert code == 0 and json.loads(out)["bootstrap"]["replicates"] == 25 and screen.getvalue() == ""
+    screen = _terminal(monkeypatch)
+    code, _, _ = run(["validate", "paper-level4", "--n", "1e3", "--runs", "3", "--out", str(tmp_path / "v")],
+                     capsys)
+    assert code == 0 and "validate" in screen.getvalue() and "3/3" in screen.getvalue()
+
+
+def test_estimate_plot_draws_what_the_design_identifies(tmp_path, capsys):
+    from mixid import simulate
+
+    for design in ("paper-level4", "paper-level3"):  # ATE only; the MTE (the figures: tests/test_plots.py)
+        data, _ = simulate(design, 5000, seed=0)
+        path, fig = tmp_path / f"{design}.csv", tmp_path / f"{design}.png"
+        data.to_csv(path, index=False)
+        code, _, err = run(["estimate", design, str(path), "--bootstrap", "20", "--plot", str(fig)], capsys)
+        assert code == 0 and fig.stat().st_size > 1000 and "figure saved" in err

@@ -220,8 +220,9 @@ def test_with_the_class_observed_the_likelihood_gives_adjustment():
 def test_equal_class_effects_raise_no_false_alarm():
     """Tied effects leave the class order to rounding: starts reaching the same solution with the labels swapped
     are matched class by class before they are called different."""
-    from mixid.cli import DEMO_PARAMS
     from mixid.estimate import SufficientStats
+
+    from mixid.cli import DEMO_PARAMS
 
     d = Design.builtin("paper-level3")
     table = population_moments(d, dict(DEMO_PARAMS, p_Y0_T1_U0=0.7)) * 10_000

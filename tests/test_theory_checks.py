@@ -1,4 +1,4 @@
-"""theory.md §9 checks that concern algebra: C3, C4, C9, C10, C11, C15, C16, C17."""
+"""The checks of docs/theory.md that concern algebra: C2, C3, C4, C9, C10, C11, C15, C16, C17."""
 
 from __future__ import annotations
 

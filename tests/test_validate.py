@@ -35,7 +35,7 @@ def test_wrong_estimator_fails_loudly():
 def test_slope_is_root_n():
     from mixid.estimate.simulate import paper_main_params
 
-    v = validate("paper-level4", params=paper_main_params(1.0, 0.5), ns=(10_000, 100_000, 1_000_000), runs=15,
+    v = validate("paper-level4", params=paper_main_params(1.0, 0.5), ns=(3_000, 30_000, 300_000), runs=25,
                  seed=2)
     assert -0.75 < v.slopes["proximal"] < -0.3
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 
+from ..latex import tex_name
 from .base import Context, RouteResult, new_tally
 
 ROUTE = "adjustment"
@@ -22,7 +23,7 @@ def run(ctx: Context, target: str) -> RouteResult:
     else:
         reason = f"{d.latent} is observed: adjust on it"
     checked = _verify(ctx)
-    formula = (rf"P({d.latent}{{=}}u) = P(u),\quad P(v \mid \mathrm{{pa}}, u) = "
+    formula = (rf"P({tex_name(d.latent)}{{=}}u) = P(u),\quad P(v \mid \mathrm{{pa}}, u) = "
                rf"\frac{{P(v, \mathrm{{pa}}, u)}}{{P(\mathrm{{pa}}, u)}}")
     cert = {"kind": "constructive", "formula": formula,
             "verification": checked}

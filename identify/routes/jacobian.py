@@ -1,6 +1,6 @@
 """The general route: generic local identifiability of any target from the Jacobian of the observable map.
 
-g is generically locally identifiable iff generic rank [J; grad g] = generic rank J (identification.md §2).
+g is generically locally identifiable iff generic rank [J; grad g] = generic rank J (docs/theory.md, Jacobian route).
 Ranks are decided at random points mod p (never symbolically):
 
 * rank J = d (full column rank) at a witness point proves every target locally identifiable;

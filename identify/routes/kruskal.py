@@ -22,6 +22,7 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 
 from ..graph import Condition
+from ..latex import tex_name, tex_names
 from ..rank import kruskal_rank
 from .base import Context, RouteResult, new_tally
 
@@ -109,8 +110,8 @@ def pooled(ctx: Context) -> RouteResult:
         return RouteResult(route, TARGET, False, cond.statement, [cond])
     checked = _verify(ctx, views, None)
     cert = {"kind": "constructive",
-            "formula": r"P(" + ",".join(_fmt(v) for v in views) + r") = \sum_u \pi_u "
-                       + "".join(rf"P({_fmt(v)}\mid u)" for v in views) + r"\ \text{(unique CP, Kruskal)}",
+            "formula": r"P(" + ",".join(tex_names(v) for v in views) + r") = \sum_u \pi_u "
+                       + "".join(rf"P({tex_names(v)}\mid u)" for v in views) + r"\ \text{(unique CP, Kruskal)}",
             "views": [list(v) for v in views],
             "kruskal": [{"view": list(v), "rank": r, "witness_minors": w} for v, (r, w) in zip(views, ranks)],
             "witness_point": [int(x) for x in ctx.point], "prime": ctx.prime,
@@ -163,8 +164,8 @@ def per_arm(ctx: Context) -> RouteResult:
     checked = _verify(ctx, views, T)
     sv = stitch_ok[0][0]
     cert = {"kind": "constructive",
-            "formula": rf"P({','.join(_fmt(v) for v in views)}\mid {T}{{=}}t) = \sum_u P(u\mid t) "
-                       + "".join(rf"P({_fmt(v)}\mid u,t)" for v in views)
+            "formula": rf"P({','.join(tex_names(v) for v in views)}\mid {tex_name(T)}{{=}}t) = \sum_u P(u\mid t) "
+                       + "".join(rf"P({tex_names(v)}\mid u,t)" for v in views)
                        + r"\ \text{per arm};\ P(u) = \sum_t P(t) P(u \mid t)",
             "views": [list(v) for v in views], "stitch_view": list(sv),
             "kruskal": [{"arm": t, "view": list(v), "rank": r, "witness_minors": w}

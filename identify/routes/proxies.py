@@ -1,6 +1,6 @@
 """Shared machinery of the proxy routes (proximal ATE, SPO MTE): roles, rank condition, verification.
 
-Both routes rest on the factorisations (theory.md §2.5), checked here as exact polynomial identities in the
+Both routes rest on the factorisations (docs/theory.md), checked here as exact polynomial identities in the
 model's parameters (denominators cleared by working with joint probabilities instead of conditionals):
 
     P(z, x, t)              = sum_u pi_u P(z, t | u) P(x | u)                 (M[Z,X|t] = A_t D_t B^T)
@@ -18,6 +18,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..graph import Condition, role_assignments, role_candidates
+from ..latex import tex_name, tex_names
 from ..model import eval_poly_mod
 from ..rank import nonzero_minor, to_nmod
 from .base import Context, Estimand, RouteResult, new_tally
@@ -208,7 +209,8 @@ def end_to_end(ctx: Context, Z, X, n_moments: int) -> dict:
 
 
 def proxy_route(ctx: Context, route: str, target: str, mte: bool, formula) -> RouteResult:
-    """The shared body of the proximal and SPO routes; ``formula(Z, X, k)`` renders the estimand's LaTeX."""
+    """The shared body of the proximal and SPO routes; ``formula(Z, X, k, T=, Y=)`` renders the estimand's LaTeX
+    from LaTeX names."""
     roles = choose_roles(ctx, mte)
     if roles is None:
         side = "X ⊥ T | U and X ⊥ Y | U, T" if mte else "X ⊥ T | U"
@@ -231,7 +233,8 @@ def proxy_route(ctx: Context, route: str, target: str, mte: bool, formula) -> Ro
     checked = verify_factorisations(ctx, Z, X, spo=mte)
     e2e = end_to_end(ctx, Z, X, n_moments)
     zs, xs = _fmt(Z), _fmt(X)
-    text = formula(zs, xs, k)
+    d = ctx.design
+    text = formula(tex_names(Z), tex_names(X), k, T=tex_name(d.treatment), Y=tex_name(d.outcome))
     moments = ("M[Z,X|t]", "M[Z,Y|t]") + (("M[Z,X,Y|t]",) if mte else ()) + ("E[X]",)
     estimand = Estimand(target, route, text, moments, {"treatment_side": Z, "outcome_side": X}, k)
     cert = {
