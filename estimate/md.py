@@ -149,6 +149,7 @@ def compile_md(placement, starts: int = 10, seed=None):
                        diagnostics={"starts": int(starts), "optimizer": best.message})
         est.fit = fit_stats
         est.extra["params"] = point.tolist()
+        est.extra["identified"] = identified
         weights = model.weights(point)
         pi_grads = weight_gradients(model)
         est.mixture = {"identified": bool(identified.get("full_mixture", False)),

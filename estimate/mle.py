@@ -900,6 +900,7 @@ def summarise(fit: MLEFit, placement, ci_level: float = 0.95, standard_errors: b
                                 "start_logliks": np.sort(fit.start_lliks)[::-1].tolist()})
     est.fit = stats
     est.mixture = mixture
+    est.extra["identified"] = identified
     est.extra["params"] = point.tolist()
     if design.treatment is not None and design.outcome is not None:
         vals, grads = causal_quantities(design, point)

@@ -260,12 +260,19 @@ class Result:
         from matplotlib.figure import Figure
 
         d = self.to_dict()
+        # an MTE the design does not identify (maximum likelihood still reports one) is not drawn as a result
+        mte = d.get("mte") if self.estimate.extra.get("identified", {}).get("mte", True) else None
         if ax is None:  # a Figure of its own: no pyplot state, so any backend (Jupyter's inline included) is kept
-            fig = Figure(figsize=(6, 4) if d.get("mte") else (6.4, 2.6))
+            fig = Figure(figsize=(6, 4) if mte or "ate" not in d else (6.4, 2.6))
             ax = fig.subplots()
         else:
             fig = ax.figure
-        if not d.get("mte"):
+        if "ate" not in d:  # a latent class model: the class weights with their intervals
+            _plot_weights(self, d, ax)
+            if path is not None:
+                fig.savefig(path, dpi=120, bbox_inches="tight")
+            return fig
+        if not mte:
             _plot_ate(self, d, ax)
             if path is not None:
                 fig.savefig(path, dpi=120, bbox_inches="tight")
@@ -319,6 +326,21 @@ def _plot_ate(result: Result, d: dict, ax) -> None:
     ax.set_xlabel("effect of the treatment on the outcome")
     level = f"{round(100 * result.ci_level)}% bootstrap interval" if ci else "no bootstrap interval"
     ax.set_title(f"average treatment effect ({result.estimator}, n = {result.n:,}; {level})", fontsize=10)
+
+
+def _plot_weights(result: Result, d: dict, ax) -> None:
+    """Class weights of a latent class model, with their intervals when there are any."""
+    m = d["mixture"]
+    weights = np.asarray(m["weights"], float)
+    cis = m.get("weights_ci") or [None] * len(weights)
+    if not any(cis) and result.interval_kind == "Wald":
+        cis = [c for c in result._ci()[3:3 + len(weights)]]
+    err = np.array([[w - c[0], c[1] - w] if c else [0.0, 0.0] for w, c in zip(weights, cis)]).T
+    ax.bar(range(len(weights)), weights, yerr=err, capsize=4, color="C0")
+    ax.set_xticks(range(len(weights)), [f"class {u}" for u in range(len(weights))])
+    ax.set_ylabel("class weight  P(U = u)")
+    ax.set_ylim(0, 1)
+    ax.set_title(f"latent class weights ({result.estimator}, n = {result.n:,})")
 
 
 def _jsonable(obj: Any) -> Any:
