@@ -116,7 +116,7 @@ def section_fit(quick: bool) -> list[list]:
     for i in range(repeats):  # interleaved
         t_fit.append(median_time(lambda: fit("paper-level3", frame, estimator="spo"), 1)[0])
         t_base.append(median_time(baseline, 1)[0])
-        t_mle.append(median_time(lambda: fit("paper-level3", frame, seed=i), 1)[0])
+        t_mle.append(median_time(lambda i=i: fit("paper-level3", frame, seed=i), 1)[0])
     med_fit, med_base, med_mle = statistics.median(t_fit), statistics.median(t_base), statistics.median(t_mle)
     return [
         [f"fit('paper-level3', frame, estimator='spo'), {n:,} rows, placement cached", repeats, f"{med_fit:.4f}",
