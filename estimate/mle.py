@@ -305,7 +305,9 @@ class Likelihood:
             with np.errstate(divide="ignore", invalid="ignore"):
                 return float(np.sum(cells[seen] * np.log(p[seen]))) if (p[seen] > 0).all() else -np.inf
 
-        newton = not self.observed_u and len(self.model._cells) * self.model.n_params ** 2 * self.k < 5e7
+        factors = len(self.names) + 1  # the exact Hessian costs one product per pair of factors
+        newton = (not self.observed_u
+                  and factors * (factors - 1) / 2 * len(self.model._cells) * self.k * self.model.n_params ** 2 < 5e7)
 
         def derivatives(pt):
             """Score and the curvature of the step: the observed information (Newton) where it is positive
