@@ -17,7 +17,8 @@ Sections (each writes ``benchmarks/results/mle_<section>{_quick}.{md,csv}``, som
 * ``calibration``: 95 % Wald intervals (bootstrap = 0) for the ATE, E[Y(t)], class weights and class effects on
   paper-level3 with well-separated parameters, n = 1e4, 500 data sets; coverage target 93-97 %.
 * ``jacobian_only``: designs identified only by the Jacobian (k = 3 with a binary Z -> T proxy and a 4-category
-  X; 5 binary items with 5 classes): RMSE against n = 1e4, 1e5, 1e6 and the log-log slope (target -1/2 +- 0.15).
+  X; 5 binary items with 5 classes): RMSE against n = 1e4, 1e5, 1e6 (and 1e7) and the log-log slope over 1e4-1e6
+  (target -1/2 +- 0.15).
 * ``speed``: the default fit against plain SPO on 1e6 rows of paper-level3 (target: no slower); carcinoma with 4
   classes and 20 starts (target < 0.5 s, "well under a second"); place() on m binary items (what bounds fit()).
 
@@ -28,6 +29,7 @@ runs a small case when StepMix is installed and is reported as skipped otherwise
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import statistics
 import sys
@@ -471,7 +473,8 @@ def _match_error(d: Design, point_hat: np.ndarray, point_true: np.ndarray) -> di
 
 
 def section_jacobian_only(quick: bool) -> tuple[list[list], list[str]]:
-    sizes = (10_000, 100_000) if quick else (10_000, 100_000, 1_000_000)
+    sizes = (10_000, 100_000) if quick else (10_000, 100_000, 1_000_000, 10_000_000)
+    target_sizes = [n for n in sizes if n <= 1_000_000]  # the goal's range; 1e7 shows where the curve goes
     runs = 3 if quick else 50
     rows, curves, notes = [], {}, []
     for d, params in _jacobian_designs():
@@ -502,17 +505,20 @@ def section_jacobian_only(quick: bool) -> tuple[list[list], list[str]]:
                     errs.setdefault(q, {}).setdefault(n, []).append(e)
         for q, by_n in errs.items():
             rmse = [float(np.sqrt(np.mean(np.square(by_n[n])))) for n in sizes]
-            slope = float(np.polyfit(np.log10(sizes), np.log10(rmse), 1)[0])
+            slope = float(np.polyfit(np.log10(target_sizes), np.log10(rmse[:len(target_sizes)]), 1)[0])
+            last = float(np.log10(rmse[-1] / rmse[-2]) / np.log10(sizes[-1] / sizes[-2]))
             curves[f"{d.name}: {q}"] = rmse
             rows.append([d.name, q, runs, " / ".join(f"{n:.0e}" for n in sizes), " / ".join(f"{v:.4f}" for v in rmse),
-                         f"{slope:.2f}", f"{below} of {runs * len(sizes)}", f"{statistics.median(seconds):.2f}",
+                         f"{slope:.3f}", f"{last:.3f}", f"{below} of {runs * len(sizes)}",
+                         f"{statistics.median(seconds):.2f}",
                          "yes" if abs(slope + 0.5) <= 0.15 else "NO"])
     _slope_figure(sizes, curves, quick)
     notes.append("`fit(design, table)` (default estimator: mle, 10 random starts) on multinomial draws of the exact "
                  "table; RMSE over runs of the absolute error (the largest over classes for weights, effects and "
                  "table entries). 'fits below truth': fits whose maximised log-likelihood is below the "
                  "log-likelihood of the true parameters on the same data (the optimiser missed the maximum). "
-                 "Target: log-log slope of RMSE against n within -0.5 +- 0.15.")
+                 "Target: log-log slope of RMSE against n (least squares over n = 1e4..1e6) within -0.5 +- 0.15; "
+                 "the slope between the two largest n (1e6 -> 1e7 in the full run) is shown beside it.")
     return rows, notes
 
 
@@ -601,7 +607,8 @@ SECTIONS = {
                                           "binomial 95 % band", "mean se", "sd of estimates", "bias",
                                           "within target"]),
     "jacobian_only": (section_jacobian_only, ["design", "quantity", "runs", "n", "RMSE", "log-log slope",
-                                              "fits below truth loglik", "median fit s", "within target"]),
+                                              "slope of the last decade", "fits below truth loglik", "median fit s",
+                                              "within target"]),
     "speed": (section_speed, ["task", "seconds", "baseline seconds", "ratio", "target", "within target"]),
 }
 
@@ -622,10 +629,12 @@ def main(argv: list[str] | None = None) -> int:
             print(f"SKIPPED section stepmix: {STEPMIX_HINT}\n")
             continue
         fn, columns = SECTIONS[name]
+        load = os.getloadavg()[0]  # the machine may be shared: the 1-minute load average before the section
         t0 = time.perf_counter()
         rows, notes = fn(args.quick)
-        header = (f"# mle: {name}\n\n{machine_info()}. `python benchmarks/bench_mle.py --only {name}"
-                  f"{' --quick' if args.quick else ''}` ({time.perf_counter() - t0:.0f} s).\n\n" + "\n".join(notes))
+        header = (f"# mle: {name}\n\n{machine_info()}; 1-minute load average {load:.2f} before the section. "
+                  f"`python benchmarks/bench_mle.py --only {name}{' --quick' if args.quick else ''}` "
+                  f"({time.perf_counter() - t0:.0f} s).\n\n" + "\n".join(notes))
         paths = write_results(f"mle_{name}" + ("_quick" if args.quick else ""), header, columns, rows)
         print(paths[0].read_text())
         ran.append(name)
