@@ -256,7 +256,8 @@ class Likelihood:
             step_max = np.where(ok & at_cap, 4 * step_max, np.where(~ok & at_cap, np.maximum(1, step_max / 4),
                                                                      step_max))
             X = np.where((active & ok)[:, None], X3, np.where(active[:, None], X2, X))
-            done = np.abs(ll0 - ll_prev) < tol
+            with np.errstate(invalid="ignore"):  # a start at -inf (a seen pattern made impossible) leaves the batch
+                done = ~np.isfinite(ll0) | (np.abs(ll0 - ll_prev) < tol)
             ll_prev = np.where(active, ll0, ll_prev)
             active &= ~done
             if not active.any():
