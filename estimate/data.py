@@ -14,6 +14,7 @@ variables to data columns (``{"Z": "age_group"}``); columns the design does not 
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +26,8 @@ from mixid.identify import Design
 from mixid.identify.errors import DataError
 
 MIN_ROWS = 10
+#: The largest table of sufficient statistics built densely (8 bytes a cell: 512 MiB).
+MAX_TABLE_CELLS = 1 << 26
 #: Largest in-memory size (bytes) of the needed columns of a streamed file kept for a row bootstrap (continuous
 #: designs resample rows; categorical ones only need the table). Above it the file is streamed and not kept.
 MEMORY_BUDGET = 512 * 2**20
@@ -282,6 +285,10 @@ def sufficient_stats(design: Design, data: Any, *, columns: Mapping[str, str] | 
         if columns is not None:
             raise DataError("columns= maps data columns, but the data are already sufficient statistics")
         return data
+    cells = math.prod(d for _, d, _ in _axis_dims(design))
+    if cells > MAX_TABLE_CELLS:  # refuse before allocating: 30 binary items would need 8 GiB
+        raise DataError(f"the design's table would have {cells:,} cells (over {MAX_TABLE_CELLS:,}); maximum "
+                        "likelihood (estimator='mle') works on the observed response patterns instead")
     cmap = column_map(design, columns)
     keep_rows = keep_rows and not all(v.categorical for v in design.variables)  # tables resample without rows
     memory_budget = MEMORY_BUDGET if memory_budget is None else memory_budget

@@ -120,3 +120,12 @@ def test_observed_latent_column_is_required():
     with pytest.raises(DataError, match="missing column 'U'"):
         sufficient_stats(d, data.drop(columns="U"))
     assert sufficient_stats(d, pd.DataFrame(data)).sums.shape == (2, 2, 2)
+
+
+def test_a_table_too_large_to_build_is_refused_before_allocation():
+    from mixid import Design
+
+    d = Design.latent_class([f"Q{i}" for i in range(30)], classes=2)
+    rng = np.random.default_rng(0)
+    with pytest.raises(DataError, match="1,073,741,824 cells"):
+        sufficient_stats(d, {c: rng.integers(0, 2, 100) for c in d.names})

@@ -51,9 +51,9 @@ except MemoryError as exc:
 """
 
 
-@pytest.mark.xfail(strict=True, reason="FINDING: fit()'s first step, sufficient_stats, builds the dense table "
-                   "(2^30 cells = 8 GiB for 30 binary items; 26 GiB for 20 three-category items) before the "
-                   "estimator's observed-pattern path (mle.Patterns.from_columns) can be used")
+@pytest.mark.xfail(strict=True, reason="FINDING: sufficient_stats is a dense table: for 30 binary items (2^30 "
+                   "cells) it now refuses with a DataError instead of exhausting memory, but only maximum "
+                   "likelihood's observed-pattern path handles such designs (issue 10)")
 def test_thirty_binary_items_do_not_need_the_dense_table():
     r = subprocess.run([sys.executable, "-c", DENSE_PROBE], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr[-1000:]
