@@ -34,9 +34,9 @@ TOL = 1e-10
 #: Starts whose maximised log-likelihoods differ by less than this reached the same maximum.
 SAME_MAX = 1e-6
 #: Accelerated EM cycles of the batch of starts before Newton takes over (small dense tables).
-EM_CYCLES = 100
+EM_CYCLES = 40
 #: Starts within this of the best log-likelihood after the EM phase are finished by Fisher scoring.
-CANDIDATE_GAP = 0.05
+CANDIDATE_GAP = 5.0
 #: A probability closer than this to 0 or 1 is reported as on the boundary.
 BOUNDARY = 1e-6
 #: Cells less probable than this are left out of the information (their rows are J J^T / p with p -> 0).
@@ -693,8 +693,9 @@ def maximise(lik: Likelihood, patterns: Patterns, starts: int = 10, seed=None, i
     joint = np.exp(_log_joint_one(lik, x, data))
     fit.cell_probs = joint.sum(axis=0)
     if total > 1 and at_best.sum() == 1:
-        fit.warnings.append(f"the best log-likelihood was reached by only 1 of {total} starts: "
-                            "use more starts to be confident it is the maximum")
+        fit.warnings.append(f"the best log-likelihood was reached by only 1 of {total} starts (starts more than "
+                            f"{CANDIDATE_GAP:g} below it after {EM_CYCLES} EM cycles are not refined): more starts "
+                            "would make the maximum more certain")
     others = [X[s] for s in np.flatnonzero(at_best) if s != best]
     gaps = [_class_gap(lik, o, x) for o in others]
     if gaps and max(gaps) > 1e-3:
