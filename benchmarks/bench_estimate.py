@@ -4,7 +4,7 @@ Sections (each writes ``benchmarks/results/estimate_<section>{_quick}.{md,csv}``
 
 * ``exact``: SPO on exact population moments of random designs, k = 2, 3, 4, proxies with k to k + 2 categories
   (effects at least 0.05 apart): worst ATE, weight and effect errors (targets 1e-10, 1e-8, 1e-8).
-* ``sweeps``: the authors' two sweeps (docs/paper-experiments.md: main generator, n = 1000, 100 runs, one-hot binary
+* ``sweeps``: the authors' two sweeps (docs/paper_experiments.md: main generator, n = 1000, 100 runs, one-hot binary
   Z and X) with their metric, beside their stored means; and the share of impossible fits
   (complex atoms, |effect| > 1, weights outside [0, 1]) in our output (the authors': 2-10 %).
 * ``truncation``: k = 2, 3 with proxies of k + 1 categories: ATE RMSE of the rank-k truncated solve against the
@@ -35,7 +35,7 @@ from mixid.estimate.spo import spo  # noqa: E402
 
 from mixid import Design, fit, place, population_moments, random_params, simulate, sufficient_stats, truth  # noqa: E402  # noqa: E402
 
-# The authors' stored means, computed from the per-run results published with their code (docs/paper-experiments.md).
+# The authors' stored means, computed from the per-run results published with their code (docs/paper_experiments.md).
 AUTHORS_L2_L3 = [0.0627, 0.0372, 0.0410, 0.0357, 0.0392, 0.0333, 0.0230, 0.0290, 0.0230, 0.0270, 0.0230]
 AUTHORS_L3_L4 = [0.0289, 0.0298, 0.0448, 0.0732, 0.1030, 0.1360, 0.1660, 0.1980, 0.2470, 0.2770, 0.2930]
 AUTHORS_ATE_L3_L4 = [0.00184, 0.00203, 0.00168, 0.00192, 0.00172, 0.00127, 0.00168, 0.00127, 0.00114, 0.00141,

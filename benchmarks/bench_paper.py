@@ -2,7 +2,7 @@
 
 Sections (each writes ``benchmarks/results/paper_<section>{_quick}.{md,csv}``):
 
-* ``appendix``: the four-proxy generator of the paper's appendix (docs/paper-experiments.md; k = 2; T <- U;
+* ``appendix``: the four-proxy generator of the paper's appendix (docs/paper_experiments.md; k = 2; T <- U;
   Y <- T, U). ATE from the first SPO step at n = 1e5 and the MTE by SPO at n = 5e5, 100 runs each,
   Z = (P0, P1) and X = (P2, P3) as joint proxies, beside the authors' stored numbers (from their published
   results, copied into the rows below).
@@ -42,7 +42,7 @@ APPENDIX = Design.from_dict({
 
 
 def appendix_params() -> dict:
-    """BinaryGenerator(a=0.25, b=0.25, c=0) of the authors' appendix (docs/paper-experiments.md)."""
+    """BinaryGenerator(a=0.25, b=0.25, c=0) of the authors' appendix (docs/paper_experiments.md)."""
     beta = np.linspace(0.2, 0.6, 4)
     p = {"pi_0": 0.5, "p_T0_U0": 0.25, "p_T0_U1": 0.75}
     for i in range(4):

@@ -239,7 +239,7 @@ def simulate(design: Design | str, n: int, params: Mapping[str, float] | None = 
 
 
 def paper_main_params(zt_strength: float, xy_strength: float) -> dict[str, float]:
-    """The authors' main generator (docs/paper-experiments.md) as a ``paper-level4`` parameter point.
+    """The authors' main generator (docs/paper_experiments.md) as a ``paper-level4`` parameter point.
 
     ``zt_strength`` (a) moves T's dependence from U to Z; ``xy_strength`` (b) moves Y's from U to X. With b = 0
     the X -> Y edge is inert, so the same point also serves the level-3 sweep.

@@ -4,7 +4,7 @@ A design names a binary treatment and an outcome among its variables, or neither
 latent class model (for instance seven raters of the same slides, no edges, k classes), whose targets are the
 class labels and the full mixture only.
 
-A :class:`Design` is a small frozen value. It is built from a YAML/JSON file (schema in docs/design-files.md), a plain
+A :class:`Design` is a small frozen value. It is built from a YAML/JSON file (schema in docs/design_files.md), a plain
 mapping, a networkx ``DiGraph`` or by name (the paper's four designs), and it is validated once, on
 construction: every malformed field raises :class:`DesignError` naming that field.
 """
@@ -173,7 +173,7 @@ class Design:
     # ----------------------------------------------------------------------------------- constructors
     @classmethod
     def from_dict(cls, spec: Mapping[str, Any]) -> Design:
-        """Build a design from the mapping of a design file (schema in docs/design-files.md).
+        """Build a design from the mapping of a design file (schema in docs/design_files.md).
 
         ``treatment`` and ``outcome`` are optional together: omit both (or give both as null) for a plain latent
         class model.

@@ -70,12 +70,12 @@ def test_named_markdown_files_exist(path):
 
 def test_docs_cover_what_users_need():
     docs = {p.name for p in (ROOT / "docs").glob("*.md")}
-    assert {"README.md", "design-files.md", "theory.md", "estimators.md", "json.md", "cli.md"} <= docs
+    assert {"README.md", "design_files.md", "theory.md", "estimators.md", "json.md", "cli.md"} <= docs
     theory = (ROOT / "docs" / "theory.md").read_text()
     for topic in ("Adjustment", "Kruskal", "pooled", "per arm", "Theorem 1", "Theorem 2", "Theorem 3", "Jacobian",
                   "constructive", "witness", "probabilistic", "Local and global"):
         assert topic in theory, topic
-    design_doc = (ROOT / "docs" / "design-files.md").read_text()
+    design_doc = (ROOT / "docs" / "design_files.md").read_text()
     from mixid.identify.design import _TOP_KEYS
 
     for key in _TOP_KEYS | {"latent.name", "latent.classes", "latent.observed", "categories", "features"}:

@@ -89,7 +89,7 @@ def test_c13_main_generator_misspecified(a, b, wrong, right):
 
 
 def test_c14_appendix_generator_joint_proxies():
-    """Four binary proxies, Z = (P0, P1) and X = (P2, P3) as joint proxies: exact SPO (docs/paper-experiments.md)."""
+    """Four binary proxies, Z = (P0, P1) and X = (P2, P3) as joint proxies: exact SPO (docs/paper_experiments.md)."""
     d = make_design(2, {"P0": 2, "P1": 2, "P2": 2, "P3": 2, "T": 2, "Y": 2}, ["T -> Y"],
                     roles={"treatment_side": ["P0", "P1"], "outcome_side": ["P2", "P3"]})
     beta = np.linspace(0.2, 0.6, 4)
