@@ -140,6 +140,11 @@ def _select(design: Design, present: Iterable, cmap: Mapping[str, str]) -> list[
     return [f"ignored {len(extra)} column{'s' if len(extra) > 1 else ''} the design does not use: {shown}"]
 
 
+def cell_dims(design: Design) -> list[int]:
+    """Sizes of the table's axes (one per variable, then U when observed), without building anything."""
+    return [d for _, d, _ in _axis_dims(design)]
+
+
 def _axis_dims(design: Design) -> list[tuple[str, int, bool]]:
     out = [(v.name, v.dim, v.categorical) for v in design.variables]
     if design.latent_observed:
@@ -285,7 +290,7 @@ def sufficient_stats(design: Design, data: Any, *, columns: Mapping[str, str] | 
         if columns is not None:
             raise DataError("columns= maps data columns, but the data are already sufficient statistics")
         return data
-    cells = math.prod(d for _, d, _ in _axis_dims(design))
+    cells = math.prod(cell_dims(design))
     if cells > MAX_TABLE_CELLS:  # refuse before allocating: 30 binary items would need 8 GiB
         raise DataError(f"the design's table would have {cells:,} cells (over {MAX_TABLE_CELLS:,}); maximum "
                         "likelihood (estimator='mle') works on the observed response patterns instead")

@@ -113,13 +113,12 @@ def compile_md(placement, starts: int = 10, seed=None):
             return -L @ model.evaluate(x)[1]
 
         best = None
-        for s in range(starts):
+        for _ in range(starts):
             x0 = np.clip(model.random_point(rng), lo, hi)
             sol = scipy.optimize.least_squares(residual, x0, jac=jac, bounds=(lo, hi), method="trf",
                                                x_scale="jac", ftol=1e-12, xtol=1e-12, gtol=1e-12)
             if best is None or sol.cost < best.cost - 1e-15:
                 best = sol
-            del s
         point = best.x
         objective = 2 * float(best.cost)  # Q(theta_hat)
         tail = _last_entries(model, point)

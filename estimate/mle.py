@@ -51,12 +51,8 @@ class Patterns:
     """Observed response patterns (rows of category codes, axes as the model's cells) and their counts."""
 
     codes: np.ndarray  # (P, m) int64
-    counts: np.ndarray  # (P,) float: a table's counts, or bootstrap replicates (B, P)
+    counts: np.ndarray  # (P,) float
     dims: tuple[int, ...]
-
-    @property
-    def n(self) -> float:
-        return float(self.counts.sum(axis=-1).max()) if self.counts.ndim > 1 else float(self.counts.sum())
 
     @classmethod
     def from_table(cls, table: np.ndarray) -> Patterns:
@@ -96,7 +92,7 @@ class Likelihood:
         design = model.design
         if not all(v.categorical for v in design.variables):
             raise DesignError("maximum likelihood needs every variable categorical; designs with continuous "
-                              "variables are estimated by their moment formulas (spo, proximal)")
+                              "variables are estimated on their moments (md, spo, proximal)")
         self.model, self.design, self.k = model, design, model.k
         self.names = design.names
         self.dims = model.cell_dims
@@ -150,7 +146,6 @@ class Likelihood:
                                                   shape=(self.n_pa[i] * self.cats[i], P)))
         klass = codes[:, -1] if self.observed_u else None
         return flat, onehot, klass
-
 
     # ------------------------------------------------------------------- flat batch state
     # A batch of parameter sets is one array (S, D): pi (k), then each variable's table laid out (k, n_pa, C),
@@ -212,16 +207,22 @@ class Likelihood:
             parts.append(new.reshape(S, -1))
         return np.concatenate(parts, axis=1), ll
 
-    def posterior(self, X: np.ndarray, data: _Compiled) -> tuple[np.ndarray, np.ndarray]:
-        """Class posteriors (S, k, P) and log-likelihoods (S,) of a batch of states."""
+    def log_joint(self, X: np.ndarray, data: _Compiled) -> np.ndarray:
+        """log P(pattern, U=u) of a batch of states, shape (S, k, P) (-inf where impossible)."""
         pi, tables = self.unpack(X)
         S = len(X)
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore"):
             logj = np.log(pi)[:, :, None]
             for t, q in zip(tables, data.flat):
                 logj = logj + np.log(t.reshape(S, self.k, -1)[:, :, q])
-            if data.klass is not None:
-                logj = np.where(np.arange(self.k)[None, :, None] == data.klass[None, None, :], logj, -np.inf)
+        if data.klass is not None:
+            logj = np.where(np.arange(self.k)[None, :, None] == data.klass[None, None, :], logj, -np.inf)
+        return logj
+
+    def posterior(self, X: np.ndarray, data: _Compiled) -> tuple[np.ndarray, np.ndarray]:
+        """Class posteriors (S, k, P) and log-likelihoods (S,) of a batch of states."""
+        logj = self.log_joint(X, data)
+        with np.errstate(divide="ignore", invalid="ignore"):
             ll_p = _logsumexp(logj, axis=1)
             post = np.where(np.isfinite(ll_p)[:, None, :], np.exp(logj - ll_p[:, None, :]), 0.0)
         with np.errstate(invalid="ignore"):
@@ -581,7 +582,7 @@ class MLEFit:
         """poLCA's fit statistics: log-likelihood, parameters, AIC, BIC, G^2, X^2 and residual df."""
         d = self.likelihood.model.n_params
         n = self.n
-        counts = self.patterns.counts if self.patterns.counts.ndim == 1 else self.patterns.counts[0]
+        counts = self.patterns.counts
         expected = n * self.cell_probs
         seen = counts > 0
         g2 = 2 * float(np.sum(counts[seen] * np.log(counts[seen] / expected[seen])))
@@ -594,17 +595,6 @@ class MLEFit:
                 "bic": float(-2 * self.loglik + d * np.log(n)), "g2": g2, "x2": x2,
                 "df": int(min(n, cells - 1) - d), "starts": int(self.starts),
                 "starts_at_best": int(self.starts_at_best)}
-
-    def covariance(self) -> np.ndarray | None:
-        """Covariance of the free parameters: the pseudo-inverse of the information on the face of the simplex
-        the estimate lies on (probabilities on the boundary are held fixed), None when it could not be formed."""
-        if self.information is None:
-            return None
-        B = self._basis()
-        return B @ np.linalg.pinv(B.T @ self.information @ B, rcond=1e-10, hermitian=True) @ B.T
-
-    def _basis(self) -> np.ndarray:
-        return self.face if self.face is not None else np.eye(len(self.point))
 
     def delta(self, gradients: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Standard errors of quantities with these gradients (rows), and whether the information sees each."""
@@ -686,12 +676,10 @@ def maximise(lik: Likelihood, patterns: Patterns, starts: int = 10, seed=None, i
     best = int(np.argmax(ll))
     at_best = np.abs(ll - ll[best]) < SAME_MAX
     x = _canonical(lik, X[best])
-    post, ll_best = lik.posterior(x[None, :], data)
+    _, ll_best = lik.posterior(x[None, :], data)
     fit = MLEFit(lik, lik.point_of(x), float(ll_best[0]), float(data.counts.sum()), total, int(at_best.sum()),
                  bool(conv[best]), None, patterns, start_lliks=ll)
-    pi, tables = lik.tables_of(x)
-    joint = np.exp(_log_joint_one(lik, x, data))
-    fit.cell_probs = joint.sum(axis=0)
+    fit.cell_probs = np.exp(lik.log_joint(x[None, :], data)[0]).sum(axis=0)
     if total > 1 and at_best.sum() == 1:
         fit.warnings.append(f"the best log-likelihood was reached by only 1 of {total} starts (starts more than "
                             f"{CANDIDATE_GAP:g} below it after {EM_CYCLES} EM cycles are not refined): more starts "
@@ -737,17 +725,6 @@ def _interior(lik: Likelihood, x: np.ndarray, eps: float = 1e-3) -> np.ndarray:
     return lik.normalise(np.clip(x, eps, 1.0)[None, :])[0]
 
 
-def _log_joint_one(lik: Likelihood, x: np.ndarray, data: _Compiled) -> np.ndarray:
-    pi, tables = lik.unpack(x[None, :])
-    with np.errstate(divide="ignore"):
-        logj = np.log(pi[0])[:, None] + 0.0
-        for t, q in zip(tables, data.flat):
-            logj = logj + np.log(t[0].reshape(lik.k, -1)[:, q])
-    if data.klass is not None:
-        logj = np.where(np.arange(lik.k)[:, None] == data.klass[None, :], logj, -np.inf)
-    return logj
-
-
 def _expected_information(lik: Likelihood, point: np.ndarray, n: float) -> np.ndarray:
     """n J^T diag(1/p) J over the cells of positive probability, J from ``Model.evaluate``."""
     p, J = lik.model.evaluate(point)
@@ -762,25 +739,24 @@ def _empirical_information(lik: Likelihood, x: np.ndarray, data: _Compiled) -> n
     Used when the table is too large for the expected information; the score of log P(pattern) in a free
     parameter is the posterior-weighted score of log P(pattern, U=u).
     """
-    logj = _log_joint_one(lik, x, data)
-    post = np.exp(logj - _logsumexp(logj, axis=0)[None, :])  # (k, P)
+    post = lik.posterior(x[None, :], data)[0][0]  # (k, P)
     P = post.shape[1]
     scores = np.zeros((P, lik.model.n_params))
     pi, tables = lik.tables_of(x)
     # class weights
     for u in range(lik.k):
-        _add_score(scores, lik.model._pi, u, post[u] / pi[u], lik.model._pi)
+        _add_score(scores, lik.model._pi, u, post[u] / pi[u])
     for i, v in enumerate(lik.names):
         codes = lik.model.tables[v]  # (n_pa, k, C)
         t = tables[i]
         q = data.flat[i]
         row, cat = q // lik.cats[i], q % lik.cats[i]
         for u in range(lik.k):
-            _add_score(scores, codes[row, u, :], cat, post[u] / t[row, u, cat], codes[row, u, :])
+            _add_score(scores, codes[row, u, :], cat, post[u] / t[row, u, cat])
     return (scores.T * data.counts) @ scores
 
 
-def _add_score(scores: np.ndarray, codes_row: np.ndarray, cat, weight: np.ndarray, siblings: np.ndarray) -> None:
+def _add_score(scores: np.ndarray, codes_row: np.ndarray, cat, weight: np.ndarray) -> None:
     """Add weight * d log theta_cat / d free parameters (a free code: +1/theta; the last: -1/theta per sibling)."""
     P = len(weight)
     cat = np.broadcast_to(cat, (P,))
@@ -856,8 +832,7 @@ def summarise(fit: MLEFit, placement, ci_level: float = 0.95, standard_errors: b
                         "their standard errors are not reported (the Wald approximation fails there)")
     for i, name in enumerate(lik.names):
         seen = fit.patterns.codes[:, i]
-        counts = np.bincount(seen, weights=fit.patterns.counts if fit.patterns.counts.ndim == 1
-                             else fit.patterns.counts[0], minlength=lik.cats[i])
+        counts = np.bincount(seen, weights=fit.patterns.counts, minlength=lik.cats[i])
         missing = np.flatnonzero(counts == 0)
         if len(missing):
             warnings.append(f"categor{'y' if len(missing) == 1 else 'ies'} {', '.join(map(str, missing))} of "
@@ -1013,8 +988,7 @@ def posterior(fit: MLEFit, columns: Sequence[np.ndarray]) -> np.ndarray:
     patterns = Patterns(np.stack([np.asarray(c, np.int64) for c in columns], axis=1),
                         np.ones(len(columns[0])), lik.dims)
     data = _Compiled.build(lik, patterns)
-    logj = _log_joint_one(lik, lik.state_of(fit.point), data)
-    return np.exp(logj - _logsumexp(logj, axis=0)[None, :]).T
+    return lik.posterior(lik.state_of(fit.point)[None, :], data)[0][0].T
 
 
 # ------------------------------------------------------------------------------- survey-scale data
@@ -1024,12 +998,9 @@ MAX_DENSE_CELLS = 1 << 22
 
 def too_large(design: Design) -> bool:
     """Whether the design's contingency table is too large to hold densely."""
-    return float(np.prod([float(d) for d in cell_dims(design)])) > MAX_DENSE_CELLS
+    from .data import cell_dims
 
-
-def cell_dims(design: Design) -> list[int]:
-    """The dimensions of the model's cells, without building the model."""
-    return [v.dim for v in design.variables] + ([design.classes] if design.latent_observed else [])
+    return math.prod(cell_dims(design)) > MAX_DENSE_CELLS
 
 
 def patterns_from_data(design: Design, data, chunksize: int = 1_000_000, columns=None) -> Patterns:
@@ -1044,7 +1015,7 @@ def patterns_from_data(design: Design, data, chunksize: int = 1_000_000, columns
 
     import pandas as pd
 
-    from .data import MIN_ROWS, column_map, data_columns, validate_columns
+    from .data import MIN_ROWS, cell_dims, column_map, data_columns, validate_columns
 
     names = data_columns(design)
     cmap = column_map(design, columns)
