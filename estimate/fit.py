@@ -69,13 +69,14 @@ def compile_estimator(p: Placement, estimator: str = "auto", method: str = "penc
 
     ``auto`` is maximum likelihood (``mle``) for every all-categorical design with a latent class and an
     identifiable target (the constructive estimators start it); adjustment when U is observed; for designs
-    with continuous variables the constructive formula the certificates name (SPO, CP, proximal).
+    with continuous variables the constructive formula the certificates name (SPO, proximal), else minimum
+    distance (``md``) on the moment tensor.
     """
     if estimator not in ESTIMATORS:
         raise IdentificationError(f"unknown estimator '{estimator}' (choose from {', '.join(ESTIMATORS)})")
     d, k = p.design, p.design.classes
     methods = {t: p.targets[t].method for t in p.targets}
-    causal = d.treatment is not None and d.outcome is not None
+    causal = d.causal
     categorical = all(v.categorical for v in d.variables)
     if estimator == "auto":
         identifiable = [t for t in ("full_mixture", "mte", "ate") if p.targets[t].identifiable]
@@ -97,7 +98,7 @@ def compile_estimator(p: Placement, estimator: str = "auto", method: str = "penc
     if estimator == "mle":
         if not categorical:
             raise IdentificationError("mle: maximum likelihood needs every variable categorical; designs with "
-                                      "continuous variables are estimated by spo or proximal")
+                                      "continuous variables are estimated by md, spo or proximal")
         from .mle import compile_mle
 
         return "mle", compile_mle(p, starts=starts, seed=seed, progress=progress)
@@ -214,18 +215,18 @@ def fit(design: Design | str, data: Any, estimator: str = "auto", bootstrap: int
 
         cov = feature_covariance(design, stats.columns) if stats.columns is not None else None
         est = run(mo, covariance=cov)
-        md_run = run
-        run = lambda m: md_run(m, covariance=cov, standard_errors=False)  # noqa: E731 - bootstrap replicates
+        replicate = lambda m: run(m, covariance=cov, standard_errors=False)  # noqa: E731 - bootstrap replicates
+    elif name == "mle":
+        est = run(mo)
+        start = np.asarray(est.extra["params"], float)  # replicates warm-start here and need no standard errors
+        replicate = lambda m: run(m, initial=start, standard_errors=False)  # noqa: E731
     else:
         est = run(mo)
+        replicate = run
     naive = naive_difference(mo) if design.causal else None
     result = Result(name, p.level, stats.n, est, naive, truth=truth, ci_level=ci_level)
     result.warnings += stats.notes
     if bootstrap:
-        replicate = run
-        if name == "mle":  # warm start from the estimate; the replicates need no standard errors
-            start = np.asarray(est.extra["params"], float)
-            replicate = lambda m: run(m, initial=start, standard_errors=False)  # noqa: E731
         result.bootstrap, failures = _bootstrap(stats, mo, replicate, bootstrap, rng, len(est.vector()), progress)
         if failures:
             result.warnings.append(f"{failures} of {bootstrap} bootstrap replicates failed and were left out")

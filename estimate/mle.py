@@ -627,7 +627,7 @@ def _canonical(lik: Likelihood, x: np.ndarray) -> np.ndarray:
         return x
     pi, tables = lik.tables_of(x)
     design = lik.design
-    if design.treatment is not None and design.outcome is not None:
+    if design.causal:
         vals, _ = causal_quantities(design, lik.to_point(pi, tables))
         order = np.lexsort((-pi, vals["effects"]))
     else:
@@ -881,7 +881,7 @@ def summarise(fit: MLEFit, placement, ci_level: float = 0.95, standard_errors: b
     est.mixture = mixture
     est.extra["identified"] = identified
     est.extra["params"] = point.tolist()
-    if design.treatment is not None and design.outcome is not None:
+    if design.causal:
         vals, grads = causal_quantities(design, point)
         est.ate = float(vals["ate"][0])
         est.potential_outcome_means = {0: float(vals["po"][0]), 1: float(vals["po"][1])}
