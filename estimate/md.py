@@ -19,7 +19,7 @@ from mixid.identify import Design, Model
 from mixid.identify.errors import DataError
 from mixid.identify.model import LAST, ONE
 
-from .mle import TARGET_NAMES, causal_quantities, face_delta, weight_gradients
+from .mle import causal_quantities, face_delta, identification, weight_gradients
 
 BOUNDARY = 1e-6
 
@@ -130,12 +130,8 @@ def compile_md(placement, starts: int = 10, seed=None):
         rank_S = int(np.linalg.matrix_rank(covariance)) if covariance is not None else len(target) - 1
         fit_stats = {"objective": objective, "j_stat": n * objective if covariance is not None else None,
                      "df": rank_S - model.n_params, "n_parameters": model.n_params, "starts": int(starts)}
-        identified = {t: placement.targets[t].identifiable for t in ("full_mixture", "mte", "ate")
-                      if placement.targets[t].verdict != "not_applicable"}
-        for target_name, ok in identified.items():
-            if not ok:
-                warnings.append(f"{TARGET_NAMES[target_name]} is not identifiable in this design: its estimate is "
-                                "one of many values that fit equally well (no standard error)")
+        identified, _, notes = identification(placement)
+        warnings += notes
         se_ok = standard_errors and covariance is not None
 
         def errors(name, grads):

@@ -808,6 +808,23 @@ def weight_gradients(model: Model) -> np.ndarray:
     return out
 
 
+def identification(placement) -> tuple[dict[str, bool], dict[str, str], list[str]]:
+    """Which estimable targets the placement identifies, at which scope, and the warnings an estimate of the whole
+    model carries for the others (not identified: no standard error; identified only locally: said so)."""
+    identified = {t: placement.targets[t].identifiable for t in ("full_mixture", "mte", "ate")
+                  if placement.targets[t].verdict != "not_applicable"}
+    scope = {t: placement.targets[t].scope for t in identified}
+    warnings = []
+    for target, ok in identified.items():
+        if not ok:
+            warnings.append(f"{TARGET_NAMES[target]} is not identifiable in this design: its estimate is one of "
+                            "many values that fit the data equally well (no standard error)")
+        elif scope[target] == "local":
+            warnings.append(f"{TARGET_NAMES[target]} is identified only locally (not proved global): another, "
+                            "distant parameter value may fit the data equally well")
+    return identified, scope, warnings
+
+
 def summarise(fit: MLEFit, placement, ci_level: float = 0.95, standard_errors: bool = True):
     """The Estimate of a maximised likelihood: mixture, causal targets, standard errors, fit statistics.
 
@@ -819,9 +836,7 @@ def summarise(fit: MLEFit, placement, ci_level: float = 0.95, standard_errors: b
     lik, design = fit.likelihood, fit.design
     point = fit.point
     pi, tables = lik.from_point(point)
-    identified = {t: placement.targets[t].identifiable for t in ("full_mixture", "mte", "ate")
-                  if placement.targets[t].verdict != "not_applicable"}
-    scope = {t: placement.targets[t].scope for t in identified}
+    identified, scope, notes = identification(placement)
     warnings = list(fit.warnings)
     entries = np.concatenate([pi] + [t.ravel() for t in tables])
     boundary_pi = ((pi < BOUNDARY) | (pi > 1 - BOUNDARY)) & (len(pi) > 1)  # one class: its weight is 1 by definition
@@ -846,13 +861,7 @@ def summarise(fit: MLEFit, placement, ci_level: float = 0.95, standard_errors: b
     if standard_errors and fit.information is None:
         warnings.append("the information matrix could not be formed (probabilities too close to 0): "
                         "no standard errors")
-    for target, ok in identified.items():
-        if not ok:
-            warnings.append(f"{TARGET_NAMES[target]} is not identifiable in this design: its estimate is one of "
-                            "many values that fit the data equally well (no standard error)")
-        elif scope[target] == "local":
-            warnings.append(f"{TARGET_NAMES[target]} is identified only locally (not proved global): another, "
-                            "distant parameter value may fit the data equally well")
+    warnings += notes
 
     def errors(target: str, grads: np.ndarray, what: str) -> np.ndarray:
         if not (se_ok and identified.get(target, False)):
