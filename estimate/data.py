@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -319,34 +319,12 @@ def sufficient_stats(design: Design, data: Any, *, columns: Mapping[str, str] | 
 
 def _from_file(design: Design, path: Path, chunksize: int, cmap: dict[str, str], keep_rows: bool,
                memory_budget: int) -> SufficientStats:
-    if not path.exists():
-        raise DataError(f"data file '{path}' does not exist")
-    suffix = path.suffix.lower()
-    wanted = list(cmap.values())
-    if suffix == ".csv":
-        try:
-            notes = _select(design, pd.read_csv(path, nrows=0).columns, cmap)
-            chunks = pd.read_csv(path, chunksize=chunksize, usecols=wanted)  # only the columns the design uses
-            iterator = ({c: ch[c].to_numpy() for c in wanted} for ch in chunks)
-            total, n, kept = _accumulate(design, iterator, cmap, keep_rows, memory_budget)
-        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-            raise DataError(f"cannot parse CSV file '{path}': {str(exc).strip().splitlines()[0]}") from None
-    elif suffix in (".parquet", ".pq"):
-        import pyarrow.parquet as pq
-
-        try:
-            pf = pq.ParquetFile(path)
-        except Exception as exc:  # pyarrow raises several types for corrupt files
-            raise DataError(f"cannot read Parquet file '{path}': {exc}") from None
-        notes = _select(design, pf.schema_arrow.names, cmap)
-        iterator = ({c: b.column(c).to_numpy(zero_copy_only=False) for c in wanted}
-                    for b in pf.iter_batches(batch_size=chunksize, columns=wanted))
-        total, n, kept = _accumulate(design, iterator, cmap, keep_rows, memory_budget)
-    else:
-        raise DataError(f"data file '{path}' must end in .csv or .parquet")
+    notes, iterator = _file_chunks(design, path, chunksize, cmap)
+    total, n, kept = _accumulate(design, iterator, cmap, keep_rows, memory_budget)
     if total is None:
         raise DataError(f"data file '{path}' has no rows")
     stats = SufficientStats(design, n, total, notes=notes)
+    wanted = list(cmap.values())
     if keep_rows:
         size = n * len(wanted) * 8
         if kept is not None:
@@ -358,6 +336,73 @@ def _from_file(design: Design, path: Path, chunksize: int, cmap: dict[str, str],
                                       f"{size / 2**20:,.0f} MB, over the in-memory budget of "
                                       f"{memory_budget / 2**20:,.0f} MB")
     return stats
+
+
+def _file_chunks(design: Design, path: Path, chunksize: int, cmap: dict[str, str]
+                 ) -> tuple[list[str], Iterator[dict[str, np.ndarray]]]:
+    """The notices of a CSV or Parquet file's columns and its chunks (only the columns the design uses, keyed by
+    data column); a file that cannot be parsed raises DataError, also midway through the chunks."""
+    if not path.exists():
+        raise DataError(f"data file '{path}' does not exist")
+    suffix = path.suffix.lower()
+    wanted = list(cmap.values())
+    if suffix == ".csv":
+        def csv_chunks() -> Iterator[dict[str, np.ndarray]]:
+            try:
+                for ch in pd.read_csv(path, chunksize=chunksize, usecols=wanted):  # only the columns used
+                    yield {c: ch[c].to_numpy() for c in wanted}
+            except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+                raise DataError(f"cannot parse CSV file '{path}': {str(exc).strip().splitlines()[0]}") from None
+
+        try:
+            notes = _select(design, pd.read_csv(path, nrows=0).columns, cmap)
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+            raise DataError(f"cannot parse CSV file '{path}': {str(exc).strip().splitlines()[0]}") from None
+        return notes, csv_chunks()
+    if suffix in (".parquet", ".pq"):
+        import pyarrow.parquet as pq
+
+        try:
+            pf = pq.ParquetFile(path)
+        except Exception as exc:  # pyarrow raises several types for corrupt files
+            raise DataError(f"cannot read Parquet file '{path}': {exc}") from None
+        notes = _select(design, pf.schema_arrow.names, cmap)
+        return notes, ({c: b.column(c).to_numpy(zero_copy_only=False) for c in wanted}
+                       for b in pf.iter_batches(batch_size=chunksize, columns=wanted))
+    raise DataError(f"data file '{path}' must end in .csv or .parquet")
+
+
+def read_chunks(design: Design, data: Any, columns: Mapping[str, str] | None = None, chunksize: int = 1_000_000
+                ) -> tuple[list[str], Iterator[dict[str, np.ndarray]]]:
+    """The notices about a data set's columns and its validated chunks, keyed by design variable, for readers
+    that need the rows rather than the sums (the observed response patterns of maximum likelihood).
+
+    Takes what :func:`sufficient_stats` takes: a DataFrame or mapping (one chunk), a CSV or Parquet path
+    (streamed, reading only the columns the design uses) or a dask DataFrame (partition by partition).
+    """
+    cmap = column_map(design, columns)
+    if isinstance(data, (str, Path)):
+        notes, raw = _file_chunks(design, Path(data), chunksize, cmap)
+    elif _is_dask(data):
+        notes = _select(design, data.columns, cmap)
+        raw = ({c: part[c].to_numpy() for c in cmap.values()}
+               for part in (p.compute() for p in data[list(cmap.values())].to_delayed()))
+    elif isinstance(data, pd.DataFrame):
+        notes, raw = _select(design, data.columns, cmap), iter([{c: data[c].to_numpy() for c in cmap.values()}])
+    elif isinstance(data, Mapping):
+        notes, raw = _select(design, data.keys(), cmap), iter([data])
+    else:
+        raise DataError(f"cannot read data of type {type(data).__name__}: pass a DataFrame, a mapping of "
+                        "arrays, a CSV/Parquet path or a dask DataFrame")
+
+    def validated() -> Iterator[dict[str, np.ndarray]]:
+        n = 0
+        for chunk in raw:
+            cols = validate_columns(design, chunk, offset=n, cmap=cmap)
+            n += len(next(iter(cols.values())))
+            yield cols
+
+    return notes, validated()
 
 
 def _accumulate(design: Design, chunks: Iterable[Mapping[str, np.ndarray]], cmap: dict[str, str],

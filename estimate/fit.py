@@ -282,6 +282,7 @@ def _fit_patterns(p: Placement, data: Any, starts: int, rng: np.random.Generator
         naive = float(np.dot(y[arms[1]], patterns.counts[arms[1]]) / patterns.counts[arms[1]].sum()
                       - np.dot(y[arms[0]], patterns.counts[arms[0]]) / patterns.counts[arms[0]].sum())
     result = Result("mle", p.level, int(patterns.counts.sum()), est, naive, truth=truth, ci_level=ci_level)
+    result.warnings += patterns.notes
     if bootstrap:
         from .mle import Patterns, maximise, summarise
 

@@ -18,7 +18,7 @@ number of rows, and a table too large to hold densely is never built.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 
@@ -53,6 +53,7 @@ class Patterns:
     codes: np.ndarray  # (P, m) int64
     counts: np.ndarray  # (P,) float
     dims: tuple[int, ...]
+    notes: list[str] = field(default_factory=list)  # notices from reading the data (columns ignored)
 
     @classmethod
     def from_table(cls, table: np.ndarray) -> Patterns:
@@ -1016,62 +1017,28 @@ def patterns_from_data(design: Design, data, chunksize: int = 1_000_000, columns
     """Observed response patterns and counts of a data set, without the dense table.
 
     Accepts what :func:`mixid.estimate.data.sufficient_stats` accepts (DataFrame, mapping, CSV/Parquet path,
-    dask DataFrame); every chunk is validated the same way. Patterns are encoded as one integer per row when
-    the table's size fits in 62 bits, else found row-wise. ``columns`` maps design variables to data columns
-    (see :func:`mixid.estimate.data.column_map`); other columns are ignored.
+    dask DataFrame), read chunk by chunk by :func:`mixid.estimate.data.read_chunks` (``columns`` maps design
+    variables to data columns; other columns are ignored, with the notice in ``notes``). Patterns are encoded as
+    one integer per row when the table's size fits in 62 bits, else found row-wise.
     """
-    from pathlib import Path
-
-    import pandas as pd
-
-    from .data import MIN_ROWS, cell_dims, column_map, data_columns, validate_columns
+    from .data import MIN_ROWS, cell_dims, data_columns, read_chunks
 
     names = data_columns(design)
-    cmap = column_map(design, columns)
     dims = cell_dims(design)
-    chunks: list = []
-    if isinstance(data, (str, Path)):
-        path = Path(data)
-        if not path.exists():
-            raise DataError(f"data file '{path}' does not exist")
-        if path.suffix.lower() == ".csv":
-            frames = pd.read_csv(path, chunksize=chunksize)
-            chunks = ({c: f[c].to_numpy() for c in f.columns} for f in frames)
-        elif path.suffix.lower() in (".parquet", ".pq"):
-            import pyarrow.parquet as pq
-
-            chunks = ({c: b.column(c).to_numpy(zero_copy_only=False) for c in b.schema.names}
-                      for b in pq.ParquetFile(path).iter_batches(batch_size=chunksize))
-        else:
-            raise DataError(f"data file '{path}' must end in .csv or .parquet")
-    elif type(data).__module__.startswith("dask"):
-        chunks = ({c: p[c].to_numpy() for c in p.columns} for p in (part.compute() for part in data.to_delayed()))
-    elif isinstance(data, pd.DataFrame):
-        chunks = [{c: data[c].to_numpy() for c in data.columns}]
-    elif isinstance(data, Mapping):
-        chunks = [data]
-    else:
-        raise DataError(f"cannot read data of type {type(data).__name__}: pass a DataFrame, a mapping of arrays, "
-                        "a CSV/Parquet path or a dask DataFrame")
+    notes, chunks = read_chunks(design, data, columns, chunksize)
     packed = sum(np.log2(d) for d in dims) < 62
     found: list[tuple[np.ndarray, np.ndarray]] = []
     n = 0
-    for chunk in chunks:
-        missing = [f"'{c}'" for v, c in cmap.items() if c not in chunk]
-        if missing:
-            raise DataError(f"missing column {missing[0]} (the design needs {', '.join(cmap.values())})")
-        cols = validate_columns(design, {v: chunk[c] for v, c in cmap.items()}, offset=n)
+    for cols in chunks:
         rows = np.stack([cols[c] for c in names], axis=1)
         n += len(rows)
         if packed:
             code = np.zeros(len(rows), dtype=np.int64)
             for j, d in enumerate(dims):
                 code = code * d + rows[:, j]
-            uniq, counts = np.unique(code, return_counts=True)
-            found.append((uniq, counts))
+            found.append(np.unique(code, return_counts=True))
         else:
-            uniq, counts = np.unique(rows, axis=0, return_counts=True)
-            found.append((uniq, counts))
+            found.append(np.unique(rows, axis=0, return_counts=True))
     if n < MIN_ROWS:
         raise DataError(f"too few rows: {n} (need at least {MIN_ROWS})")
     keys = np.concatenate([f[0] for f in found])
@@ -1082,7 +1049,7 @@ def patterns_from_data(design: Design, data, chunksize: int = 1_000_000, columns
             np.zeros((0, len(dims)), np.int64)
     else:
         codes, inverse = np.unique(keys, axis=0, return_inverse=True)
-    return Patterns(codes, np.bincount(inverse.ravel(), weights=counts), tuple(dims))
+    return Patterns(codes, np.bincount(inverse.ravel(), weights=counts), tuple(dims), notes)
 
 
 def fit_patterns(placement, patterns: Patterns, starts: int = 10, seed=None, progress=None):

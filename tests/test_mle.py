@@ -173,6 +173,8 @@ def test_patterns_without_the_dense_table_give_the_same_fit(monkeypatch):
     monkeypatch.setattr(mle, "MAX_DENSE_CELLS", 10)
     patterns = mle.patterns_from_data(d, df)
     assert len(patterns.codes) == len(np.unique(df.to_numpy(), axis=0)) and patterns.counts.sum() == 118
+    assert patterns.notes == [] and mle.patterns_from_data(d, df.assign(site=1)).notes == [
+        "ignored 1 column the design does not use: site"]
     sparse = fit(d, df, seed=1)
     assert sparse.estimate.diagnostics["patterns"] == len(patterns.codes)
     assert sparse.to_dict()["fit"]["loglik"] == pytest.approx(dense["fit"]["loglik"], abs=1e-8)
