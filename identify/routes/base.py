@@ -65,15 +65,22 @@ class RouteResult:
 
 
 class Context:
-    """Everything routes share for one placement: model, graph, one random witness point mod p."""
+    """Everything routes share for one placement: model, graph, one random witness point mod p.
 
-    def __init__(self, design: Design, error: float = DEFAULT_ERROR, seed: int | None = 0):
+    ``prime`` and ``point`` fix the witness point (to re-check a certificate at its stated point and prime);
+    by default the point is drawn from ``seed`` modulo 2^31 - 1.
+    """
+
+    def __init__(self, design: Design, error: float = DEFAULT_ERROR, seed: int | None = 0, *, prime: int = PRIME,
+                 point: np.ndarray | None = None):
         self.design = design
         self.error = error
-        self.prime = PRIME
+        self.prime = prime
         self.rng = np.random.default_rng(seed)
         self.graph = Graph(design)
         self.cache: dict = {}  # per-placement memo for routes (e.g. Kruskal ranks of a view)
+        if point is not None:
+            self.__dict__["point"] = np.asarray([int(x) % prime for x in point], dtype=np.int64)
 
     @cached_property
     def model(self) -> Model:

@@ -17,10 +17,11 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from .. import spo_core
 from ..graph import Condition, role_assignments, role_candidates
 from ..latex import tex_name, tex_names
 from ..model import eval_poly_mod
-from ..rank import nonzero_minor, to_nmod
+from ..rank import nonzero_minor
 from .base import Context, Estimand, RouteResult, new_tally
 
 
@@ -157,50 +158,35 @@ def verify_factorisations(ctx: Context, Z, X, spo: bool) -> dict:
     return tally
 
 
-def _dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Exact integer product (Python ints: residue products summed would overflow int64)."""
-    return np.asarray(a).astype(object) @ np.asarray(b).astype(object)
-
-
-def _restricted_solve(M: np.ndarray, B: np.ndarray, k: int, p: int) -> np.ndarray:
-    """A solution of M A = B over F_p through a nonsingular k x k minor (a generalized inverse)."""
-    rows, cols = nonzero_minor(M, p)
-    rows, cols = rows[:k], cols[:k]
-    sub = to_nmod(M[np.ix_(rows, cols)], p)
-    rhs = to_nmod(B[list(rows)].reshape(len(rows), -1), p)
-    sol = sub.solve(rhs)
-    out = np.zeros((M.shape[1], rhs.ncols()), dtype=np.int64)
-    for i, c in enumerate(cols):
-        for j in range(rhs.ncols()):
-            out[c, j] = int(sol[i, j])
-    return out
+def estimand_mod_p(ctx: Context, Z, X, n_moments: int) -> tuple[dict[int, int], list[int]]:
+    """The estimand on the model's exact moments at ``ctx.point`` modulo ``ctx.prime``: E[Y(t)] for t = 0, 1 and
+    the synthetic moments m_1..m_n (none for n = 1 beyond the ATE), by the recursion the estimators run
+    (:mod:`mixid.identify.spo_core`, here over F_p)."""
+    arith = spo_core.ModP(ctx.design.classes, ctx.prime)
+    M = {t: zx_matrix(ctx, Z, X, t) for t in (0, 1)}
+    b = {t: zy_vector(ctx, Z, t) for t in (0, 1)}
+    C = {t: zx_matrix(ctx, Z, X, t, outcome=True) for t in (0, 1)} if n_moments > 1 else None
+    step = spo_core.first_step(arith, M, b, ex_vector(ctx, X), C)
+    moments = spo_core.spo_moments(arith, step, n_moments) if C is not None else [
+        (step.potential_outcome_means[1] - step.potential_outcome_means[0]) % ctx.prime]
+    return step.potential_outcome_means, moments
 
 
 def end_to_end(ctx: Context, Z, X, n_moments: int) -> dict:
-    """Run the SPO recursion on the model's exact moments at the witness point (mod p) and compare.
+    """Run the estimand on the model's exact moments at the witness point (mod p) and compare with the target.
 
     Checks E[X]^T alpha_t = E[Y(t)] and m_j = sum_u pi_u tau_u^j for j = 1..n_moments.
     """
     p, k, model = ctx.prime, ctx.design.classes, ctx.model
     pts = [int(v) for v in ctx.point]
-    ex = ex_vector(ctx, X)
-    alpha, A = {}, {}
-    for t in (0, 1):
-        M = zx_matrix(ctx, Z, X, t)
-        alpha[t] = _restricted_solve(M, zy_vector(ctx, Z, t), k, p)[:, 0]
-        if n_moments > 1:
-            A[t] = _restricted_solve(M, zx_matrix(ctx, Z, X, t, outcome=True), k, p)
+    po, moments = estimand_mod_p(ctx, Z, X, n_moments)
     ok = True
     for t in (0, 1):
         truth = sum(eval_poly_mod(ctx.model.weight_poly(u) * model.outcome_class_mean(u, t), pts, p)
                     for u in range(k)) % p
-        ok &= int(_dot(ex, alpha[t]) % p) == truth
-    gamma = (alpha[1] - alpha[0]) % p
+        ok &= po[t] == truth
     pis, taus = [int(x) for x in ctx.weights], ctx.effects
-    for j in range(1, n_moments + 1):
-        if j > 1:
-            gamma = _dot((A[1] - A[0]) % p, gamma) % p
-        m_j = int(_dot(ex, gamma) % p)
+    for j, m_j in enumerate(moments, start=1):
         ok &= m_j == sum(pi * pow(tau, j, p) for pi, tau in zip(pis, taus)) % p
     if not ok:
         raise AssertionError("the estimand disagrees with the target at the witness point; a bug in mixid")
