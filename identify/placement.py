@@ -182,6 +182,21 @@ class Placement:
     def to_json(self, **kwargs) -> str:
         return json.dumps(self.to_dict(), **kwargs)
 
+    def verify(self) -> list:
+        """Re-check every rank claim of :meth:`to_dict` from the JSON alone (what ``mixid check`` runs): each
+        witness minor re-derived at its stated point and prime. Returns the claims (:class:`~mixid.identify.verify.
+        Claim`), each with ``holds``.
+
+        Examples
+        --------
+        >>> claims = place("paper-level4").verify()
+        >>> all(c.holds for c in claims), sorted({c.where.split()[0] for c in claims})
+        (True, ['ate', 'condition', 'full_mixture', 'model', 'mte'])
+        """
+        from .verify import verify
+
+        return verify(self.to_dict())
+
     def report(self) -> str:
         """A readable plain-text report."""
         d = self.design
@@ -301,10 +316,12 @@ def place(design: Design | str, *, error: float = DEFAULT_ERROR, seed: int | Non
                 verdict = TargetVerdict(target, local.verdict, "local", "jacobian", local.certificate,
                                         _jacobian_reason(local))
         verdict.local_check = {"verdict": local.verdict, "rank_J": local.rank_J,
-                               "rank_augmented": local.rank_augmented, "kind": local.certificate["kind"]}
+                               "rank_augmented": local.rank_augmented, "kind": local.certificate["kind"],
+                               "witnesses": _rank_witnesses(local.certificate)}
         if target == "mte":  # which part of the MTE is lost: the weights, the effects, or both
             verdict.local_check["components"] = {
-                part: {"verdict": v.verdict, "rank_augmented": v.rank_augmented, "kind": v.certificate["kind"]}
+                part: {"verdict": v.verdict, "rank_augmented": v.rank_augmented, "kind": v.certificate["kind"],
+                       "witnesses": _rank_witnesses(v.certificate)}
                 for part, v in ((part, jac.decide(part)) for part in ("weights", "effects"))}
         verdicts[target] = verdict
     if design.classes == 1 or design.latent_observed:
@@ -314,7 +331,8 @@ def place(design: Design | str, *, error: float = DEFAULT_ERROR, seed: int | Non
     conditions = _conditions(routes)
     info = {"parameters": jac.d, "observables": jac.N, "jacobian_rank": jac.rank_J.rank,
             "jacobian_rank_upper_bound": jac.rank_J.upper_bound,
-            "jacobian_rank_upper_reason": jac.rank_J.upper_reason}
+            "jacobian_rank_upper_reason": jac.rank_J.upper_reason,
+            "jacobian_rank_witness": jac.rank_J.witness.to_dict()}
     return Placement(design, verdicts, roles, conditions, estimands, routes, info, error)
 
 
@@ -324,6 +342,13 @@ def _not_applicable(design: Design, target: str) -> TargetVerdict:
     cert = {"kind": "none", "statement": f"design '{design.name}' is a plain latent class model: {TITLES[target]} "
             "is defined only for a treatment and an outcome (fields 'treatment' and 'outcome')"}
     return TargetVerdict(target, "not_applicable", "global", "none", cert, why)
+
+
+def _rank_witnesses(cert: dict) -> dict:
+    """The Jacobian rank claims of a certificate, each ``{"rank", "witness"}`` (:meth:`Placement.verify` re-checks
+    them)."""
+    return {key: {"rank": cert[key]["rank"], "witness": cert[key]["witness"]}
+            for key in ("rank_J", "rank_augmented") if key in cert}
 
 
 def _jacobian_reason(v) -> str:

@@ -21,7 +21,7 @@ from .. import spo_core
 from ..graph import Condition, role_assignments, role_candidates
 from ..latex import tex_name, tex_names
 from ..model import eval_poly_mod
-from ..rank import nonzero_minor
+from ..rank import RankResult, generic_rank
 from .base import Context, Estimand, RouteResult, new_tally
 
 
@@ -29,13 +29,17 @@ def _fmt(names: Sequence[str]) -> str:
     return names[0] if len(names) == 1 else "(" + ",".join(names) + ")"
 
 
-def joint_mod(ctx: Context, keep: tuple[str, ...], outcome: bool = False) -> np.ndarray:
-    """Observable joint moments of ``keep`` mod p (times Y when ``outcome``), axes in ``keep`` order."""
-    d, p = ctx.design, ctx.prime
+def joint_mod(ctx: Context, keep: tuple[str, ...], outcome: bool = False, point: np.ndarray | None = None
+              ) -> np.ndarray:
+    """Observable joint moments of ``keep`` mod p (times Y when ``outcome``), axes in ``keep`` order, at the
+    witness point (or at ``point``)."""
+    d, p, m = ctx.design, ctx.prime, ctx.model
     Y = d.outcome
     names = keep + ((Y,) if outcome and Y not in keep else ())
-    tensor = ctx.model.marginal(ctx.class_tensor, names, p)  # (*dims, k)
-    tensor = (tensor * ctx.weights % p).sum(axis=-1) % p
+    classes, weights = (ctx.class_tensor, ctx.weights) if point is None else (m.class_tensor(point, p),
+                                                                             m.weights(point, p))
+    tensor = m.marginal(classes, names, p)  # (*dims, k)
+    tensor = (tensor * weights % p).sum(axis=-1) % p
     if outcome:
         var = d.variable(Y)
         values = np.arange(var.dim) if var.categorical else (np.arange(var.dim) == 1).astype(np.int64)
@@ -43,10 +47,12 @@ def joint_mod(ctx: Context, keep: tuple[str, ...], outcome: bool = False) -> np.
     return tensor
 
 
-def zx_matrix(ctx: Context, Z: tuple[str, ...], X: tuple[str, ...], t: int, outcome: bool = False) -> np.ndarray:
-    """P(Z=z, X=x, T=t) (times Y) mod p as a d_Z x d_X matrix (proportional to M[Z,X(,Y)|t])."""
+def zx_matrix(ctx: Context, Z: tuple[str, ...], X: tuple[str, ...], t: int, outcome: bool = False,
+              point: np.ndarray | None = None) -> np.ndarray:
+    """P(Z=z, X=x, T=t) (times Y) mod p as a d_Z x d_X matrix (proportional to M[Z,X(,Y)|t]), at the witness point
+    (or at ``point``)."""
     T = ctx.design.treatment
-    m = joint_mod(ctx, Z + X + (T,), outcome)
+    m = joint_mod(ctx, Z + X + (T,), outcome, point)
     return np.take(m, t, axis=len(Z) + len(X)).reshape(_dim(ctx, Z), _dim(ctx, X))
 
 
@@ -63,20 +69,52 @@ def _dim(ctx: Context, names: Sequence[str]) -> int:
     return int(np.prod([ctx.design.variable(n).dim for n in names]))
 
 
+def zx_rank(ctx: Context, Z: tuple[str, ...], X: tuple[str, ...], t: int) -> RankResult:
+    """Generic rank of M[Z,X|t]: at the shared witness point, then (while below k) at fresh random points until
+    the probability that the generic rank is higher falls below ``ctx.error`` (:func:`~mixid.identify.rank.
+    generic_rank`). The factorisation M = A_t D_t B^T caps the rank at k; a dimension count may cap it lower."""
+    key = ("zx_rank", Z, X, t)
+    if key not in ctx.cache:
+        k, shape = ctx.design.classes, (_dim(ctx, Z), _dim(ctx, X))
+        drawn = []
+
+        def evaluate(rng):
+            if not drawn:  # the shared point first: the route's other checks use it
+                drawn.append(ctx.point)
+                return ctx.point, zx_matrix(ctx, Z, X, t)
+            point = ctx.model.random_point(rng, ctx.prime)
+            return point, zx_matrix(ctx, Z, X, t, point=point)
+
+        bound, reason = ((min(shape), f"dimension count: {shape[0]} x {shape[1]} matrix") if min(shape) < k
+                         else (k, f"factorisation M = A_t D_t B^T through k = {k} classes"))
+        ctx.cache[key] = generic_rank(evaluate, len(ctx.design.names) + 1, error=ctx.error, seed=ctx.rng,
+                                      upper_bound=bound, upper_reason=reason, prime=ctx.prime)
+    return ctx.cache[key]
+
+
 def rank_conditions(ctx: Context, Z, X, route: str) -> tuple[list[Condition], bool]:
-    """rank M[Z,X|t] = k for t = 0, 1, each with a witness minor (the factorisation caps it at k)."""
+    """rank M[Z,X|t] = k for t = 0, 1, each with a witness minor (the factorisation caps it at k).
+
+    A rank below k is proved by a dimension count, or else decided at random points with the error bound of
+    ``ctx.error`` (probabilistic, stated in the condition).
+    """
     k = ctx.design.classes
     out = []
     for t in (0, 1):
-        M = zx_matrix(ctx, Z, X, t)
-        w = ctx.witness(M)
-        holds = w.size >= k
-        why = {"rank_lower_bound": w.size, "upper_bound": k, "witness": w.to_dict()}
-        if min(M.shape) < k:
-            why["reason"] = f"dimension count: {M.shape[0]} x {M.shape[1]} matrix has rank < k = {k}"
+        r = zx_rank(ctx, Z, X, t)
+        holds = r.rank >= k
+        matrix = {"treatment_side": list(Z), "outcome_side": list(X), "arm": t}
+        why = {"rank_lower_bound": r.rank, "upper_bound": k, "witness": {**r.witness.to_dict(), "matrix": matrix},
+               "points": r.points}
+        value = f"{k}"
+        if not holds and r.upper_bound is not None and r.upper_bound < k:
+            why["reason"] = f"{r.upper_reason} has rank < k = {k}"
+            value = f"{r.rank} < k = {k}"
         elif not holds:
-            why["reason"] = "rank below k at a random point (probabilistic)"
-        value = f"{k}" if holds else f"{w.size} < k = {k}"
+            why["error_bound"] = r.error_bound
+            why["reason"] = (f"rank {r.rank} at {r.points} random point(s): rank k is not established "
+                             f"(probabilistic: a higher generic rank has probability <= {r.error_bound:.1e})")
+            value = f"{r.rank} < k = {k} (probabilistic, error <= {r.error_bound:.1e})"
         out.append(Condition(f"rank M[{_fmt(Z)},{_fmt(X)} | {ctx.design.treatment}={t}] = {value}", holds,
                              "rank", route, why))
     return out, all(c.holds for c in out)
@@ -117,7 +155,7 @@ def choose_roles(ctx: Context, mte: bool) -> tuple[tuple[str, ...], tuple[str, .
     t_parents = set(d.parents(d.treatment))
 
     def rank(zx) -> int:
-        return min(len(nonzero_minor(zx_matrix(ctx, *zx, t), ctx.prime)[0]) for t in (0, 1))
+        return min(zx_rank(ctx, *zx, t).rank for t in (0, 1))
 
     def key(zx):
         Z, X = zx
@@ -208,6 +246,10 @@ def proxy_route(ctx: Context, route: str, target: str, mte: bool, formula) -> Ro
     ranks, ranks_ok = rank_conditions(ctx, Z, X, route)
     conds += ranks
     failing = [c.statement for c in conds if not c.holds]
+    elsewhere = [c for c in ranks if c.holds and c.details["witness"]["point"] != [int(x) for x in ctx.point]]
+    if elsewhere:  # rank k at a later random point only: the formula's checks need it at the shared point
+        failing += [f"{c.statement} holds only away from the shared witness point (rerun with another seed)"
+                    for c in elsewhere]
     k = ctx.design.classes
     if mte:
         conds.append(_distinct_condition(ctx, route))
@@ -236,13 +278,20 @@ def proxy_route(ctx: Context, route: str, target: str, mte: bool, formula) -> Ro
 def _distinct_condition(ctx: Context, route: str) -> Condition:
     """det H_0 = prod pi_u prod_{u<v} (tau_u - tau_v)^2 != 0 at the witness point (mod p)."""
     p = ctx.prime
+    det = det_h0(ctx)
+    holds = det != 0
+    return Condition("class effects distinct: det H_0 = prod pi_u prod (tau_u - tau_v)^2 != 0", holds,
+                     "distinct_effects", route,
+                     {"witness": {"point": "the witness point", "prime": p, "det_H0_mod_p": det}})
+
+
+def det_h0(ctx: Context) -> int:
+    """prod pi_u prod_{u<v} (tau_u - tau_v)^2 at the witness point, mod p (det H_0, docs/theory.md)."""
+    p = ctx.prime
     taus, pis = ctx.effects, [int(x) for x in ctx.weights]
     det = 1
     for i, a in enumerate(taus):
         det = det * pis[i] % p
         for b in taus[i + 1:]:
             det = det * (a - b) ** 2 % p
-    holds = det != 0
-    return Condition("class effects distinct: det H_0 = prod pi_u prod (tau_u - tau_v)^2 != 0", holds,
-                     "distinct_effects", route,
-                     {"witness": {"point": "the witness point", "prime": p, "det_H0_mod_p": det}})
+    return det
