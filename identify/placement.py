@@ -345,10 +345,10 @@ def _not_applicable(design: Design, target: str) -> TargetVerdict:
 
 
 def _rank_witnesses(cert: dict) -> dict:
-    """The Jacobian rank claims of a certificate, each ``{"rank", "witness"}`` (:meth:`Placement.verify` re-checks
-    them)."""
+    """The augmented Jacobian rank claim of a certificate, ``{"rank_augmented": {"rank", "witness"}}`` (rank J's
+    witness is the model's, ``model.jacobian_rank_witness``); :meth:`Placement.verify` re-checks it."""
     return {key: {"rank": cert[key]["rank"], "witness": cert[key]["witness"]}
-            for key in ("rank_J", "rank_augmented") if key in cert}
+            for key in ("rank_augmented",) if key in cert}
 
 
 def _jacobian_reason(v) -> str:

@@ -205,7 +205,7 @@ def verify(data: Mapping) -> list[Claim]:
     >>> all(c.holds for c in claims), len(claims) > 10
     (True, True)
     >>> print(claims[0].line())  # doctest: +ELLIPSIS
-    ok   model: rank J >= 13 (minor rows [...] cols [...] mod 2147483647: determinant ...)
+    ok   model: rank J >= 13 (minor rows [0, 1, ...] cols [...] mod 2147483647: nonzero)
     """
     checker = _Checker(data)
     try:
