@@ -97,3 +97,31 @@ def test_a_failing_count_below_its_dimension_bound_states_its_error():
     assert kruskal.count_bound(ctx, [("Z",), ("X",), ("W",)], [3, 3, 3]) == {
         "established": True, "error_bound": 0.0,
         "reason": "every Kruskal rank is at its dimension bound min(k, rows): the count is proved"}
+
+
+def test_a_rank_short_of_k_is_decided_within_the_error_bound():
+    """Below k without a dimension count, the proxy rank is decided at random points until the probability of a
+    higher generic rank is under ``error``, and the failing condition states that bound."""
+    from mixid.identify.rank import generic_rank
+    from mixid.identify.routes import proxies
+    from mixid.identify.routes.base import Context
+
+    ctx = Context(make_design(3, {"Z": 3, "X": 3, "T": 2, "Y": 2}, ["T -> Y"]), error=1e-12)
+    seen = []
+
+    def rank_two(rng):  # a 3 x 3 matrix of rank 2 at every point
+        point = ctx.model.random_point(rng, ctx.prime)
+        a, b = point[:3, None] % 1000, point[3:6, None] % 1000
+        seen.append(point)
+        return point, (a @ b.T + b @ a.T) % ctx.prime
+
+    for t in (0, 1):
+        ctx.cache[("zx_rank", ("Z",), ("X",), t)] = generic_rank(rank_two, 5, error=ctx.error, seed=ctx.rng,
+                                                                 upper_bound=3, prime=ctx.prime)
+    conds, ok = proxies.rank_conditions(ctx, ("Z",), ("X",), "spo")
+    assert not ok and len(seen) >= 4  # at least two points per arm for 1e-12
+    for c in conds:
+        assert c.details["rank_lower_bound"] == 2 and c.details["points"] >= 2
+        assert 0 < c.details["error_bound"] <= 1e-12
+        assert c.statement.startswith("rank M[Z,X | T=") and "= 2 < k = 3 (probabilistic, error <= " in c.statement
+    assert conds[1].details["witness"]["matrix"] == {"treatment_side": ["Z"], "outcome_side": ["X"], "arm": 1}
