@@ -4,13 +4,16 @@ A rank claim is a witness: a minor of a stated matrix, at a stated integer point
 nonzero. Each one is re-derived from the design in the JSON, with none of the placement's own state:
 
 * the model's Jacobian rank (``model.jacobian_rank_witness``) and the Jacobian witnesses of verdicts
-  (``rank_J``, ``rank_augmented``, in certificates and in ``local_check``);
+  (``rank_J``, ``rank_augmented``, in certificates and in ``local_check``); for a ``witness`` verdict also its
+  rank comparison, with the dimension-count bound recounted from the design;
 * the proxy routes' rank M[Z,X|t] >= k (``rank_witnesses`` and the ``rank`` conditions, failing ones included:
   their witness is the lower bound they state) and the distinct-effects determinant det H_0 != 0;
 * the Kruskal routes' ranks: for every column subset of the stated size, a nonzero minor of P(view | U) (or of
   P(view, T=t | U) per arm), every subset covered, and the stated count against 2k + 2.
 
-Nothing here is probabilistic: a claim holds when its minor is nonzero modulo its prime.
+Nothing here is probabilistic: a claim holds when its minor is nonzero modulo its prime (and its count adds up).
+What a minor cannot show is not re-checked: that a rank is no higher than stated at random points (a probabilistic
+verdict, with its ``error_bound``) and the factorisation identities of constructive certificates.
 """
 
 from __future__ import annotations
@@ -104,6 +107,22 @@ class _Checker:
             self.jacobian(where, int(cert["rank_J"]["rank"]), cert["rank_J"]["witness"])
         if "rank_augmented" in cert:
             self.jacobian(where, int(cert["rank_augmented"]["rank"]), cert["rank_augmented"]["witness"], target)
+        if cert.get("kind") == "witness" and "rank_J" in cert:
+            self.jacobian_verdict(where, cert)
+
+    def jacobian_verdict(self, where: str, cert: Mapping) -> None:
+        """A witness verdict of the Jacobian route is exact: rank J = d (identifiable), or rank J at its
+        dimension-count bound and the gradient rows raising it (not identifiable). The minors are re-checked
+        above; here the bound is recounted from the design and compared with the stated ranks."""
+        d, n = self.model.n_params, self.model.n_observables
+        bound = n - 1 if n - 1 < d else d
+        r_j = int(cert["rank_J"]["rank"])
+        if "rank_augmented" not in cert:
+            return self.add(where, f"rank J = d = {d}: every parameter locally identifiable", r_j >= d,
+                            f"stated rank {r_j}, {d} parameters")
+        r_aug = int(cert["rank_augmented"]["rank"])
+        self.add(where, f"rank [J; grad] = {r_aug} > rank J = {r_j} = its bound {bound}: not locally identifiable",
+                 r_aug > r_j >= bound, f"bound min(d = {d}, observables - 1 = {n - 1}) recounted from the design")
 
     def proxy_rank(self, where: str, w: Mapping, size: int) -> None:
         key = ("proxy", repr(w), size)
