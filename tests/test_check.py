@@ -56,6 +56,11 @@ def test_a_zero_minor_fails(tmp_path, capsys):
     bad["model"]["jacobian_rank"] = 14  # more than the witness shows
     code, lines, _ = check(bad, tmp_path, capsys)
     assert code == 1 and any(line.startswith("FAIL model: rank J >= 14") for line in lines)
+    bad = place("paper-level4").to_dict()
+    bad["targets"]["mte"]["certificate"]["rank_augmented"]["rank"] = 15  # no longer above rank J
+    code, lines, _ = check(bad, tmp_path, capsys)
+    assert code == 1 and [line[:70] for line in lines if line.startswith("FAIL")] == [
+        "FAIL mte (jacobian): rank [J; grad] = 15 > rank J = 15 = its bound 15:"]
 
 
 def test_bad_input_is_one_line(tmp_path, capsys):
