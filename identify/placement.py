@@ -318,12 +318,14 @@ def place(design: Design | str, *, error: float = DEFAULT_ERROR, seed: int | Non
             verdicts[target] = _not_applicable(design, target)
             continue
         verdict = None
-        counted = jac.count(target)
-        for route, run in plans[target] if counted is None else []:
+        counted = jac.count(target)  # settles the target when it says "not identifiable"; the routes then only
+        for route, run in plans[target]:  # report why they fail (they cannot apply), within the budget
             verdict = constructive(attempt(route, target, run))
             if verdict:
                 break
         local = _decide(jac, target, stopped)
+        if verdict is not None and counted is not None:
+            raise AssertionError(f"{verdict.method} identifies {target} against the dimension count; a bug in mixid")
         if verdict is None:
             finer = [verdicts[t] for t in TARGETS[: TARGETS.index(target)] if verdicts[t].identifiable]
             if finer:  # implied by the closest finer target of the strongest scope; it inherits that scope
@@ -332,9 +334,10 @@ def place(design: Design | str, *, error: float = DEFAULT_ERROR, seed: int | Non
                                         {"kind": f.certificate["kind"], "implied_by": f.target},
                                         f"{f.target} determines {target}")
             elif counted is not None:
+                many = f"{jac.d:,} parameters" if target == "full_mixture" else \
+                    f"{design.classes - 1:,} free class weights"
                 verdict = TargetVerdict(target, "not_identifiable", "local", "dimension_count",
-                                        counted.certificate, f"{jac.d:,} parameters, {jac.N:,} observables: "
-                                        f"rank J <= {jac.N - 1:,}")
+                                        counted.certificate, f"{many}, {jac.N:,} observables: rank J <= {jac.N - 1:,}")
             elif local is None:
                 verdict = _inconclusive(ctx, target, stopped[target], routes)
             else:

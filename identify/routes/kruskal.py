@@ -239,9 +239,13 @@ def per_arm(ctx: Context) -> RouteResult:
         cond = Condition(f"three views of the variables other than {T} mutually independent given {U}, {T}",
                          False, "structure", route, {"blocks": [list(b) for b in blocks]})
         return RouteResult(route, TARGET, False, reason, [cond])
+    if len(blocks) > MAX_SEARCH_BLOCKS:
+        return RouteResult(route, TARGET, False, f"given {U} and {T} the other variables form {len(blocks)} blocks, "
+                           f"more than {MAX_SEARCH_BLOCKS}: too many to search every grouping into three views")
     need = 2 * k + 2
     best = None
     for views in _balanced(ctx, blocks):
+        ctx.check("searching groupings of the blocks into three views per arm")
         stitch = [v for v in views if ctx.graph.separated(set(v), {T}, {U})]
         stitch_ok = [(v, _kruskal(ctx, v, None)) for v in stitch]
         stitch_ok = [(v, r) for v, r in stitch_ok if r[0] >= min(2, k)]
