@@ -113,8 +113,9 @@ def pooled(ctx: Context) -> RouteResult:
         return RouteResult(route, TARGET, False, reason, [cond])
     need = 2 * k + 2
     views, ranks, rest = _small_views(ctx, blocks)
-    through = _through(ctx, views, ranks) if sum(r for r, _ in ranks) >= need else None
-    if through is None and len(blocks) <= MAX_SEARCH_BLOCKS:
+    met = sum(r for r, _ in ranks) >= need
+    through = _through(ctx, views, ranks) if met and rest else None
+    if not (met and (through or not rest)) and len(blocks) <= MAX_SEARCH_BLOCKS:
         best = None
         for grouping in _balanced(ctx, blocks):
             ctx.check("searching groupings of the blocks into three views")
@@ -133,6 +134,11 @@ def pooled(ctx: Context) -> RouteResult:
                      {"views": [list(v) for v in views], "kruskal_ranks": [r for r, _ in ranks]})
     if total < need:
         return RouteResult(route, TARGET, False, cond.statement, [cond])
+    if rest and through is None:
+        why = (f"{cond.statement}, but no identified view has full column rank k = {k}, so the decomposition does "
+               f"not extend to {', '.join(map(_fmt, rest))} (and {len(blocks)} blocks are too many to search every "
+               "grouping)")
+        return RouteResult(route, TARGET, False, why, [cond])
     conds = [cond]
     if rest:
         S, witness = through
