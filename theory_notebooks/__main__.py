@@ -2,11 +2,13 @@
 
 From the repository root (after ``pip install -e '.[test]'``, which brings nbclient and ipykernel)::
 
-    python -m theory_notebooks                   # every notebook, in order
-    python -m theory_notebooks 03 04             # the notebooks whose names start with 03 or 04
+    python -m theory_notebooks                   # every notebook, in order, each followed by its solutions
+    python -m theory_notebooks 03 04             # the notebooks whose names start with 03 or 04 (and their solutions)
 
+The exercises' solutions live in ``theory_notebooks/solutions/NN_solutions.ipynb`` (so that a teacher can hand out
+the course without them); ``python -m theory_notebooks 03`` runs ``03_...ipynb`` and then ``solutions/03_solutions.ipynb``.
 Each notebook runs top to bottom in a fresh ``python3`` kernel whose working folder is ``theory_notebooks/``
-(as under ``pytest --nbmake``), and is written back with its outputs. A cell that raises stops that notebook
+(``theory_notebooks/solutions/`` for the solutions; as under ``pytest --nbmake``), and is written back with its outputs. A cell that raises stops that notebook
 with its error and leaves the file untouched; the exit code is the number of notebooks that failed.
 """
 
@@ -33,7 +35,8 @@ def execute(path: Path, timeout: int = 1200) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     prefixes = (sys.argv[1:] if argv is None else argv) or [""]
-    notebooks = [p for p in sorted(HERE.glob("*.ipynb")) if any(p.name.startswith(x) for x in prefixes)]
+    notebooks = [p for p in sorted([*HERE.glob("*.ipynb"), *HERE.glob("solutions/*.ipynb")], key=lambda p: p.name)
+                 if any(p.name.startswith(x) for x in prefixes)]
     if not notebooks:
         print(f"no notebook in {HERE} starts with {' or '.join(prefixes)}", file=sys.stderr)
         return 1
