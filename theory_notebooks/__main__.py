@@ -35,7 +35,7 @@ def execute(path: Path, timeout: int = 1200) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     prefixes = (sys.argv[1:] if argv is None else argv) or [""]
-    notebooks = [p for p in sorted([*HERE.glob("*.ipynb"), *HERE.glob("solutions/*.ipynb")], key=lambda p: p.name)
+    notebooks = [p for p in sorted([*HERE.glob("*.ipynb"), *HERE.glob("solutions/*.ipynb")], key=lambda p: (p.name[:2], p.parent.name == "solutions", p.name))
                  if any(p.name.startswith(x) for x in prefixes)]
     if not notebooks:
         print(f"no notebook in {HERE} starts with {' or '.join(prefixes)}", file=sys.stderr)
