@@ -9,7 +9,9 @@ nonzero. Each one is re-derived from the design in the JSON, with none of the pl
 * the proxy routes' rank M[Z,X|t] >= k (``rank_witnesses`` and the ``rank`` conditions, failing ones included:
   their witness is the lower bound they state) and the distinct-effects determinant det H_0 != 0;
 * the Kruskal routes' ranks: for every column subset of the stated size, a nonzero minor of P(view | U) (or of
-  P(view, T=t | U) per arm), every subset covered, and the stated count against 2k + 2.
+  P(view, T=t | U) per arm), every subset covered, the stated count against 2k + 2, and the full column rank of
+  the set an extension goes through;
+* dimension-count verdicts (``count``), recounted from the design.
 
 Nothing here is probabilistic: a claim holds when its minor is nonzero modulo its prime (and its count adds up).
 What a minor cannot show is not re-checked: that a rank is no higher than stated at random points (a probabilistic
@@ -20,12 +22,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from itertools import combinations
 
 import numpy as np
 
 from .design import Design
 from .errors import DesignError
+from .marginals import dimension_count
 from .model import Model
 from .rank import det_mod
 
@@ -51,12 +55,15 @@ class _Checker:
             raise DesignError("not a placement: the JSON of `mixid identify --json` has 'design' and 'targets'")
         self.data = data
         self.design = Design.from_dict(dict(data["design"]))
-        self.model = Model(self.design)
         self.contexts: dict = {}
         self.claims: list[Claim] = []
         self.seen: set = set()
 
     # ------------------------------------------------------------------------------------- helpers
+    @cached_property
+    def model(self) -> Model:
+        return Model(self.design)
+
     def context(self, point, prime: int):
         from .routes.base import Context
 
@@ -84,7 +91,7 @@ class _Checker:
         return det != 0, f"{where}: determinant {det}" + ("" if det else ", zero")
 
     def point_ok(self, point) -> bool:
-        return len(point) == self.model.n_params
+        return len(point) == dimension_count(self.design).parameters
 
     # ------------------------------------------------------------------------------------- claims
     def jacobian(self, where: str, rank: int, w: Mapping, target: str | None = None) -> None:
@@ -109,12 +116,26 @@ class _Checker:
             self.jacobian(where, int(cert["rank_augmented"]["rank"]), cert["rank_augmented"]["witness"], target)
         if cert.get("kind") == "witness" and "rank_J" in cert:
             self.jacobian_verdict(where, cert)
+        if cert.get("kind") == "count":
+            self.count_verdict(where, cert)
+
+    def count_verdict(self, where: str, cert: Mapping) -> None:
+        """A dimension count: d, N and k recounted from the design; rank J <= N - 1 is below what the target
+        needs (d for the full mixture, k - 1 for the class weights)."""
+        count, k = dimension_count(self.design), self.design.classes
+        d, n = count.parameters, count.observables
+        stated = (int(cert["parameters"]), int(cert["observables"]), int(cert["classes"]))
+        need = f"d = {d}" if d > n - 1 else f"k - 1 = {k - 1}"
+        self.add(where, f"dimension count: rank J <= N - 1 = {n - 1} < {need}",
+                 stated == (d, n, k) and (d > n - 1 or k - 1 > n - 1),
+                 f"recounted from the design: d = {d}, N = {n}, k = {k}; stated {stated}")
 
     def jacobian_verdict(self, where: str, cert: Mapping) -> None:
         """A witness verdict of the Jacobian route is exact: rank J = d (identifiable), or rank J at its
         dimension-count bound and the gradient rows raising it (not identifiable). The minors are re-checked
         above; here the bound is recounted from the design and compared with the stated ranks."""
-        d, n = self.model.n_params, self.model.n_observables
+        count = dimension_count(self.design)
+        d, n = count.parameters, count.observables
         bound = n - 1 if n - 1 < d else d
         r_j = int(cert["rank_J"]["rank"])
         if "rank_augmented" not in cert:
@@ -178,6 +199,14 @@ class _Checker:
                     bad.append(list(cols))
             self.add(where, what, not bad, f"{len(listed)} column subsets, a nonzero minor each mod {cert['prime']}"
                      if not bad else f"the minor of columns {bad[0]} is zero or malformed")
+        if "extension" in cert:
+            ext = cert["extension"]
+            S, w = tuple(ext["through"]), ext["rank_witness"]
+            what = f"P({','.join(S)} | {self.design.latent}) has full column rank {k}"
+            ok, detail = self.minor(view_matrix(ctx, S, None), {"minor_rows": list(w["rows"]),
+                                                                 "minor_cols": list(range(k)),
+                                                                 "prime": cert["prime"]}, k)
+            self.add(where, what, ok, detail)
         for arm, total in totals.items():
             label = "" if arm is None else f" in arm {self.design.treatment}={arm}"
             self.add(where, f"Kruskal ranks sum{label} = {total} >= 2k + 2 = {2 * k + 2}", total >= 2 * k + 2,
@@ -187,7 +216,7 @@ class _Checker:
     def run(self) -> list[Claim]:
         d, k = self.data, self.design.classes
         model = d.get("model") or {}
-        if "jacobian_rank_witness" in model:
+        if model.get("jacobian_rank_witness"):
             self.jacobian("model", int(model["jacobian_rank"]), model["jacobian_rank_witness"])
         for target, v in d["targets"].items():
             cert, where = v.get("certificate") or {}, f"{target} ({v.get('method')})"

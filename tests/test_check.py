@@ -130,3 +130,21 @@ def test_a_rank_short_of_k_is_decided_within_the_error_bound():
         assert 0 < c.details["error_bound"] <= 1e-12
         assert c.statement.startswith("rank M[Z,X | T=") and "= 2 < k = 3 (probabilistic, error <= " in c.statement
     assert conds[1].details["witness"]["matrix"] == {"treatment_side": ["Z"], "outcome_side": ["X"], "arm": 1}
+
+
+def test_verify_counts_and_extensions():
+    """A dimension-count verdict is recounted from the design; the pooled route's extension through a set of full
+    column rank is re-checked like every other minor; a tampered count fails."""
+    from mixid import Design
+
+    p = place(make_design(3, {"Z": 3, "X": 2, "T": 2, "Y": 2}, ["Z -> T", "T -> Y"]))
+    claims = p.verify()
+    assert all(c.holds for c in claims)
+    assert [c.statement for c in claims if c.where == "full_mixture (dimension_count)"] == [
+        "dimension count: rank J <= N - 1 = 23 < d = 26"]
+    data = p.to_dict()
+    data["targets"]["full_mixture"]["certificate"]["parameters"] = 23
+    assert [c.where for c in verify(data) if not c.holds] == ["full_mixture (dimension_count)"]
+    claims = place(Design.latent_class(list("ABCDEFG"), classes=3)).verify()
+    assert all(c.holds for c in claims)
+    assert any(c.statement.endswith("has full column rank 3") for c in claims)

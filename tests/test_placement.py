@@ -60,11 +60,15 @@ def test_paper_level4_mte_not_identifiable():
     p = place("paper-level4")
     assert p.level == 4
     assert p.model_info["parameters"] == 17 and p.model_info["jacobian_rank"] == 15
-    for t in ("full_mixture", "mte"):
-        v = p.targets[t]
-        assert v.verdict == "not_identifiable" and v.certificate["kind"] == "witness"
-        assert v.certificate["rank_J"]["upper_bound"] == 15
-        assert v.certificate["rank_augmented"]["rank"] > 15
+    v = p.targets["mte"]
+    assert v.verdict == "not_identifiable" and v.certificate["kind"] == "witness"
+    assert v.certificate["rank_J"]["upper_bound"] == 15
+    assert v.certificate["rank_augmented"]["rank"] > 15
+    # 17 parameters against 16 observables summing to one: the count settles the full mixture, no rank needed
+    fm = p.targets["full_mixture"]
+    assert (fm.verdict, fm.scope, fm.method, fm.certificate["kind"]) == ("not_identifiable", "local",
+                                                                         "dimension_count", "count")
+    assert (fm.certificate["parameters"], fm.certificate["observables"]) == (17, 16)
     assert p.targets["mte"].local_check["components"]["effects"]["verdict"] == "not_identifiable"
     assert p.targets["ate"].method == "proximal"
     spo = next(r for r in p.routes if r.route == "spo")
@@ -191,8 +195,9 @@ def _check_scope_consistency(p):
 def test_binary_proxy_with_three_classes():
     """k = 3 with a binary proxy X. Beside a 3-category W, role choice skips X (the pair (Z, X) fails SPO's rank
     condition by a dimension count) and SPO certifies the MTE with W; pinned to (Z, X), SPO fails and the MTE is
-    implied by the full mixture (Kruskal on (Z,T,Y), W, X). Without W no constructive route applies, and the
-    Jacobian proves every target not locally identifiable (rank J = 23 meets its dimension bound)."""
+    implied by the full mixture (Kruskal on (Z,T,Y), W, X). Without W no constructive route applies: a dimension
+    count proves the full mixture not locally identifiable, and the Jacobian the MTE and the ATE (rank J = 23
+    meets its dimension bound)."""
     d = make_design(3, {"Z": 3, "W": 3, "X": 2, "T": 2, "Y": 2}, ["Z -> T", "T -> Y"])
     p = place(d)
     mte = p.targets["mte"]
@@ -208,7 +213,9 @@ def test_binary_proxy_with_three_classes():
     assert (pinned.targets["mte"].method, pinned.targets["mte"].scope) == ("implied by full_mixture", "global")
     p2 = place(make_design(3, {"Z": 3, "X": 2, "T": 2, "Y": 2}, ["Z -> T", "T -> Y"]))
     assert p2.level is None and not any(r.applies for r in p2.routes)
-    for t in ("full_mixture", "mte", "ate"):
+    fm = p2.targets["full_mixture"]  # 26 parameters against 24 observables: the count settles it
+    assert (fm.verdict, fm.method, fm.certificate["kind"]) == ("not_identifiable", "dimension_count", "count")
+    for t in ("mte", "ate"):
         v = p2.targets[t]
         assert (v.verdict, v.method, v.certificate["kind"]) == ("not_identifiable", "jacobian", "witness"), t
         assert v.certificate["rank_J"]["rank"] == v.certificate["rank_J"]["upper_bound"] == 23
@@ -421,19 +428,24 @@ def test_cli_render_shows_scope():
 def test_carcinoma_like_latent_class_design(k):
     """Seven binary raters, no edges, k classes (the carcinoma data, columns A..G).
 
-    The items are independent given U, so grouping them into three views (A,B,C), (D,E), (F,G) of 8, 4 and 4
-    states gives generic Kruskal ranks min(8, k), min(4, k), min(4, k): 6 >= 2k + 2 = 6 for k = 2, 9 >= 8 for
-    k = 3 and 12 >= 10 for k = 4. So the full mixture is globally identifiable for k = 2, 3 and also 4 (Kruskal
-    1977; Allman, Matias and Rhodes 2009, Corollary 5: p binary items identify r classes generically when
-    p >= 2 ceil(log2 r) + 1, here 7 >= 5). There is no treatment: the MTE and ATE are not applicable and the
-    per-arm route does not apply."""
+    The items are independent given U, so the smallest views settle it: A, B, C (ranks 2 + 2 + 2 >= 2k + 2 = 6)
+    for k = 2; (A,B), (C,D), E of 4, 4 and 2 states (3 + 3 + 2 >= 8 for k = 3, 4 + 4 + 2 >= 10 for k = 4). The
+    other items are independent of the views given U, and the first view has full column rank k, so their laws
+    follow from the pairs P(first view, item) (the extension argument). So the full mixture is globally
+    identifiable for k = 2, 3 and also 4 (Kruskal 1977; Allman, Matias and Rhodes 2009, Corollary 5: p binary
+    items identify r classes generically when p >= 2 ceil(log2 r) + 1, here 7 >= 5). There is no treatment: the
+    MTE and ATE are not applicable and the per-arm route does not apply."""
     d = Design.latent_class(list("ABCDEFG"), classes=k, name=f"carcinoma-{k}")
     p = place(d)
     fm = p.targets["full_mixture"]
     assert (fm.verdict, fm.scope, fm.method, fm.certificate["kind"]) == ("identifiable", "global",
                                                                          "kruskal_pooled", "constructive")
     assert sum(kr["rank"] for kr in fm.certificate["kruskal"]) >= 2 * k + 2
-    assert sorted(map(len, fm.certificate["views"])) == [2, 2, 3]
+    views = [["A"], ["B"], ["C"]] if k == 2 else [["A", "B"], ["C", "D"], ["E"]]
+    assert fm.certificate["views"] == views
+    ext = fm.certificate["extension"]
+    assert ext["through"] == views[0] and ext["rank_witness"]["rank"] == k and "B_S^+" in ext["statement"]
+    assert sorted(sum(views, []) + sum(ext["blocks"], [])) == list("ABCDEFG")
     assert fm.local_check["verdict"] == "identifiable"
     assert levels(p) == (2, "global", 2) and p.roles is None and p.model_info["jacobian_rank"] == 7 * k + k - 1
     assert p.targets["labels"].verdict == "not_identifiable"

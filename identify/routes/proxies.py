@@ -36,10 +36,11 @@ def joint_mod(ctx: Context, keep: tuple[str, ...], outcome: bool = False, point:
     d, p, m = ctx.design, ctx.prime, ctx.model
     Y = d.outcome
     names = keep + ((Y,) if outcome and Y not in keep else ())
-    classes, weights = (ctx.class_tensor, ctx.weights) if point is None else (m.class_tensor(point, p),
-                                                                             m.weights(point, p))
-    tensor = m.marginal(classes, names, p)  # (*dims, k)
-    tensor = (tensor * weights % p).sum(axis=-1) % p
+    if point is None:  # from the ancestors of names only
+        classes, weights = ctx.class_marginal_tensor(names), ctx.weights
+    else:
+        classes, weights = ctx.marginals.class_table(point, names, p), m.weights(point, p)
+    tensor = (classes * weights % p).sum(axis=-1) % p
     if outcome:
         var = d.variable(Y)
         values = np.arange(var.dim) if var.categorical else (np.arange(var.dim) == 1).astype(np.int64)
