@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from .evaluate import Moments
 from .result import Estimate
-from .spo import first_step, range_warnings
+from .spo import proximal_step, range_warnings
 
 
 def proximal(mo: Moments, Z: Sequence[str], X: Sequence[str], k: int) -> Estimate:
@@ -25,7 +25,7 @@ def proximal(mo: Moments, Z: Sequence[str], X: Sequence[str], k: int) -> Estimat
     >>> bool(abs(proximal(Moments(d, population_moments(d, p)), ("Z",), ("X",), 2).ate - truth(d, p).ate) < 1e-12)
     True
     """
-    step, diag, warnings = first_step(mo, Z, X, k)
+    step, diag, warnings = proximal_step(mo, Z, X, k)
     po = dict(step.potential_outcome_means)
     return Estimate(ate=po[1] - po[0], potential_outcome_means=po, diagnostics=diag,
                     warnings=warnings + range_warnings(mo, po))

@@ -22,9 +22,18 @@ from .result import Estimate
 # Noise in the moments is amplified about cond_k times; past this the MTE is unreliable at any common n.
 ILL_CONDITIONED = 100.0
 
+truncated_pinv = core.truncated_pinv  # the rank-k pseudo-inverse of every arm's solve (defined with the recursion)
 
-def first_step(mo: Moments, Z: Sequence[str], X: Sequence[str], k: int, outcome_matrix: bool = False
-               ) -> tuple[core.FirstStep, dict, list[str]]:
+
+def first_step(mo: Moments, Z: Sequence[str], X: Sequence[str], k: int) -> tuple[dict, dict, np.ndarray, dict,
+                                                                                    list[str]]:
+    """alpha_t = M[Z,X|t]^+ M[Z,Y|t] per arm, with the rank-k pseudo-inverses, E[X], diagnostics and warnings."""
+    step, diag, warnings = proximal_step(mo, Z, X, k)
+    return step.alpha, step.inverse, step.ex, diag, warnings
+
+
+def proximal_step(mo: Moments, Z: Sequence[str], X: Sequence[str], k: int, outcome_matrix: bool = False
+          ) -> tuple[core.FirstStep, dict, list[str]]:
     """The proximal step of :mod:`mixid.identify.spo_core` in floating point (rank-k truncated solve per arm) on
     the moments of ``mo``, with its diagnostics; ``outcome_matrix`` also solves for A_t (SPO)."""
     M = {t: mo.M(Z, X, t) for t in (0, 1)}
@@ -54,7 +63,7 @@ def spo(mo: Moments, Z: Sequence[str], X: Sequence[str], k: int, method: str = "
     >>> bool(abs(est.ate - truth(d, p).ate) < 1e-12)
     True
     """
-    step, diag, warnings = first_step(mo, Z, X, k, outcome_matrix=True)
+    step, diag, warnings = proximal_step(mo, Z, X, k, outcome_matrix=True)
     moments = [1.0] + core.spo_moments(core.Float(k), step, 2 * k)  # m_0 .. m_2k (Prony may use the last)
     sol = solve_atoms(np.array(moments), k, method=method)
     weights, effects = np.asarray(sol.weights, dtype=float), np.asarray(sol.atoms, dtype=float)
@@ -146,5 +155,5 @@ def potential_outcome_moments(mo: Moments, Z: Sequence[str], X: Sequence[str], k
     >>> [round(m, 10) for m in potential_outcome_moments(mo, ("Z",), ("X",), 2, 1, 3)]
     [0.5, 0.390625, 0.3359375]
     """
-    step, _, _ = first_step(mo, Z, X, k, outcome_matrix=True)
+    step, _, _ = proximal_step(mo, Z, X, k, outcome_matrix=True)
     return core.arm_moments(core.Float(k), step, t, n)

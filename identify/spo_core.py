@@ -45,9 +45,9 @@ class Float:
     def __init__(self, k: int):
         self.k = k
 
-    def solve(self, M: np.ndarray, B: np.ndarray) -> tuple[np.ndarray, dict]:
+    def solve(self, M: np.ndarray, B: np.ndarray) -> tuple[np.ndarray, dict, np.ndarray]:
         inv, info = truncated_pinv(np.asarray(M, dtype=float), self.k)
-        return inv @ B, info
+        return inv @ B, info, inv
 
     def sub(self, a, b):
         return a - b
@@ -65,7 +65,7 @@ class ModP:
     def __init__(self, k: int, prime: int):
         self.k, self.prime = k, prime
 
-    def solve(self, M: np.ndarray, B: np.ndarray) -> tuple[np.ndarray, dict]:
+    def solve(self, M: np.ndarray, B: np.ndarray) -> tuple[np.ndarray, dict, None]:
         from .rank import nonzero_minor, to_nmod  # python-flint, only where exact arithmetic is used
 
         p, k = self.prime, self.k
@@ -79,7 +79,7 @@ class ModP:
         for i, c in enumerate(cols):
             for j in range(B.shape[1]):
                 out[c, j] = int(sol[i, j])
-        return out, {"minor_rows": list(rows), "minor_cols": list(cols)}
+        return out, {"minor_rows": list(rows), "minor_cols": list(cols)}, None  # no inverse matrix is formed
 
     def sub(self, a, b):
         return (np.asarray(a) - np.asarray(b)) % self.prime
@@ -95,13 +95,15 @@ class ModP:
 
 @dataclass
 class FirstStep:
-    """The proximal step in both arms: alpha_t, A_t (when M[Z,X,Y|t] was given), E[X], E[Y(t)], solve info."""
+    """The proximal step in both arms: alpha_t, A_t (when M[Z,X,Y|t] was given), E[X], E[Y(t)], solve info, and
+    the generalized inverses when the arithmetic forms them (floating point: the rank-k pseudo-inverses)."""
 
     alpha: dict
     A: dict
     ex: np.ndarray
     potential_outcome_means: dict
     info: dict = field(default_factory=dict)
+    inverse: dict = field(default_factory=dict)
 
 
 def first_step(arith, M: dict, b: dict, ex: np.ndarray, C: dict | None = None) -> FirstStep:
@@ -110,18 +112,18 @@ def first_step(arith, M: dict, b: dict, ex: np.ndarray, C: dict | None = None) -
     ``M``, ``b`` and ``C`` map the arm to M[Z,X|t] (d_Z x d_X), M[Z,Y|t] (d_Z) and M[Z,X,Y|t] (d_Z x d_X); any
     common scale per arm cancels. ``ex`` is E[X] (d_X).
     """
-    alpha, A, po, info = {}, {}, {}, {}
+    alpha, A, po, info, inverse = {}, {}, {}, {}, {}
     ex = np.asarray(ex).reshape(-1)
     for t in (0, 1):
         rhs = np.asarray(b[t]).reshape(-1, 1)
         if C is not None:
             rhs = np.hstack([rhs, np.asarray(C[t])])
-        S, info[t] = arith.solve(np.asarray(M[t]), rhs)
+        S, info[t], inverse[t] = arith.solve(np.asarray(M[t]), rhs)
         alpha[t] = S[:, 0]
         if C is not None:
             A[t] = S[:, 1:]
         po[t] = arith.scalar(arith.dot(ex, alpha[t]))
-    return FirstStep(alpha, A, ex, po, info)
+    return FirstStep(alpha, A, ex, po, info, inverse)
 
 
 def power_moments(arith, ex: np.ndarray, D: np.ndarray, g: np.ndarray, n: int) -> list:
