@@ -77,7 +77,11 @@ def cp_estimate(mo: Moments, certificate: dict, k: int, seed=None, restarts: int
     if "stitch_view" not in certificate:
         sol = cp_mixture(_views_tensor(mo, views, None), k, restarts=restarts, seed=seed, max_iter=max_iter)
         weights = np.asarray(sol.weights)
-        cls = class_tensor_from_views(design, views, sol.factors)
+        factors = [np.asarray(f) for f in sol.factors]
+        if "extension" in certificate:  # the blocks outside the views, through an identified set S
+            blocks, more = _extend(mo, views, factors, weights, certificate["extension"])
+            views, factors = views + blocks, factors + more
+        cls = class_tensor_from_views(design, views, factors)
         diag = {"cp": sol.diagnostics}
         warnings += list(sol.warnings)
     else:
@@ -103,3 +107,27 @@ def cp_estimate(mo: Moments, certificate: dict, k: int, seed=None, restarts: int
     order = np.argsort(tau, kind="stable")
     return Estimate(ate=po[1] - po[0], potential_outcome_means=po, weights=w[order], effects=tau[order],
                     diagnostics=diag, warnings=warnings, extra={"params": point.tolist()})
+
+
+def _extend(mo: Moments, views: list[list[str]], factors: list[np.ndarray], weights: np.ndarray,
+            extension: dict) -> tuple[list[list[str]], list[np.ndarray]]:
+    """P(W | u) for every block W of a certificate's extension: B_W^T = diag(pi)^-1 B_S^+ P(S, W), with B_S the
+    class-conditional table of S (one view, or the Khatri-Rao product of the views it joins), each column then
+    clipped at zero and normalised."""
+    S = list(extension["through"])
+    if S in views:
+        B = factors[views.index(S)]
+    else:  # S joins views in order: P(s | u) is the row-major product of theirs
+        B, start = np.ones((1, len(weights))), 0
+        for view, f in zip(views, factors):
+            if S[start:start + len(view)] == view:
+                B = (B[:, None, :] * f[None, :, :]).reshape(-1, len(weights))
+                start += len(view)
+    pinv = np.linalg.pinv(B) / np.where(weights > 0, weights, np.nan)[:, None]
+    blocks, out = [], []
+    for W in extension["blocks"]:
+        joint = mo.joint(tuple(S) + tuple(W)).reshape(B.shape[0], -1)
+        table = np.clip((pinv @ joint).T, 0, None)
+        out.append(table / np.where(table.sum(axis=0) > 0, table.sum(axis=0), 1))
+        blocks.append(list(W))
+    return blocks, out

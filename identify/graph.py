@@ -73,8 +73,13 @@ class Graph:
         nodes = [n for n in self.design.names if n in set(nodes)]
         g = nx.Graph()
         g.add_nodes_from(nodes)
+        # Given U, a connecting path cannot pass through U (a fork, conditioned on): only pairs joined by observed
+        # edges (weakly) can be d-connected, so only those are queried (none in a plain latent class design).
+        observed = nx.Graph(list(self.design.edges))
+        observed.add_nodes_from(self.design.names)
+        part = {n: i for i, c in enumerate(nx.connected_components(observed)) for n in c}
         for a, b in combinations(nodes, 2):
-            if not self.separated({a}, {b}, given):
+            if (self.design.latent not in set(given) or part[a] == part[b]) and not self.separated({a}, {b}, given):
                 g.add_edge(a, b)
         order = {n: i for i, n in enumerate(nodes)}
         comps = [tuple(sorted(c, key=order.__getitem__)) for c in nx.connected_components(g)]

@@ -65,13 +65,30 @@ class Model:
         self.params: list[Parameter] = []
         self._pi = self._pi_table()
         self.tables: dict[str, np.ndarray] = {v: self._table(v) for v in self.order}
-        self.symbols = list(sympy.symbols([p.name for p in self.params]))
-        self.ring, *self.gens = ring([p.name for p in self.params], QQ) if self.params else (None,)
         self._dag = nx.DiGraph()
         self._dag.add_nodes_from(design.names)
         self._dag.add_edges_from(design.edges)
 
     # ------------------------------------------------------------------------------------- parameters
+    @cached_property
+    def symbols(self) -> list[sympy.Symbol]:
+        """The parameters as sympy symbols (built on first use: numeric evaluation never needs them)."""
+        return list(sympy.symbols([p.name for p in self.params]))
+
+    @cached_property
+    def _ring_gens(self) -> tuple:
+        return ring([p.name for p in self.params], QQ) if self.params else (None,)
+
+    @property
+    def ring(self):
+        """The sparse polynomial ring over QQ in the parameters (None without parameters)."""
+        return self._ring_gens[0]
+
+    @cached_property
+    def gens(self) -> list[PolyElement]:
+        """The ring's generators, one per parameter."""
+        return list(self._ring_gens[1:])
+
     @property
     def n_params(self) -> int:
         return len(self.params)

@@ -13,22 +13,32 @@ design with a global ATE and a full mixture identified only by the Jacobian has 
 
 A plain latent class design (no treatment and outcome) has no causal targets: the MTE and the ATE get the verdict
 ``not_applicable``.
+
+Work is bounded: a time budget (``max_seconds``) and a size limit on every table
+(:data:`~mixid.identify.marginals.MAX_CELLS`) and model (:data:`~mixid.identify.marginals.MAX_PARAMETERS`). A target
+that a limit leaves undecided gets the verdict ``inconclusive``, whose certificate says which limit stopped what
+and what had been established.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from fractions import Fraction
 
 import numpy as np
 
 from .design import Design, Roles
+from .errors import DesignError
 from .graph import Condition
+from .marginals import LimitReached
 from .rank import DEFAULT_ERROR
 from .routes import adjustment, kruskal, proximal, spo
 from .routes.base import Context, Estimand, RouteResult
 from .routes.jacobian import JacobianRoute
+
+DEFAULT_MAX_SECONDS = 300.0  # place()'s time budget and the default of `mixid identify --max-seconds`
 
 TARGETS = ("labels", "full_mixture", "mte", "ate")
 LEVELS = {"labels": 1, "full_mixture": 2, "mte": 3, "ate": 4}
@@ -189,7 +199,7 @@ class Placement:
         if not d.causal:
             lines.append("  a plain latent class model: no treatment and outcome, so no causal targets")
         lines.append(f"  model: {self.model_info['parameters']} parameters, {self.model_info['observables']} "
-                     f"observables, Jacobian rank {self.model_info['jacobian_rank']}")
+                     f"observables, Jacobian rank {rank_text(self.model_info)}")
         if self.roles:
             lines.append(f"  roles: Z = {', '.join(self.roles.treatment_side)}; "
                          f"X = {', '.join(self.roles.outcome_side)}")
@@ -218,7 +228,8 @@ class Placement:
         return self.report()
 
 
-def place(design: Design | str, *, error: float = DEFAULT_ERROR, seed: int | None = 0) -> Placement:
+def place(design: Design | str, *, error: float = DEFAULT_ERROR, seed: int | None = 0,
+          max_seconds: float = DEFAULT_MAX_SECONDS) -> Placement:
     """Decide every target of a design and place it in the hierarchy.
 
     Parameters
@@ -230,6 +241,10 @@ def place(design: Design | str, *, error: float = DEFAULT_ERROR, seed: int | Non
         bound). Witness and constructive certificates are exact whatever it is.
     seed : int
         Seed of the random witness points (certificates record them, so any seed can be re-checked).
+    max_seconds : float
+        Time budget (positive and finite). A target still undecided when it is spent gets the verdict
+        ``inconclusive``, with what was established; so does one that would need a table larger than
+        :data:`~mixid.identify.marginals.MAX_CELLS` entries.
 
     Returns
     -------
@@ -248,15 +263,29 @@ def place(design: Design | str, *, error: float = DEFAULT_ERROR, seed: int | Non
     >>> p = place(Design.latent_class(list("ABCDEFG"), classes=3))
     >>> p.level, p.level_scope, p.targets["full_mixture"].method, p.targets["ate"].verdict
     (2, 'global', 'kruskal_pooled', 'not_applicable')
+    >>> place(Design.latent_class(list("ABCD"), classes=10**6)).targets["full_mixture"].method
+    'dimension_count'
     """
     design = Design.load(design)
-    ctx = Context(design, error=error, seed=seed)
+    max_seconds = check_seconds(max_seconds, "max_seconds")
+    ctx = Context(design, error=error, seed=seed, max_seconds=max_seconds)
     jac = JacobianRoute(ctx)
     routes: list[RouteResult] = []
     verdicts: dict[str, TargetVerdict] = {}
     estimands: dict[str, Estimand] = {}
 
-    def constructive(res: RouteResult) -> TargetVerdict | None:
+    def attempt(route: str, target: str, run) -> RouteResult | None:
+        """Run a route; a limit that stops it is recorded as a route that did not finish."""
+        try:
+            return run()
+        except LimitReached as stop:
+            routes.append(RouteResult(route, target, False, f"stopped: {stop}"))
+            stopped[target] = stop
+            return None
+
+    def constructive(res: RouteResult | None) -> TargetVerdict | None:
+        if res is None:
+            return None
         routes.append(res)
         if not res.applies:
             return None
@@ -264,32 +293,39 @@ def place(design: Design | str, *, error: float = DEFAULT_ERROR, seed: int | Non
             estimands[res.target] = res.estimand
         return TargetVerdict(res.target, "identifiable", "global", res.route, res.certificate, res.reason)
 
+    stopped: dict[str, LimitReached] = {}
     observed = design.latent_observed or design.classes == 1
     # --- labels
-    adj = adjustment.run(ctx, "labels")
-    routes.append(adj)
-    if adj.applies:
+    adj = attempt("adjustment", "labels", lambda: adjustment.run(ctx, "labels"))
+    if adj is None:
+        verdicts["labels"] = _inconclusive(ctx, "labels", stopped["labels"], routes)
+    elif adj.applies:
+        routes.append(adj)
         verdicts["labels"] = TargetVerdict("labels", "identifiable", "global", "adjustment", adj.certificate,
                                            adj.reason)
     else:
+        routes.append(adj)
         verdicts["labels"] = _labels_not_identifiable(ctx)
-    # --- the other targets: constructive routes in order, then implication, then the Jacobian
+    # --- the other targets: a dimension count, constructive routes in order, implication, then the Jacobian
     plans = {
-        "full_mixture": [lambda: adjustment.run(ctx, "full_mixture")] if observed
-        else [lambda: kruskal.pooled(ctx), lambda: kruskal.per_arm(ctx)],
-        "mte": [] if observed else [lambda: spo.run(ctx)],
-        "ate": [] if observed else [lambda: proximal.run(ctx)],
+        "full_mixture": [("adjustment", lambda: adjustment.run(ctx, "full_mixture"))] if observed
+        else [("kruskal_pooled", lambda: kruskal.pooled(ctx)), ("kruskal_per_arm", lambda: kruskal.per_arm(ctx))],
+        "mte": [] if observed else [("spo", lambda: spo.run(ctx))],
+        "ate": [] if observed else [("proximal", lambda: proximal.run(ctx))],
     }
     for target in ("full_mixture", "mte", "ate"):
         if not design.causal and target in ("mte", "ate"):
             verdicts[target] = _not_applicable(design, target)
             continue
         verdict = None
-        for attempt in plans[target]:
-            verdict = constructive(attempt())
+        counted = jac.count(target)  # settles the target when it says "not identifiable"; the routes then only
+        for route, run in plans[target]:  # report why they fail (they cannot apply), within the budget
+            verdict = constructive(attempt(route, target, run))
             if verdict:
                 break
-        local = jac.decide(target)
+        local = _decide(jac, target, stopped)
+        if verdict is not None and counted is not None:
+            raise AssertionError(f"{verdict.method} identifies {target} against the dimension count; a bug in mixid")
         if verdict is None:
             finer = [verdicts[t] for t in TARGETS[: TARGETS.index(target)] if verdicts[t].identifiable]
             if finer:  # implied by the closest finer target of the strongest scope; it inherits that scope
@@ -297,25 +333,87 @@ def place(design: Design | str, *, error: float = DEFAULT_ERROR, seed: int | Non
                 verdict = TargetVerdict(target, "identifiable", f.scope, f"implied by {f.target}",
                                         {"kind": f.certificate["kind"], "implied_by": f.target},
                                         f"{f.target} determines {target}")
+            elif counted is not None:
+                many = f"{jac.d:,} parameters" if target == "full_mixture" else \
+                    f"{design.classes - 1:,} free class weights"
+                verdict = TargetVerdict(target, "not_identifiable", "local", "dimension_count",
+                                        counted.certificate, f"{many}, {jac.N:,} observables: rank J <= {jac.N - 1:,}")
+            elif local is None:
+                verdict = _inconclusive(ctx, target, stopped[target], routes)
             else:
                 verdict = TargetVerdict(target, local.verdict, "local", "jacobian", local.certificate,
                                         _jacobian_reason(local))
-        verdict.local_check = {"verdict": local.verdict, "rank_J": local.rank_J,
-                               "rank_augmented": local.rank_augmented, "kind": local.certificate["kind"]}
+        verdict.local_check = _local_check(local, stopped.get(target))
         if target == "mte":  # which part of the MTE is lost: the weights, the effects, or both
             verdict.local_check["components"] = {
-                part: {"verdict": v.verdict, "rank_augmented": v.rank_augmented, "kind": v.certificate["kind"]}
-                for part, v in ((part, jac.decide(part)) for part in ("weights", "effects"))}
+                part: {k: v for k, v in _local_check(_decide(jac, part, stopped), stopped.get(part)).items()
+                       if k != "rank_J"} for part in ("weights", "effects")}
         verdicts[target] = verdict
     if design.classes == 1 or design.latent_observed:
-        estimands["full_mixture"] = Estimand("full_mixture", "adjustment", adj.certificate["formula"],
-                                             ("P(V, U)",), {}, design.classes)
+        if adj is not None and adj.applies:
+            estimands["full_mixture"] = Estimand("full_mixture", "adjustment", adj.certificate["formula"],
+                                                 ("P(V, U)",), {}, design.classes)
     roles = _roles(routes)
     conditions = _conditions(routes)
-    info = {"parameters": jac.d, "observables": jac.N, "jacobian_rank": jac.rank_J.rank,
-            "jacobian_rank_upper_bound": jac.rank_J.upper_bound,
-            "jacobian_rank_upper_reason": jac.rank_J.upper_reason}
+    try:
+        rank_J = jac.rank_J
+    except LimitReached:
+        rank_J = None
+    info = {"parameters": jac.d, "observables": jac.N, "jacobian_rank": rank_J.rank if rank_J else None,
+            "jacobian_rank_upper_bound": rank_J.upper_bound if rank_J else jac.bound,
+            "jacobian_rank_upper_reason": rank_J.upper_reason if rank_J else jac.reason}
     return Placement(design, verdicts, roles, conditions, estimands, routes, info, error)
+
+
+def check_seconds(value, flag: str) -> float:
+    """A time budget: a positive finite number of seconds, else DesignError naming ``flag``.
+
+    Examples
+    --------
+    >>> check_seconds(2, "max_seconds")
+    2.0
+    >>> check_seconds(float("inf"), "--max-seconds")
+    Traceback (most recent call last):
+    ...
+    mixid.identify.errors.DesignError: --max-seconds must be a positive finite number of seconds, got inf
+    """
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0
+    if not ok:
+        raise DesignError(f"{flag} must be a positive finite number of seconds, got {value!r}")
+    return float(value)
+
+
+def rank_text(info: dict) -> str:
+    """The Jacobian rank of a placement's ``model`` entry in words ("not computed" when a limit stopped it)."""
+    return "not computed" if info["jacobian_rank"] is None else str(info["jacobian_rank"])
+
+
+def _decide(jac: JacobianRoute, target: str, stopped: dict):
+    """The Jacobian route's verdict, or None when a limit stopped it (recorded in ``stopped``)."""
+    try:
+        return jac.decide(target)
+    except LimitReached as stop:
+        stopped.setdefault(target, stop)
+        return None
+
+
+def _local_check(local, stop: LimitReached | None) -> dict:
+    if local is None:
+        return {"verdict": "inconclusive", "rank_J": None, "rank_augmented": None, "kind": "none",
+                "stopped": stop.to_dict() if stop else None}
+    return {"verdict": local.verdict, "rank_J": local.rank_J, "rank_augmented": local.rank_augmented,
+            "kind": local.certificate["kind"]}
+
+
+def _inconclusive(ctx: Context, target: str, stop: LimitReached, routes: list[RouteResult]) -> TargetVerdict:
+    """A target a limit left undecided, with what had been established."""
+    c = ctx.count
+    established = [f"dimension count: d = {c.parameters:,} parameters, N = {c.observables:,} observables "
+                   f"(rank J <= {min(c.parameters, c.observables - 1):,}; the count does not settle {target})"]
+    established += [f"{r.route}: {'applies' if r.applies else 'does not apply'}: {r.reason}" for r in routes
+                    if r.target == target]
+    cert = {"kind": "none", "statement": f"undecided: {stop}", "stopped": stop.to_dict(), "established": established}
+    return TargetVerdict(target, "inconclusive", "local", "stopped", cert, f"{stop.limit} reached while {stop.at}")
 
 
 def _not_applicable(design: Design, target: str) -> TargetVerdict:
@@ -353,7 +451,17 @@ def _conditions(routes: list[RouteResult]) -> list[Condition]:
 
 def _labels_not_identifiable(ctx: Context) -> TargetVerdict:
     """With U latent, every class has positive posterior probability in every cell at interior parameters."""
-    m, d = ctx.model, ctx.design
+    d = ctx.design
+    statement = (f"{d.latent} is latent and P({d.latent}=u | v) lies strictly between 0 and 1 in every cell at every "
+                 "interior parameter, so no function of the observed variables recovers a unit's class")
+    try:
+        m = ctx.model
+    except LimitReached:  # too many parameters to list a point: the uniform one, where the posterior is 1/k
+        cert = {"kind": "witness", "statement": statement,
+                "point": "uniform: pi_u = 1/k and every class-conditional law the same in every class",
+                "cell": {n: 0 for n in d.names}, "posterior": f"1/{d.classes} for every class"}
+        return TargetVerdict("labels", "not_identifiable", "global", "latent_class", cert,
+                             f"{d.latent} is not observed")
     rng = np.random.default_rng(0)
     point = []
     for p in m.params:
@@ -368,10 +476,7 @@ def _labels_not_identifiable(ctx: Context) -> TargetVerdict:
     values = [_exact_value(j, point) if m.n_params else Fraction(1) for j in joint]
     total = sum(values)
     posterior = [v / total for v in values]
-    cert = {"kind": "witness",
-            "statement": f"{d.latent} is latent and P({d.latent}=u | v) lies strictly between 0 and 1 in every "
-                         "cell at every interior parameter, so no function of the observed variables "
-                         "recovers a unit's class",
+    cert = {"kind": "witness", "statement": statement,
             "point": [str(x) for x in point], "cell": cell, "posterior": [str(x) for x in posterior]}
     return TargetVerdict("labels", "not_identifiable", "global", "latent_class", cert,
                          f"{d.latent} is not observed")
@@ -411,7 +516,13 @@ def local_identifiability(design: Design | str, target, *, error: float = DEFAUL
     'identifiable'
     """
     design = Design.load(design)
-    jac = JacobianRoute(Context(design, error=error, seed=seed))
-    v = jac.decide(target) if isinstance(target, str) else jac.decide_expression(target)
+    ctx = Context(design, error=error, seed=seed)
+    jac = JacobianRoute(ctx)
     name = target if isinstance(target, str) else str(target)
+    try:
+        v = jac.decide(target) if isinstance(target, str) else jac.decide_expression(target)
+    except LimitReached as stop:
+        return _inconclusive(ctx, name, stop, [])
+    if v.rank_J is None:
+        return TargetVerdict(name, v.verdict, "local", "dimension_count", v.certificate, v.certificate["statement"])
     return TargetVerdict(name, v.verdict, "local", "jacobian", v.certificate, _jacobian_reason(v))

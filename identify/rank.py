@@ -33,14 +33,18 @@ class Witness:
     prime: int
     rows: tuple[int, ...]
     cols: tuple[int, ...]
+    marginals: tuple[tuple[str, ...], ...] | None = None  # the matrix is the stack of these marginals' Jacobians
 
     @property
     def size(self) -> int:
         return len(self.rows)
 
     def to_dict(self) -> dict:
-        return {"point": list(self.point), "prime": self.prime, "minor_rows": list(self.rows),
-                "minor_cols": list(self.cols), "minor_size": self.size}
+        out = {"point": list(self.point), "prime": self.prime, "minor_rows": list(self.rows),
+               "minor_cols": list(self.cols), "minor_size": self.size}
+        if self.marginals is not None:
+            out["marginals"] = [list(m) for m in self.marginals]
+        return out
 
 
 @dataclass(frozen=True)

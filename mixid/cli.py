@@ -82,12 +82,12 @@ def render(p, console=None) -> None:
     """A rich report of a placement: level, verdicts with their certificates, roles, failing routes."""
     from rich.table import Table
 
-    from mixid.identify.placement import TARGETS, TITLES
+    from mixid.identify.placement import TARGETS, TITLES, rank_text
 
     console = console or _out()
     console.print(f"[bold]{p.design.name}[/bold]: [bold]{p.level_text()}[/bold]"
                   f"  ({p.model_info['parameters']} parameters, {p.model_info['observables']} observables, "
-                  f"Jacobian rank {p.model_info['jacobian_rank']})")
+                  f"Jacobian rank {rank_text(p.model_info)})")
     table = Table(show_header=True, header_style="bold")
     for col in ("level", "target", "verdict", "scope", "method", "certificate"):
         table.add_column(col, no_wrap=True)
@@ -127,13 +127,16 @@ def identify(
     latex: bool = typer.Option(False, "--latex", help="Print the identifying formulas in LaTeX."),
     error: float = typer.Option(1e-9, "--error", help="Largest probability of a wrong probabilistic verdict."),
     seed: int = typer.Option(0, "--seed", help="Seed of the random witness points."),
+    max_seconds: float = typer.Option(300.0, "--max-seconds",
+                                      help="Time budget; targets still undecided then are reported inconclusive."),
 ) -> None:
     """Place DESIGN in the identifiability hierarchy, with certificates."""
-    from mixid.identify.placement import place
+    from mixid.identify.placement import check_seconds, place
 
     if not 0 < error < 1:
         raise _bad(f"--error must be in (0, 1), got {error}")
-    p = place(design, error=error, seed=seed)
+    check_seconds(max_seconds, "--max-seconds")
+    p = place(design, error=error, seed=seed, max_seconds=max_seconds)
     if json_out:
         print(p.to_json(indent=2))
     elif latex:

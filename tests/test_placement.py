@@ -60,11 +60,15 @@ def test_paper_level4_mte_not_identifiable():
     p = place("paper-level4")
     assert p.level == 4
     assert p.model_info["parameters"] == 17 and p.model_info["jacobian_rank"] == 15
-    for t in ("full_mixture", "mte"):
-        v = p.targets[t]
-        assert v.verdict == "not_identifiable" and v.certificate["kind"] == "witness"
-        assert v.certificate["rank_J"]["upper_bound"] == 15
-        assert v.certificate["rank_augmented"]["rank"] > 15
+    v = p.targets["mte"]
+    assert v.verdict == "not_identifiable" and v.certificate["kind"] == "witness"
+    assert v.certificate["rank_J"]["upper_bound"] == 15
+    assert v.certificate["rank_augmented"]["rank"] > 15
+    # 17 parameters against 16 observables summing to one: the count settles the full mixture, no rank needed
+    fm = p.targets["full_mixture"]
+    assert (fm.verdict, fm.scope, fm.method, fm.certificate["kind"]) == ("not_identifiable", "local",
+                                                                         "dimension_count", "count")
+    assert (fm.certificate["parameters"], fm.certificate["observables"]) == (17, 16)
     assert p.targets["mte"].local_check["components"]["effects"]["verdict"] == "not_identifiable"
     assert p.targets["ate"].method == "proximal"
     spo = next(r for r in p.routes if r.route == "spo")
@@ -404,19 +408,24 @@ def test_cli_render_shows_scope():
 def test_carcinoma_like_latent_class_design(k):
     """Seven binary raters, no edges, k classes (the carcinoma data, columns A..G).
 
-    The items are independent given U, so grouping them into three views (A,B,C), (D,E), (F,G) of 8, 4 and 4
-    states gives generic Kruskal ranks min(8, k), min(4, k), min(4, k): 6 >= 2k + 2 = 6 for k = 2, 9 >= 8 for
-    k = 3 and 12 >= 10 for k = 4. So the full mixture is globally identifiable for k = 2, 3 and also 4 (Kruskal
-    1977; Allman, Matias and Rhodes 2009, Corollary 5: p binary items identify r classes generically when
-    p >= 2 ceil(log2 r) + 1, here 7 >= 5). There is no treatment: the MTE and ATE are not applicable and the
-    per-arm route does not apply."""
+    The items are independent given U, so the smallest views settle it: A, B, C (ranks 2 + 2 + 2 >= 2k + 2 = 6)
+    for k = 2; (A,B), (C,D), E of 4, 4 and 2 states (3 + 3 + 2 >= 8 for k = 3, 4 + 4 + 2 >= 10 for k = 4). The
+    other items are independent of the views given U, and the first view has full column rank k, so their laws
+    follow from the pairs P(first view, item) (the extension argument). So the full mixture is globally
+    identifiable for k = 2, 3 and also 4 (Kruskal 1977; Allman, Matias and Rhodes 2009, Corollary 5: p binary
+    items identify r classes generically when p >= 2 ceil(log2 r) + 1, here 7 >= 5). There is no treatment: the
+    MTE and ATE are not applicable and the per-arm route does not apply."""
     d = Design.latent_class(list("ABCDEFG"), classes=k, name=f"carcinoma-{k}")
     p = place(d)
     fm = p.targets["full_mixture"]
     assert (fm.verdict, fm.scope, fm.method, fm.certificate["kind"]) == ("identifiable", "global",
                                                                          "kruskal_pooled", "constructive")
     assert sum(kr["rank"] for kr in fm.certificate["kruskal"]) >= 2 * k + 2
-    assert sorted(map(len, fm.certificate["views"])) == [2, 2, 3]
+    views = [["A"], ["B"], ["C"]] if k == 2 else [["A", "B"], ["C", "D"], ["E"]]
+    assert fm.certificate["views"] == views
+    ext = fm.certificate["extension"]
+    assert ext["through"] == views[0] and ext["rank_witness"]["rank"] == k and "B_S^+" in ext["statement"]
+    assert sorted(sum(views, []) + sum(ext["blocks"], [])) == list("ABCDEFG")
     assert fm.local_check["verdict"] == "identifiable"
     assert levels(p) == (2, "global", 2) and p.roles is None and p.model_info["jacobian_rank"] == 7 * k + k - 1
     assert p.targets["labels"].verdict == "not_identifiable"

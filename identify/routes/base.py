@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import time
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -9,6 +11,7 @@ import numpy as np
 
 from ..design import Design
 from ..graph import Condition, Graph
+from ..marginals import MAX_CELLS, MAX_PARAMETERS, LimitReached, Marginals, dimension_count
 from ..model import Model, eval_poly_mod, poly_degree
 from ..rank import DEFAULT_ERROR, PRIME, Witness, nonzero_minor, points_needed
 
@@ -65,19 +68,40 @@ class RouteResult:
 
 
 class Context:
-    """Everything routes share for one placement: model, graph, one random witness point mod p."""
+    """Everything routes share for one placement: model, graph, one random witness point mod p, and the limits.
 
-    def __init__(self, design: Design, error: float = DEFAULT_ERROR, seed: int | None = 0):
+    ``max_seconds`` is the time budget: :meth:`check` raises :class:`~mixid.identify.marginals.LimitReached` once
+    it is spent. Tables larger than :data:`~mixid.identify.marginals.MAX_CELLS` entries and models with more than
+    :data:`~mixid.identify.marginals.MAX_PARAMETERS` parameters raise it too, before anything is allocated.
+    """
+
+    def __init__(self, design: Design, error: float = DEFAULT_ERROR, seed: int | None = 0,
+                 max_seconds: float | None = None):
         self.design = design
         self.error = error
         self.prime = PRIME
         self.rng = np.random.default_rng(seed)
         self.graph = Graph(design)
         self.cache: dict = {}  # per-placement memo for routes (e.g. Kruskal ranks of a view)
+        self.max_seconds = max_seconds
+        self.deadline = math.inf if max_seconds is None else time.monotonic() + max_seconds
+        self.count = dimension_count(design)
+
+    def check(self, at: str) -> None:
+        """Raise LimitReached when the time budget is spent; ``at`` says what was being computed."""
+        if time.monotonic() > self.deadline:
+            raise LimitReached("max_seconds", self.max_seconds, at)
 
     @cached_property
     def model(self) -> Model:
+        if self.count.parameters > MAX_PARAMETERS:
+            raise LimitReached("max_parameters", MAX_PARAMETERS,
+                               f"building the model ({self.count.parameters:,} parameters)")
         return Model(self.design)
+
+    @cached_property
+    def marginals(self) -> Marginals:
+        return Marginals(self.model)
 
     @cached_property
     def point(self) -> np.ndarray:
@@ -86,7 +110,15 @@ class Context:
 
     @cached_property
     def class_tensor(self) -> np.ndarray:
+        """P(cell | U=u) over the full table at the witness point (refused beyond MAX_CELLS entries)."""
+        if self.count.observables * self.design.classes > MAX_CELLS:
+            raise LimitReached("max_cells", MAX_CELLS, f"forming the full class table "
+                               f"({self.count.observables * self.design.classes:,} entries)")
         return self.model.class_tensor(self.point, self.prime)
+
+    def class_marginal_tensor(self, keep: tuple[str, ...]) -> np.ndarray:
+        """P(keep | U=u) at the witness point, shape (*dims, k), from the ancestors of ``keep`` only."""
+        return self.marginals.class_table(self.point, keep, self.prime)
 
     @cached_property
     def weights(self) -> np.ndarray:
@@ -104,8 +136,7 @@ class Context:
 
     def class_marginal(self, keep: tuple[str, ...]) -> np.ndarray:
         """P(keep | U=u) at the witness point, shape (prod dims, k)."""
-        m = self.model.marginal(self.class_tensor, keep, self.prime)
-        return m.reshape(-1, self.design.classes)
+        return self.class_marginal_tensor(keep).reshape(-1, self.design.classes)
 
     def same(self, lhs: list[list], rhs: list[list], what: str, tally: dict) -> None:
         """Check sum-of-products identity ``lhs == rhs`` of ring polynomials; raise AssertionError if not.
@@ -114,6 +145,7 @@ class Context:
         ones are compared at random points mod p (a nonzero difference of degree D vanishes at a random point
         with probability <= D / (p - 1)); ``tally`` (from :func:`new_tally`) counts both and sums the bounds.
         """
+        self.check(f"checking the identity {what}")
         cost = sum(int(np.prod([max(len(f), 1) for f in term])) for term in lhs + rhs)
         if cost <= EXPAND_LIMIT:
             expand = lambda side: sum((_product(t, self.model) for t in side), self.model._zero)  # noqa: E731

@@ -8,10 +8,16 @@ to relabelling, which gives P(U) and every P(view | U), hence every conditional.
 through a view independent of T given U whose class columns are distinct. Then P(u) = sum_t P(t) P(u | t) and
 every conditional follows.
 
+The pooled route works on marginals: it takes the smallest views (blocks in declaration order, each view grown
+until its Kruskal rank reaches what the condition needs) and extends the decomposition to every other block W by
+the argument in :data:`EXTENSION`, so it never forms the full table. When that search fails and there are few
+blocks, every grouping of all the blocks is tried (the most balanced first).
+
 Kruskal ranks are certified at the witness point: for every column subset of the claimed size a nonzero minor.
-The factorisation each route relies on is checked as an exact polynomial identity per class:
-``P(a, b, c | u) = P(a | u) P(b | u) P(c | u)`` (pooled), and
-``P(a, b, c, t | u) P(t | u)^2 = P(a, t | u) P(b, t | u) P(c, t | u)`` (per arm).
+The factorisation each route relies on is checked per class: ``P(a, b, c | u) = P(a | u) P(b | u) P(c | u)`` and
+``P(s, w | u) = P(s | u) P(w | u)`` (pooled: as identities of the marginals' polynomials at random points mod p,
+with their Schwartz-Zippel bound), and ``P(a, b, c, t | u) P(t | u)^2 = P(a, t | u) P(b, t | u) P(c, t | u)``
+(per arm: exact polynomial identities).
 """
 
 from __future__ import annotations
@@ -23,10 +29,21 @@ import numpy as np
 
 from ..graph import Condition
 from ..latex import tex_name, tex_names
-from ..rank import kruskal_rank
+from ..rank import kruskal_rank, nonzero_minor, points_needed
 from .base import Context, RouteResult, new_tally
 
 TARGET = "full_mixture"
+MAX_SEARCH_BLOCKS = 10  # every grouping of the blocks into three views is tried only up to this many blocks
+
+EXTENSION = (
+    "Every variable outside the three views lies in a block W that is independent of the views given {U} "
+    "(d-separation), so P(S, W) = B_S diag(pi) B_W^T, where S is the union of identified views named in 'through', "
+    "B_S = [P(s | u)] (columns: classes) and B_W = [P(w | u)]. The CP decomposition identifies pi and B_S up to "
+    "one relabelling of the classes; B_S has full column rank k (a nonzero k x k minor at the witness point, "
+    "'rank_witness', so generically) and pi_u > 0, hence B_W^T = diag(pi)^-1 B_S^+ P(S, W) with "
+    "B_S^+ = (B_S^T B_S)^-1 B_S^T: P(W | u) is identified for every class, with the same labels. Every "
+    "conditional P(v | pa, u) inside W is a ratio of margins of P(W | u), and the blocks are independent given "
+    "{U}, so P(V | u) is the product of the views' and the blocks' laws: the full mixture is identified.")
 
 
 def three_groupings(blocks: Sequence[tuple[str, ...]]) -> Iterator[tuple[tuple[str, ...], ...]]:
@@ -72,16 +89,18 @@ def _kruskal(ctx: Context, view: tuple[str, ...], t: int | None) -> tuple[int, l
 
 def _kruskal_uncached(ctx: Context, view: tuple[str, ...], t: int | None) -> tuple[int, list[dict]]:
     T = ctx.design.treatment
+    ctx.check(f"computing the Kruskal rank of {_fmt(view)}")
     if t is None:
         M = ctx.class_marginal(view)
     else:
-        full = ctx.model.marginal(ctx.class_tensor, view + (T,), ctx.prime)
+        full = ctx.class_marginal_tensor(view + (T,))
         M = np.take(full, t, axis=len(view)).reshape(-1, ctx.design.classes)
     return kruskal_rank(M, ctx.prime)
 
 
 def pooled(ctx: Context) -> RouteResult:
-    """Try three views mutually independent given U."""
+    """Try three views mutually independent given U: the smallest that meet Kruskal's condition, extended to the
+    other blocks (:data:`EXTENSION`); failing that, with few blocks, every grouping of all of them."""
     d = ctx.design
     k = d.classes
     route = "kruskal_pooled"
@@ -93,22 +112,41 @@ def pooled(ctx: Context) -> RouteResult:
                          "structure", route, {"blocks": [list(b) for b in blocks]})
         return RouteResult(route, TARGET, False, reason, [cond])
     need = 2 * k + 2
-    best = None
-    for views in _balanced(ctx, blocks):
-        ranks = [_kruskal(ctx, v, None) for v in views]
-        total = sum(r for r, _ in ranks)
-        if best is None or total > best[0]:
-            best = (total, views, ranks)
-        if total >= need:
-            break
-    total, views, ranks = best
+    views, ranks, rest = _small_views(ctx, blocks)
+    met = sum(r for r, _ in ranks) >= need
+    through = _through(ctx, views, ranks) if met and rest else None
+    if not (met and (through or not rest)) and len(blocks) <= MAX_SEARCH_BLOCKS:
+        best = None
+        for grouping in _balanced(ctx, blocks):
+            ctx.check("searching groupings of the blocks into three views")
+            granks = [_kruskal(ctx, v, None) for v in grouping]
+            total = sum(r for r, _ in granks)
+            if best is None or total > best[0]:
+                best = (total, grouping, granks)
+            if total >= need:
+                break
+        _, views, ranks = best
+        rest, through = [], None
+    total = sum(r for r, _ in ranks)
     stmt = ("Kruskal: " + " + ".join(f"kr P({_fmt(v)}|{d.latent})" for v in views)
             + f" = {' + '.join(str(r) for r, _ in ranks)} = {total} >= 2k + 2 = {need}")
     cond = Condition(stmt if total >= need else stmt.replace(">=", "<"), total >= need, "kruskal", route,
                      {"views": [list(v) for v in views], "kruskal_ranks": [r for r, _ in ranks]})
     if total < need:
         return RouteResult(route, TARGET, False, cond.statement, [cond])
-    checked = _verify(ctx, views, None)
+    if rest and through is None:
+        why = (f"{cond.statement}, but no identified view has full column rank k = {k}, so the decomposition does "
+               f"not extend to {', '.join(map(_fmt, rest))} (and {len(blocks)} blocks are too many to search every "
+               "grouping)")
+        return RouteResult(route, TARGET, False, why, [cond])
+    conds = [cond]
+    if rest:
+        S, witness = through
+        conds.append(Condition(f"P({_fmt(S)}|{d.latent}) has full column rank k = {k}, and "
+                               f"{', '.join(map(_fmt, rest))} ⊥ the views | {d.latent}: the decomposition extends",
+                               True, "rank", route, {"through": list(S), "witness": witness}))
+    union = tuple(v for view in views for v in view)
+    checked = _verify_marginals(ctx, [views] + [(S, w) for w in rest] if rest else [views])
     cert = {"kind": "constructive",
             "formula": r"P(" + ",".join(tex_names(v) for v in views) + r") = \sum_u \pi_u "
                        + "".join(rf"P({tex_names(v)}\mid u)" for v in views) + r"\ \text{(unique CP, Kruskal)}",
@@ -116,7 +154,79 @@ def pooled(ctx: Context) -> RouteResult:
             "kruskal": [{"view": list(v), "rank": r, "witness_minors": w} for v, (r, w) in zip(views, ranks)],
             "witness_point": [int(x) for x in ctx.point], "prime": ctx.prime,
             "verification": checked}
-    return RouteResult(route, TARGET, True, f"views {', '.join(map(_fmt, views))}", [cond], cert)
+    plan = [(union, union, True)]
+    if rest:
+        cert["extension"] = {"statement": EXTENSION.format(U=d.latent), "through": list(S),
+                             "blocks": [list(w) for w in rest], "rank_witness": witness,
+                             "formula": rf"P(W\mid u) = \pi_u^{{-1}}\,[B_{{{tex_names(S)}}}^{{+}}\,"
+                                        rf"P({tex_names(S)}, W)]_{{u\cdot}}\ \text{{for every other block }}W"}
+        plan += [(S + w, w, False) for w in rest]
+    ctx.cache["marginal_plan"] = plan
+    why = f"views {', '.join(map(_fmt, views))}" + (f", extended through {_fmt(S)} to {len(rest)} more block(s)"
+                                                    if rest else "")
+    return RouteResult(route, TARGET, True, why, conds, cert)
+
+
+def _small_views(ctx: Context, blocks) -> tuple[list, list, list]:
+    """Three views of consecutive blocks, each grown until its Kruskal rank reaches k (the third: what the
+    condition still needs), and the blocks left over."""
+    k = ctx.design.classes
+    need, views, ranks, i = 2 * k + 2, [], [], 0
+    for j in range(3):
+        target = k if j < 2 else min(k, max(2, need - sum(r for r, _ in ranks)))
+        view, rank = (), (0, [])
+        while i < len(blocks) - (2 - j) and (not view or rank[0] < target):
+            view += blocks[i]
+            i += 1
+            rank = _kruskal(ctx, view, None)
+        views.append(view)
+        ranks.append(rank)
+    return views, ranks, list(blocks[i:])
+
+
+def _through(ctx: Context, views, ranks) -> tuple[tuple[str, ...], dict] | None:
+    """An identified set S of full column rank k (the smallest view of Kruskal rank k, else a union of two views)
+    with the rows of a nonzero k x k minor of P(S|U) at the witness point; None if there is none."""
+    k = ctx.design.classes
+    full = sorted((v for v, (r, _) in zip(views, ranks) if r >= k), key=lambda v: _size(ctx, v))
+    candidates = full[:1] or [a + b for a, b in itertools.combinations(views, 2)]
+    for S in candidates:
+        ctx.check("looking for a view of full column rank")
+        rows, cols = nonzero_minor(ctx.class_marginal(S), ctx.prime)
+        if len(rows) >= k:
+            return S, {"view": list(S), "rank": k, "rows": list(rows), "point": "witness_point", "prime": ctx.prime}
+    return None
+
+
+def _size(ctx: Context, view) -> int:
+    return int(np.prod([ctx.design.variable(v).dim for v in view]))
+
+
+def _verify_marginals(ctx: Context, groups) -> dict:
+    """Check P(parts | u) = prod P(part | u) for every cell and class of each group of disjoint parts, as
+    identities of polynomials at random points mod p (degree: the variables involved; Schwartz-Zippel)."""
+    p, k = ctx.prime, ctx.design.classes
+    tally = new_tally()
+    degree = max(len(sum(parts, ())) for parts in groups)
+    points = [ctx.model.random_point(ctx.rng, p) for _ in range(points_needed(degree, ctx.error, p))]
+    for parts in groups:
+        union = sum(parts, ())
+        ctx.check(f"checking the factorisation of P({', '.join(union)} | u)")
+        for point in points:
+            lhs = ctx.marginals.class_table(point, union, p).reshape(-1, k)
+            rhs = np.ones((1, k), dtype=np.int64)
+            for part in parts:
+                f = ctx.marginals.class_table(point, part, p).reshape(-1, k)
+                rhs = (rhs[:, None, :] * f[None, :, :] % p).reshape(-1, k)
+            if not np.array_equal(lhs % p, rhs):
+                raise AssertionError(f"P({', '.join(union)} | u) does not factorise over "
+                                     f"{' | '.join(map(_fmt, parts))}; this is a bug in mixid")
+        cells = lhs.size
+        tally["random_point_identities"] += cells
+        tally["error_bound"] += cells * (len(union) / (p - 1)) ** len(points)
+    tally["method"] = (f"factorisations of the marginals as polynomial identities at {len(points)} random point(s) "
+                       "mod p")
+    return tally
 
 
 def per_arm(ctx: Context) -> RouteResult:
@@ -135,9 +245,13 @@ def per_arm(ctx: Context) -> RouteResult:
         cond = Condition(f"three views of the variables other than {T} mutually independent given {U}, {T}",
                          False, "structure", route, {"blocks": [list(b) for b in blocks]})
         return RouteResult(route, TARGET, False, reason, [cond])
+    if len(blocks) > MAX_SEARCH_BLOCKS:
+        return RouteResult(route, TARGET, False, f"given {U} and {T} the other variables form {len(blocks)} blocks, "
+                           f"more than {MAX_SEARCH_BLOCKS}: too many to search every grouping into three views")
     need = 2 * k + 2
     best = None
     for views in _balanced(ctx, blocks):
+        ctx.check("searching groupings of the blocks into three views per arm")
         stitch = [v for v in views if ctx.graph.separated(set(v), {T}, {U})]
         stitch_ok = [(v, _kruskal(ctx, v, None)) for v in stitch]
         stitch_ok = [(v, r) for v, r in stitch_ok if r[0] >= min(2, k)]

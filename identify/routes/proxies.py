@@ -33,7 +33,7 @@ def joint_mod(ctx: Context, keep: tuple[str, ...], outcome: bool = False) -> np.
     d, p = ctx.design, ctx.prime
     Y = d.outcome
     names = keep + ((Y,) if outcome and Y not in keep else ())
-    tensor = ctx.model.marginal(ctx.class_tensor, names, p)  # (*dims, k)
+    tensor = ctx.class_marginal_tensor(names)  # (*dims, k), from the ancestors of names only
     tensor = (tensor * ctx.weights % p).sum(axis=-1) % p
     if outcome:
         var = d.variable(Y)
