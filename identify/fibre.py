@@ -53,6 +53,7 @@ SYMPY_MAX_PARAMS = 12  # sympy's groebner takes about a second at 11 parameters 
 MSOLVE_MAX_PARAMS = 40  # above this Groebner bases of these systems rarely finish in minutes
 MAX_PARAMS = 60  # "too large for a global check": the monodromy's cost grows with n^3 per step and with m
 GLOBAL_SECONDS = 120.0  # default budget of an explicit global check
+EXACT_SECONDS = 30.0  # in "auto", the Groebner engine's share before monodromy takes over
 STABLE_LOOPS = 8  # monodromy stops after this many loops without a new orbit
 WITNESS_DIGITS = 50
 TARGETS = ("full_mixture", "mte", "ate")
@@ -788,7 +789,7 @@ def count_fibre(design: Design | str, *, targets: tuple[str, ...] | None = None,
                      {"jacobian_rank": n - dimension, "parameters": n})
     exact = None
     if method in ("auto", "exact") and engine is not None:
-        share = max_seconds if method == "exact" else max_seconds / 2
+        share = max_seconds if method == "exact" else min(max_seconds / 2, EXACT_SECONDS)
         try:
             exact = _exact(model, targets, engine, seed, min(deadline, time.monotonic() + share))
         except FibreBudget:
