@@ -2,12 +2,15 @@
 
 From the repository root (after ``pip install -e '.[test]'``, which brings nbclient and ipykernel)::
 
-    python -m theory_notebooks                   # every notebook, in order
-    python -m theory_notebooks 03 04             # the notebooks whose names start with 03 or 04
+    python -m theory_notebooks                   # every notebook, in order, each followed by its solutions
+    python -m theory_notebooks 03 04             # the notebooks whose names start with 03 or 04, with solutions
 
-Each notebook runs top to bottom in a fresh ``python3`` kernel whose working folder is ``theory_notebooks/``
-(as under ``pytest --nbmake``), and is written back with its outputs. A cell that raises stops that notebook
-with its error and leaves the file untouched; the exit code is the number of notebooks that failed.
+The exercises' solutions live in ``theory_notebooks/solutions/NN_solutions.ipynb`` (so that a teacher can hand
+out the course without them): ``python -m theory_notebooks 03`` runs ``03_...ipynb``, then
+``solutions/03_solutions.ipynb``. Each notebook runs top to bottom in a fresh ``python3`` kernel whose working
+folder is the notebook's own (as under ``pytest --nbmake``), and is written back with its outputs. A cell that
+raises stops that notebook with its error and leaves the file untouched; the exit code is the number of notebooks
+that failed. Each notebook's execution time is printed.
 """
 
 from __future__ import annotations
@@ -33,11 +36,13 @@ def execute(path: Path, timeout: int = 1200) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     prefixes = (sys.argv[1:] if argv is None else argv) or [""]
-    notebooks = [p for p in sorted(HERE.glob("*.ipynb")) if any(p.name.startswith(x) for x in prefixes)]
+    found = [*HERE.glob("*.ipynb"), *HERE.glob("solutions/*.ipynb")]
+    in_order = sorted(found, key=lambda p: (p.name[:2], p.parent.name == "solutions", p.name))  # lesson, solutions
+    notebooks = [p for p in in_order if any(p.name.startswith(x) for x in prefixes)]
     if not notebooks:
         print(f"no notebook in {HERE} starts with {' or '.join(prefixes)}", file=sys.stderr)
         return 1
-    failed = 0
+    failed, start = 0, time.perf_counter()
     for path in notebooks:
         t0 = time.perf_counter()
         try:
@@ -48,6 +53,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"FAILED {path.name}: {first}", file=sys.stderr)
             continue
         print(f"executed {path.name} in {time.perf_counter() - t0:.0f} s")
+    if len(notebooks) > 1:
+        print(f"{len(notebooks) - failed} of {len(notebooks)} notebooks in {time.perf_counter() - start:.0f} s")
     return failed
 
 
