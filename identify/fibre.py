@@ -673,7 +673,8 @@ def _witness(model: Model, points: list[np.ndarray], targets: tuple[str, ...]) -
     real = float(np.abs(second.imag).max()) < 1e-8
     mpmath.mp.dps = WITNESS_DIGITS + 15
     mp = (lambda v: mpmath.mpf(float(v.real))) if real else (lambda v: mpmath.mpc(complex(v)))
-    a = np.array([mpmath.mpf(float(v.real)) for v in base], dtype=object)
+    # both points are stated with 50 digits; point_b is refined against point_a as stated
+    a = np.array([mpmath.mpf(mpmath.nstr(mpmath.mpf(float(v.real)), WITNESS_DIGITS)) for v in base], dtype=object)
     b = np.array([mp(v) for v in second], dtype=object)
     ya = model.evaluate(a)[0]
     for _ in range(8):  # Newton at high precision on the full system (least squares via normal equations)
@@ -688,7 +689,7 @@ def _witness(model: Model, points: list[np.ndarray], targets: tuple[str, ...]) -
                   mpmath.mpc(mpmath.mpf(mpmath.nstr(v.real, WITNESS_DIGITS)),
                              mpmath.mpf(mpmath.nstr(v.imag, WITNESS_DIGITS))) for v in b], dtype=object)
     diff = max(abs(u - v) for u, v in zip(model.evaluate(b)[0], ya))
-    out = {"point_a": [mpmath.nstr(v, 17) for v in a], "point_b": [text(v) for v in b], "real": real,
+    out = {"point_a": [mpmath.nstr(v, WITNESS_DIGITS) for v in a], "point_b": [text(v) for v in b], "real": real,
            "interior": bool(real and _interior(model, np.array([float(v) for v in b]))),
            "digits": WITNESS_DIGITS, "max_observable_difference": mpmath.nstr(diff, 3)}
     for t in ("ate",):
@@ -717,11 +718,9 @@ def _interior(model: Model, x: np.ndarray) -> bool:
 def recheck_witness(design: Design | str, witness: dict) -> float:
     """The largest observable difference between a witness's two points, evaluated at 50 digits.
 
-    Examples
-    --------
-    >>> w = {"point_a": ["0.5"], "point_b": ["0.5"], "real": True}
-    >>> recheck_witness(Design.latent_class(["A"], classes=1), w) if False else 0.0
-    0.0
+    A witness holds ``point_a`` and ``point_b`` (decimal strings; a complex coordinate is a [real, imaginary]
+    pair) in the order of ``Model(design).params``. A value near 1e-50 re-proves that both points give the same
+    observables; compare the targets at the two points to see what the observables cannot tell apart.
     """
     import mpmath
 
