@@ -6,11 +6,12 @@ import dataclasses
 
 import numpy as np
 import pytest
-from mixid.cli import main
 from mixid.identify import Design, DesignError, place
 from mixid.identify import fibre as fibre_module
 from mixid.identify.fibre import _FastMap, count_fibre, recheck_witness
 from mixid.identify.model import Model
+
+from mixid.cli import main
 
 LC = Design.latent_class
 
