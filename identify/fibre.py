@@ -103,7 +103,8 @@ class Fibre:
             how = (f"from {d.get('starts', 0)} random complex starts ({d.get('converged_starts', 0)} converged, the "
                    f"last {d.get('stable_starts', 0)} without a new point)")
         if self.dimension > 0:
-            return f"the fibre is positive-dimensional (dimension {self.dimension}): not identifiable"
+            whole = f"the fibre is positive-dimensional (dimension {self.dimension}): the full mixture is not identifiable"
+            return whole if target == "full_mixture" else f"{whole}; whether {target} is, the count does not decide"
         count = f"{m} parameter point(s) up to relabelling give the observables of a generic point, counted {how}"
         if not self.complete:
             count = (f"at least {m} parameter points up to relabelling give the observables of a generic point "
@@ -304,8 +305,8 @@ def _exact(model: Model, targets: tuple[str, ...], engine: str, seed: int, deadl
     if deg is None:
         raise RuntimeError("the fibre ideal has no point although it contains theta*: a bug in mixid")
     if deg < 0:
-        return Fibre(None, 1, f"groebner ({engine})", True, True, perms, {t: False for t in targets}, details,
-                     seconds=time.monotonic() - start)
+        one = {t: (False if t == "full_mixture" else None) for t in targets}
+        return Fibre(None, 1, f"groebner ({engine})", True, True, perms, one, details, seconds=time.monotonic() - start)
     one = {"full_mixture": deg == perms}
     for t, polys in extra.items():
         d_t = degree(base + [f - _value_mod(f, point, p) for f in polys])
@@ -783,8 +784,9 @@ def count_fibre(design: Design | str, *, targets: tuple[str, ...] | None = None,
                               f"sympy handles up to {SYMPY_MAX_PARAMS}")
         raise DesignError(f"too large for an exact fibre count: {n} parameters (the limit is {MSOLVE_MAX_PARAMS})")
     dimension = _fibre_dimension(model, seed)
-    if dimension > 0:
-        return Fibre(None, dimension, "jacobian", False, True, _relabellings(model), {t: False for t in targets},
+    if dimension > 0:  # the full mixture is not identifiable; whether the MTE or the ATE is, the count cannot say
+        return Fibre(None, dimension, "jacobian", False, True, _relabellings(model),
+                     {t: (False if t == "full_mixture" else None) for t in targets},
                      {"jacobian_rank": n - dimension, "parameters": n})
     exact = None
     if method in ("auto", "exact") and engine is not None:
@@ -800,7 +802,10 @@ def count_fibre(design: Design | str, *, targets: tuple[str, ...] | None = None,
         if exact is not None and exact.dimension > 0:
             exact = None  # a positive-dimensional ideal although J has full rank: a degenerate component; count
     square = model.n_observables - 1 == n
-    numeric = (_monodromy if square else _starts)(model, targets, seed, deadline)
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1):  # tracking solves thousands of small systems: BLAS threads only contend
+        numeric = (_monodromy if square else _starts)(model, targets, seed, deadline)
     if numeric.solutions and numeric.solutions > 1:
         numeric.witness = _witness(model, numeric._points, targets)
     if exact is not None:  # the exact count, with the numeric witness of its second point
