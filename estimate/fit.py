@@ -79,7 +79,10 @@ def compile_estimator(p: Placement, estimator: str = "auto", method: str = "penc
     causal = d.causal
     categorical = all(v.categorical for v in d.variables)
     if estimator == "auto":
-        identifiable = [t for t in ("full_mixture", "mte", "ate") if p.targets[t].identifiable]
+        # identifiable at some scope: a target the global check refuted (several fibre points) is still identified
+        # locally, so maximum likelihood estimates it, with the warning that other points fit equally well
+        identifiable = [t for t in ("full_mixture", "mte", "ate") if p.targets[t].identifiable
+                        or (p.targets[t].local_check or {}).get("verdict") == "identifiable"]
         if d.latent_observed:
             estimator = "adjustment"
         elif categorical and identifiable:

@@ -811,17 +811,29 @@ def weight_gradients(model: Model) -> np.ndarray:
 
 def identification(placement) -> tuple[dict[str, bool], dict[str, str], list[str]]:
     """Which estimable targets the placement identifies, at which scope, and the warnings an estimate of the whole
-    model carries for the others (not identified: no standard error; identified only locally: said so)."""
-    identified = {t: placement.targets[t].identifiable for t in ("full_mixture", "mte", "ate")
-                  if placement.targets[t].verdict != "not_applicable"}
-    scope = {t: placement.targets[t].scope for t in identified}
-    warnings = []
-    for target, ok in identified.items():
-        if not ok:
-            warnings.append(f"{TARGET_NAMES[target]} is not identifiable in this design: its estimate is one of "
+    model carries for the others (not identified: no standard error; identified only locally: said so).
+
+    A target that the global check found locally but not globally identifiable (a finite fibre of m > 1 points)
+    keeps its local standard error, with a warning that m points fit the data equally well.
+    """
+    identified, scope, warnings = {}, {}, []
+    for t in ("full_mixture", "mte", "ate"):
+        v = placement.targets[t]
+        if v.verdict == "not_applicable":
+            continue
+        cert = v.certificate
+        several = v.verdict == "not_identifiable" and cert.get("kind") == "fibre" and cert.get("dimension") == 0
+        identified[t], scope[t] = v.identifiable or several, "local" if several else v.scope
+        if several:
+            m = f"{'at least ' if not cert.get('complete') else ''}{cert.get('solutions')}"
+            warnings.append(f"{TARGET_NAMES[t]} is not globally identifiable: {m} parameter points (up to "
+                            "relabelling) fit the data equally well; the estimate is the one the optimiser reached, "
+                            "and its standard error is local to it")
+        elif not v.identifiable:
+            warnings.append(f"{TARGET_NAMES[t]} is not identifiable in this design: its estimate is one of "
                             "many values that fit the data equally well (no standard error)")
-        elif scope[target] == "local":
-            warnings.append(f"{TARGET_NAMES[target]} is identified only locally (not proved global): another, "
+        elif v.scope == "local":
+            warnings.append(f"{TARGET_NAMES[t]} is identified only locally (not proved global): another, "
                             "distant parameter value may fit the data equally well")
     return identified, scope, warnings
 

@@ -13,6 +13,7 @@ import sys
 from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
+from typing import Optional
 
 import typer
 
@@ -80,6 +81,7 @@ _COLOURS = {"identifiable": "green", "not_identifiable": "red", "inconclusive": 
 
 def render(p, console=None) -> None:
     """A rich report of a placement: level, verdicts with their certificates, roles, failing routes."""
+    from rich.markup import escape
     from rich.table import Table
 
     from mixid.identify.placement import TARGETS, TITLES, rank_text
@@ -101,6 +103,8 @@ def render(p, console=None) -> None:
     if p.roles:
         console.print(f"roles: Z (treatment side) = {', '.join(p.roles.treatment_side)}; "
                       f"X (outcome side) = {', '.join(p.roles.outcome_side)}")
+    if p.global_check:
+        console.print(f"[bold]global check[/bold]: {escape(p.global_check['summary'])}")
     failed = [r for r in p.routes if not r.applies]
     if failed:
         console.print("[bold]routes that do not apply[/bold]")
@@ -127,16 +131,24 @@ def identify(
     latex: bool = typer.Option(False, "--latex", help="Print the identifying formulas in LaTeX."),
     error: float = typer.Option(1e-9, "--error", help="Largest probability of a wrong probabilistic verdict."),
     seed: int = typer.Option(0, "--seed", help="Seed of the random witness points."),
-    max_seconds: float = typer.Option(300.0, "--max-seconds",
-                                      help="Time budget; targets still undecided then are reported inconclusive."),
+    max_seconds: Optional[float] = typer.Option(  # noqa: UP045 - typer reads the annotation
+        None, "--max-seconds", help="Time budget (default 300 s; an unasked-for --global check takes at most 120 s "
+        "of it); targets still undecided then are reported inconclusive or keep their local verdict."),
+    global_: bool = typer.Option(False, "--global", help="Count the generic fibre for every target that is only "
+                                 "locally identifiable: global verdicts, or a witness of non-identifiability."),
+    local: bool = typer.Option(False, "--local", help="Never run the global check (local verdicts stand)."),
 ) -> None:
     """Place DESIGN in the identifiability hierarchy, with certificates."""
     from mixid.identify.placement import check_seconds, place
 
     if not 0 < error < 1:
         raise _bad(f"--error must be in (0, 1), got {error}")
-    check_seconds(max_seconds, "--max-seconds")
-    p = place(design, error=error, seed=seed, max_seconds=max_seconds)
+    if global_ and local:
+        raise _bad("--global and --local exclude each other")
+    if max_seconds is not None:
+        check_seconds(max_seconds, "--max-seconds")
+    scope = "global" if global_ else ("local" if local else "auto")
+    p = place(design, error=error, seed=seed, max_seconds=max_seconds, scope=scope)
     if json_out:
         print(p.to_json(indent=2))
     elif latex:
