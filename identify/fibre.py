@@ -103,7 +103,8 @@ class Fibre:
             how = (f"from {d.get('starts', 0)} random complex starts ({d.get('converged_starts', 0)} converged, the "
                    f"last {d.get('stable_starts', 0)} without a new point)")
         if self.dimension > 0:
-            whole = f"the fibre is positive-dimensional (dimension {self.dimension}): the full mixture is not identifiable"
+            whole = (f"the fibre is positive-dimensional (dimension {self.dimension}): the full mixture is not "
+                     "identifiable")
             return whole if target == "full_mixture" else f"{whole}; whether {target} is, the count does not decide"
         count = f"{m} parameter point(s) up to relabelling give the observables of a generic point, counted {how}"
         if not self.complete:
@@ -546,7 +547,7 @@ def _target_values(model: Model, targets: tuple[str, ...], orbits: _Orbits):
     return values
 
 
-def _monodromy(model: Model, targets: tuple[str, ...], seed: int, deadline: float,
+def _monodromy(model: Model, targets: tuple[str, ...], seed: int, deadline: float, max_paths: float = math.inf,
                stable: int = STABLE_LOOPS) -> Fibre:
     """Count the fibre of a random real interior point by monodromy loops (probabilistic)."""
     rng = np.random.default_rng(seed)
@@ -566,6 +567,8 @@ def _monodromy(model: Model, targets: tuple[str, ...], seed: int, deadline: floa
             loops += 1
             since_new += 1
             for x in list(known):
+                if paths >= max_paths:
+                    raise FibreBudget
                 paths += 1
                 end = tracker.loop(x, z, via)
                 if end is not None and not any(orbits.same(end, f) for f in known):
@@ -606,7 +609,8 @@ def _levenberg_marquardt(F: _FastMap, x: np.ndarray, y: np.ndarray, iterations: 
     return x if cost < 1e-20 else None
 
 
-def _starts(model: Model, targets: tuple[str, ...], seed: int, deadline: float, stable: int = 60) -> Fibre:
+def _starts(model: Model, targets: tuple[str, ...], seed: int, deadline: float, max_paths: float = math.inf,
+            stable: int = 60) -> Fibre:
     """Fibre points of an overdetermined design from random complex starts (Levenberg-Marquardt), probabilistic.
 
     Squaring an overdetermined system up for monodromy adds many spurious solutions; Newton on the full system
@@ -620,7 +624,7 @@ def _starts(model: Model, targets: tuple[str, ...], seed: int, deadline: float, 
     orbits = _Orbits(model, rng)
     found, tried, converged, since_new, complete = [base], 0, 0, 0, True
     while since_new < stable:
-        if time.monotonic() > deadline:
+        if time.monotonic() > deadline or tried >= max_paths:
             complete = False
             break
         tried += 1
@@ -739,7 +743,7 @@ def recheck_witness(design: Design | str, witness: dict) -> float:
 
 # ---------------------------------------------------------------------------------------------------- driver
 def count_fibre(design: Design | str, *, targets: tuple[str, ...] | None = None, method: str = "auto",
-                max_seconds: float = GLOBAL_SECONDS, seed: int = 0) -> Fibre:
+                max_seconds: float = GLOBAL_SECONDS, max_paths: int | None = None, seed: int = 0) -> Fibre:
     """Count the generic fibre of a design's observable map, up to relabelling, and decide which targets take one
     value on it.
 
@@ -753,6 +757,9 @@ def count_fibre(design: Design | str, *, targets: tuple[str, ...] | None = None,
         (Groebner only), or ``numeric`` (monodromy only).
     max_seconds : float
         Time budget. When it runs out the count is a lower bound (``complete`` False).
+    max_paths : int, optional
+        A budget of work rather than time for the numerical engines: at most this many continued paths
+        (monodromy) or random starts. Unlike ``max_seconds`` it gives the same answer on any machine.
     seed : int
         Seed of the random point (the exact engine's point is recorded in the certificate).
 
@@ -805,7 +812,8 @@ def count_fibre(design: Design | str, *, targets: tuple[str, ...] | None = None,
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(1):  # tracking solves thousands of small systems: BLAS threads only contend
-        numeric = (_monodromy if square else _starts)(model, targets, seed, deadline)
+        numeric = (_monodromy if square else _starts)(model, targets, seed, deadline,
+                                                      math.inf if max_paths is None else max_paths)
     if numeric.solutions and numeric.solutions > 1:
         numeric.witness = _witness(model, numeric._points, targets)
     if exact is not None:  # the exact count, with the numeric witness of its second point

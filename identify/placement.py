@@ -32,7 +32,7 @@ import numpy as np
 
 from .design import Design, Roles
 from .errors import DesignError
-from .fibre import GLOBAL_SECONDS, MAX_PARAMS, count_fibre
+from .fibre import GLOBAL_SECONDS, MAX_PARAMS, SYMPY_MAX_PARAMS, count_fibre
 from .graph import Condition
 from .marginals import LimitReached
 from .rank import DEFAULT_ERROR
@@ -42,8 +42,13 @@ from .routes.jacobian import JacobianRoute
 
 DEFAULT_MAX_SECONDS = 300.0  # place()'s time budget and the default of `mixid identify --max-seconds`
 SCOPES = ("auto", "global", "local")
-AUTO_SECONDS = 2.0  # the global check that scope="auto" runs unasked must stay this cheap
-AUTO_MAX_PARAMS = 24  # ... and is tried only on models this small
+# The global check that scope="auto" runs unasked: on models of at most AUTO_MAX_PARAMS parameters, exact (Groebner)
+# up to AUTO_EXACT_PARAMS, else numeric with at most AUTO_PATHS continued paths or starts (a few seconds); the time
+# limit is only a safety net, so that the answer is the same on any machine.
+AUTO_MAX_PARAMS = 24
+AUTO_EXACT_PARAMS = 16
+AUTO_PATHS = 40
+AUTO_SAFETY_SECONDS = 60.0
 
 TARGETS = ("labels", "full_mixture", "mte", "ate")
 LEVELS = {"labels": 1, "full_mixture": 2, "mte": 3, "ate": 4}
@@ -261,8 +266,9 @@ def place(design: Design | str, *, error: float = DEFAULT_ERROR, seed: int | Non
         so does one that would need a table larger than :data:`~mixid.identify.marginals.MAX_CELLS` entries.
     scope : str
         ``"auto"`` (default): a target that only the Jacobian identifies (locally) gets the global check of
-        :func:`~mixid.identify.fibre.count_fibre` when the design is small enough for it to finish in a couple of
-        seconds; ``"global"``: always try it, within the budget; ``"local"``: never (local verdicts stand).
+        :func:`~mixid.identify.fibre.count_fibre` when the design has at most 24 parameters, with a fixed amount
+        of work (the same answer on every machine); ``"global"``: always try it, within the budget; ``"local"``:
+        never (local verdicts stand).
 
     Returns
     -------
@@ -411,10 +417,16 @@ def _globalise(design: Design, verdicts: dict[str, TargetVerdict], scope: str, b
     if n > MAX_PARAMS:
         return {"status": "too_large", "targets": list(pending), "summary": f"too large for a global check: {n} "
                 f"parameters (the limit is {MAX_PARAMS}); the local verdicts stand"}
-    seconds = min(budget, AUTO_SECONDS) if scope == "auto" else budget
-    if seconds <= 0:
+    if budget <= 0:
         return {"status": "budget", "targets": list(pending), "summary": "no time left for the global check"}
-    fib = count_fibre(design, targets=pending, max_seconds=seconds, seed=seed)
+    if scope == "auto":  # a budget of work, not time, so that the answer does not depend on the machine
+        from .fibre import msolve_path
+
+        small = n <= AUTO_EXACT_PARAMS and (msolve_path() is not None or n <= SYMPY_MAX_PARAMS)
+        fib = count_fibre(design, targets=pending, method="exact" if small else "numeric",
+                          max_seconds=min(budget, AUTO_SAFETY_SECONDS), max_paths=AUTO_PATHS, seed=seed)
+    else:
+        fib = count_fibre(design, targets=pending, max_seconds=budget, seed=seed)
     decided = []
     for t in pending:
         one = fib.one_valued.get(t)
@@ -438,7 +450,7 @@ def _globalise(design: Design, verdicts: dict[str, TargetVerdict], scope: str, b
         summary += f"; decided globally: {', '.join(decided)}"
     left = [t for t in pending if t not in decided]
     if left:
-        why = (f"the {seconds:.0f} s the default check may take ran out; ask for it with scope='global' "
+        why = (f"the default check stops after {AUTO_PATHS} paths; ask for the full count with scope='global' "
                "(mixid identify --global)" if scope == "auto" else "the budget ran out before the count was complete")
         summary += f"; still local only: {', '.join(left)} ({why})"
     return {"status": status, "targets": list(pending), "decided": decided, "summary": summary,
