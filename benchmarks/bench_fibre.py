@@ -9,7 +9,7 @@ Segre variety P2 x P2, of degree 6, in 6 rank-one matrices; any 5 of them give a
 
     python benchmarks/bench_fibre.py [--quick] [--max-seconds S]
 
-Writes benchmarks/results/fibre.md and fibre.json.
+Writes results/fibre.md and results/fibre.json next to this file.
 """
 
 from __future__ import annotations
