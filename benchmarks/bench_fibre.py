@@ -70,7 +70,7 @@ def main() -> None:
     lines = ["| design | m found | expected | method | exact | seconds |", "|---|---|---|---|---|---|"]
     lines += [f"| {r['design']} | {r['m']} | {r['expected']} | {r['method']} | {r['exact']} | {r['seconds']} |"
               for r in rows]
-    (RESULTS / "fibre.md").write_text("\n".join(lines) + "\n")
+    (RESULTS / "fibre").with_suffix(".md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
 
