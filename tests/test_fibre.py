@@ -56,10 +56,24 @@ def test_sympy_engine_when_msolve_is_missing(monkeypatch):
         count_fibre("paper-level3", method="exact")  # 13 parameters: more than sympy is given
 
 
-def test_defective_format_has_a_positive_dimensional_fibre():
-    f = count_fibre(LC({"A": 2, "B": 2, "C": 2, "D": 2}, classes=3))
+@pytest.mark.parametrize("items, k, d", [({"A": 2, "B": 2, "C": 2, "D": 2}, 3, 14),
+                                         ({"A": 3, "B": 3, "C": 2, "D": 2}, 5, 34),
+                                         ({"A": 4, "B": 4, "C": 3}, 5, 44)])
+def test_defective_formats_have_a_positive_dimensional_fibre(items, k, d):
+    """The defective formats of the tensor literature: parameters <= independent cells, yet rank J = d - 1."""
+    model = Model(LC(items, classes=k))
+    assert model.n_params == d <= model.n_observables - 1
+    f = count_fibre(LC(items, classes=k), targets=("full_mixture",))
     assert f.dimension == 1 and f.solutions is None and f.globally_identifiable is False
-    assert f.details == {"jacobian_rank": 13, "parameters": 14}
+    assert f.details == {"jacobian_rank": d - 1, "parameters": d} and f.one_valued == {"full_mixture": False}
+
+
+def test_a_positive_dimensional_fibre_leaves_the_ate_undecided():
+    """paper-level4: the mixture moves along a fibre of dimension 2 while the ATE stays put (proximal formula); the
+    count must not call the ATE unidentifiable."""
+    f = count_fibre("paper-level4")
+    assert f.dimension == 2 and f.one_valued == {"full_mixture": False, "mte": None, "ate": None}
+    assert "does not decide" in f.statement("ate")
 
 
 def test_overdetermined_design_by_random_starts():
