@@ -126,3 +126,14 @@ def test_bad_requests_are_one_line_errors(capsys):
     assert "exclude each other" in capsys.readouterr().err
     assert main(["identify", "paper-level2", "--global", "--max-seconds", "-1"]) == 2
     assert len(capsys.readouterr().err.strip().splitlines()) == 1
+
+
+def test_the_perfect_format_3x3x5_has_the_published_six_points():
+    """Items of 3, 3 and 5 categories with k = 5 (44 parameters, 44 independent cells): a generic 5-dimensional
+    space of 3x3 matrices meets the rank-one matrices (degree 6) in 6 points, and any 5 of them give a
+    decomposition, so the fibre has C(6, 5) = 6 points up to relabelling. Eight continued paths find all six (the
+    full count, which waits for eight quiet loops, is in benchmarks/bench_fibre.py); never a seventh."""
+    design = LC({"A": 3, "B": 3, "C": 5}, classes=5)
+    f = count_fibre(design, method="numeric", max_paths=8, max_seconds=120)
+    assert f.method == "monodromy" and f.solutions == 6
+    assert recheck_witness(design, f.witness) < 1e-40
