@@ -280,14 +280,17 @@ def _groebner_degree_sympy(polys: list, model: Model, p: int, deadline: float) -
     return len(seen)
 
 
-def _exact(model: Model, targets: tuple[str, ...], engine: str, seed: int, deadline: float) -> Fibre:
-    """Count the fibre at a random point mod p with a Groebner basis (msolve or sympy)."""
+def _exact(model: Model, targets: tuple[str, ...], engine: str, seed: int, deadline: float,
+           point: list[int] | None = None) -> Fibre:
+    """Count the fibre at a random point mod p (or the given one) with a Groebner basis (msolve or sympy)."""
     p = FIBRE_PRIME
     rng = np.random.default_rng(seed)
-    point = [int(x) for x in model.random_point(rng, p)]
+    point = [int(x) for x in model.random_point(rng, p)] if point is None else [int(x) % p for x in point]
     cells = _cell_polys(model)
     values = [_value_mod(f, point, p) for f in cells]
-    base = [f - v for f, v in zip(cells[:-1], values[:-1])]  # the last cell is 1 - the others
+    # every cell's equation (a constant cell, e.g. a continuous variable's feature 0, gives none); the ones that
+    # sum to one are redundant but harmless
+    base = [f - v for f, v in zip(cells, values) if f - v != 0]
     names = [f"x{i}" for i in range(model.n_params)]
     extra: dict[str, list] = {t: _target_polys(model, t, rng, p) for t in targets if t != "full_mixture"}
 
@@ -739,6 +742,27 @@ def recheck_witness(design: Design | str, witness: dict) -> float:
     if len(a) != model.n_params or len(b) != model.n_params:
         raise DesignError(f"a witness of this design has {model.n_params} coordinates per point")
     return float(max(abs(u - v) for u, v in zip(model.evaluate(a)[0], model.evaluate(b)[0])))
+
+
+def recheck_count(design: Design | str, certificate: dict, max_seconds: float = GLOBAL_SECONDS) -> bool:
+    """Re-run an exact fibre count at the certificate's own point and prime: True when the degree agrees.
+
+    Examples
+    --------
+    >>> cert = count_fibre("paper-level2", method="exact").certificate("ate")
+    >>> recheck_count("paper-level2", cert)
+    True
+    """
+    if certificate.get("kind") != "fibre" or not certificate.get("exact") or "point" not in certificate:
+        raise DesignError("only an exact fibre certificate (kind 'fibre', exact, with its point) can be re-counted")
+    model = Model(Design.load(design))
+    if int(certificate["prime"]) != FIBRE_PRIME or len(certificate["point"]) != model.n_params:
+        raise DesignError(f"the certificate's point must have {model.n_params} coordinates mod {FIBRE_PRIME}")
+    engine = certificate.get("engine", "msolve")
+    if engine == "msolve" and msolve_path() is None:
+        raise DesignError("re-counting this certificate needs msolve (pip install 'mixid[global]')")
+    fib = _exact(model, (), engine, 0, time.monotonic() + max_seconds, point=certificate["point"])
+    return fib.details["degree"] == certificate["degree"]
 
 
 # ---------------------------------------------------------------------------------------------------- driver

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from mixid.identify import Design, DesignError, place
 from mixid.identify import fibre as fibre_module
-from mixid.identify.fibre import _FastMap, count_fibre, recheck_witness
+from mixid.identify.fibre import _FastMap, count_fibre, recheck_count, recheck_witness
 from mixid.identify.model import Model
 
 from mixid.cli import main
@@ -44,6 +44,8 @@ def test_kruskal_range_designs_have_one_point_exactly_and_numerically():
     assert exact.details["degree"] == 2 and all(exact.one_valued.values())
     cert = exact.certificate("ate")
     assert cert["kind"] == "fibre" and cert["scope"] == "global" and cert["prime"] == fibre_module.FIBRE_PRIME
+    assert recheck_count("paper-level2", cert)  # the same degree at the stated point and prime
+    assert not recheck_count("paper-level2", dict(cert, degree=4))
     numeric = count_fibre(LC({"A": 2, "B": 2, "C": 2}, classes=2), method="numeric", max_seconds=60)
     assert numeric.method == "monodromy" and numeric.solutions == 1 and numeric.complete and not numeric.exact
 
