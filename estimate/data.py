@@ -26,8 +26,9 @@ from mixid.identify import Design
 from mixid.identify.errors import DataError
 
 MIN_ROWS = 10
-#: The largest table of sufficient statistics built densely (8 bytes a cell: 512 MiB).
-MAX_TABLE_CELLS = 1 << 26
+#: The largest table of sufficient statistics built densely (8 bytes a cell: 32 MiB). Categorical data of a larger
+#: design are kept as their observed response patterns with counts (at most one per row), never as a table.
+MAX_DENSE_CELLS = 1 << 22
 #: Largest in-memory size (bytes) of the needed columns of a streamed file kept for a row bootstrap (continuous
 #: designs resample rows; categorical ones only need the table). Above it the file is streamed and not kept.
 MEMORY_BUDGET = 512 * 2**20
@@ -41,30 +42,56 @@ class SufficientStats:
     loaded for a row bootstrap, so that designs with continuous variables can be bootstrapped by resampling rows;
     categorical designs never need them. ``notes`` are one-line notices for the user (columns ignored, columns
     loaded in memory); ``rows_unavailable`` says why ``columns`` is None when rows were asked for.
+
+    A categorical design whose table would exceed :data:`MAX_DENSE_CELLS` cells keeps its data as ``patterns``
+    (:class:`mixid.estimate.mle.Patterns`: the observed response patterns and their counts) and ``sums`` is None;
+    :meth:`marginal` serves both forms, so estimators that need only low-order marginals never see the table.
     """
 
     design: Design
     n: int
-    sums: np.ndarray
+    sums: np.ndarray | None
     columns: dict[str, np.ndarray] | None = field(default=None, repr=False)
     notes: list[str] = field(default_factory=list)
     rows_unavailable: str | None = None
+    patterns: Any = field(default=None, repr=False)
+
+    @property
+    def dense(self) -> bool:
+        """Whether the statistics are a table (False: observed response patterns)."""
+        return self.sums is not None
 
     @property
     def tensor(self) -> np.ndarray:
         """Normalised moments: the joint probability table for categorical data."""
+        if self.sums is None:
+            raise DataError(f"the table of design '{self.design.name}' would have {math.prod(cell_dims(self.design)):,}"
+                            f" cells; its data are kept as {len(self.patterns.codes):,} observed response patterns "
+                            "(use marginal() for the marginals an estimator needs)")
         return self.sums / self.n
 
     @property
     def categorical(self) -> bool:
         return all(v.categorical for v in self.design.variables)
 
-    def arm_counts(self) -> np.ndarray:
-        """Rows in each treatment arm."""
+    def marginal(self, keep: Iterable[str]) -> np.ndarray:
+        """Counts of the marginal table of the variables ``keep`` (in that order; U too when it is observed)."""
+        keep = tuple(keep)
+        if self.sums is None:
+            return self.patterns.marginal([data_columns(self.design).index(v) for v in keep])
         from mixid.identify import Model
 
-        counts = Model(self.design).marginal(self.sums, (self.design.treatment,))
-        return counts.reshape(2, -1).sum(axis=1)  # an observed U is a trailing axis: sum it out
+        names = [v for v in keep if v != self.design.latent]
+        counts = Model(self.design).marginal(self.sums, names)
+        if self.design.latent_observed and self.design.latent not in keep:
+            counts = counts.sum(axis=-1)  # an observed U is a trailing axis: sum it out
+        elif self.design.latent_observed and keep.index(self.design.latent) != len(keep) - 1:
+            counts = np.moveaxis(counts, -1, keep.index(self.design.latent))
+        return counts
+
+    def arm_counts(self) -> np.ndarray:
+        """Rows in each treatment arm."""
+        return self.marginal((self.design.treatment,))
 
 
 def data_columns(design: Design) -> tuple[str, ...]:
@@ -291,9 +318,16 @@ def sufficient_stats(design: Design, data: Any, *, columns: Mapping[str, str] | 
             raise DataError("columns= maps data columns, but the data are already sufficient statistics")
         return data
     cells = math.prod(cell_dims(design))
-    if cells > MAX_TABLE_CELLS:  # refuse before allocating: 30 binary items would need 8 GiB
-        raise DataError(f"the design's table would have {cells:,} cells (over {MAX_TABLE_CELLS:,}); maximum "
-                        "likelihood (estimator='mle') works on the observed response patterns instead")
+    if cells > MAX_DENSE_CELLS:  # never allocated: 30 binary items would need 8 GiB
+        if not all(v.categorical for v in design.variables):
+            raise DataError(f"the design's table of moments would have {cells:,} cells (over {MAX_DENSE_CELLS:,});"
+                            " with continuous variables it must be held densely: use fewer or smaller variables")
+        from .mle import patterns_from_data
+
+        patterns = patterns_from_data(design, data, chunksize=chunksize, columns=columns)
+        stats = SufficientStats(design, int(patterns.counts.sum()), None, notes=list(patterns.notes),
+                                patterns=patterns)
+        return _check_totals(design, stats)
     cmap = column_map(design, columns)
     keep_rows = keep_rows and not all(v.categorical for v in design.variables)  # tables resample without rows
     memory_budget = MEMORY_BUDGET if memory_budget is None else memory_budget

@@ -203,13 +203,11 @@ def fit(design: Design | str, data: Any, estimator: str = "auto", bootstrap: int
     p = placement or _cached_place(design)
     rng = as_generator(seed)
     name, run = compile_estimator(p, estimator, method=method, seed=rng, starts=starts, progress=progress)
-    if name == "mle":
-        from . import mle
-
-        if mle.too_large(design):  # survey scale: the likelihood on observed patterns, no dense table
-            return _fit_patterns(p, data, starts, rng, bootstrap, ci_level, truth, progress, columns)
     stats = sufficient_stats(design, data, columns=columns, keep_rows=bool(bootstrap) or name == "md")
-    mo = Moments(design, stats.tensor, n=stats.n)
+    if not stats.dense and name == "md":
+        raise DataError(f"md: minimum distance weighs every cell of the table, and the table of design "
+                        f"'{design.name}' is too large to hold; use estimator='mle' (observed response patterns)")
+    mo = Moments.of(stats)
     if name == "md":  # the efficient weight matrix needs the rows' feature covariance
         from .md import feature_covariance
 
@@ -238,7 +236,18 @@ def _bootstrap(stats: SufficientStats, mo: Moments, run, B: int, rng: np.random.
     """Replicates of the estimate: multinomial draws of the table (categorical) or resampled rows."""
     design, n = stats.design, stats.n
     out = np.full((B, width), np.nan)
-    if stats.categorical:
+    if stats.categorical and not stats.dense:  # observed patterns: multinomial draws of their counts
+        from .mle import Patterns
+
+        pat = stats.patterns
+
+        def draws():
+            for _ in range(B):
+                counts = rng.multinomial(n, pat.counts / pat.counts.sum()).astype(float)
+                yield Moments(design, None, mo.model, n=n, patterns=Patterns(pat.codes, counts, pat.dims))
+
+        replicates = draws()
+    elif stats.categorical:
         probs = stats.tensor.ravel()
         draws = rng.multinomial(n, probs / probs.sum(), size=B)
         tensors = (draws[b].reshape(stats.sums.shape) / n for b in range(B))  # counts / n: same n rows
@@ -255,44 +264,14 @@ def _bootstrap(stats: SufficientStats, mo: Moments, run, B: int, rng: np.random.
                 yield chunk_sums(design, {c: v[idx] for c, v in cols.items()}) / n
 
         tensors = rows()
+    if stats.dense or not stats.categorical:
+        replicates = (Moments(design, tensor, mo.model, n=n) for tensor in tensors)
     failures = 0
-    for b, tensor in enumerate(track(tensors, progress, "bootstrap", B)):
+    for b, moments in enumerate(track(replicates, progress, "bootstrap", B)):
         try:
-            vec = run(Moments(design, tensor, mo.model, n=n)).vector()
+            vec = run(moments).vector()
             out[b, : len(vec)] = vec[:width]
         except (np.linalg.LinAlgError, ValueError, ZeroDivisionError, FloatingPointError):
             failures += 1
     keep = ~np.all(np.isnan(out), axis=1)
     return out[keep], failures
-
-
-def _fit_patterns(p: Placement, data: Any, starts: int, rng: np.random.Generator, bootstrap: int, ci_level: float,
-                  truth: dict | None, progress: Progress | None, columns: Mapping[str, str] | None) -> Result:
-    """Maximum likelihood from observed response patterns (tables too large to hold densely)."""
-    from .mle import fit_patterns, patterns_from_data
-
-    design = p.design
-    patterns = patterns_from_data(design, data, columns=columns)
-    est = fit_patterns(p, patterns, starts=starts, seed=rng, progress=progress)
-    naive = None
-    if design.causal:
-        T, Y = design.names.index(design.treatment), design.names.index(design.outcome)
-        y = patterns.codes[:, Y].astype(float)
-        arms = [patterns.codes[:, T] == t for t in (0, 1)]
-        naive = float(np.dot(y[arms[1]], patterns.counts[arms[1]]) / patterns.counts[arms[1]].sum()
-                      - np.dot(y[arms[0]], patterns.counts[arms[0]]) / patterns.counts[arms[0]].sum())
-    result = Result("mle", p.level, int(patterns.counts.sum()), est, naive, truth=truth, ci_level=ci_level)
-    result.warnings += patterns.notes
-    if bootstrap:
-        from .mle import Patterns, maximise, summarise
-
-        fit0 = est.extra["mle"]
-        n = patterns.counts.sum()
-        out = []
-        for _ in track(range(bootstrap), progress, "bootstrap"):
-            counts = rng.multinomial(int(n), patterns.counts / n).astype(float)
-            boot = Patterns(patterns.codes, counts, patterns.dims)
-            refit = maximise(fit0.likelihood, boot, starts=0, seed=rng, initial=[fit0.point], information=False)
-            out.append(summarise(refit, p, standard_errors=False).vector())
-        result.bootstrap = np.array(out)
-    return result

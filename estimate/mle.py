@@ -65,6 +65,14 @@ class Patterns:
         return cls(np.stack(np.unravel_index(cells, table.shape), axis=1).astype(np.int64), table.ravel()[cells],
                    table.shape)
 
+    def marginal(self, axes: Sequence[int]) -> np.ndarray:
+        """Counts of the marginal table of these axes (in that order), from the patterns alone."""
+        shape = tuple(self.dims[a] for a in axes)
+        if not axes:
+            return np.asarray(self.counts.sum())
+        cells = np.ravel_multi_index(tuple(self.codes[:, a] for a in axes), shape)
+        return np.bincount(cells, weights=self.counts, minlength=math.prod(shape)).reshape(shape)
+
     @classmethod
     def from_columns(cls, columns: Sequence[np.ndarray], dims: Sequence[int]) -> Patterns:
         """Unique rows of validated integer columns with their counts (no dense table)."""
@@ -974,7 +982,7 @@ def compile_mle(placement, starts: int = 10, seed=None, progress=None):
 
     def run(mo, initial=None, standard_errors: bool = True):
         n = float(mo.n) if getattr(mo, "n", None) else 1.0
-        patterns = Patterns.from_table(mo.tensor * n)
+        patterns = mo.patterns if getattr(mo, "patterns", None) is not None else Patterns.from_table(mo.tensor * n)
         notes: list[str] = []
         points: list[np.ndarray] = []
         if initial is None:
@@ -985,6 +993,8 @@ def compile_mle(placement, starts: int = 10, seed=None, progress=None):
             fit = maximise(lik, patterns, starts=0, seed=rng, initial=[initial], information=standard_errors)
         est = summarise(fit, placement, standard_errors=standard_errors)
         est.diagnostics["constructive_starts"] = len(points)
+        if mo.tensor is None:  # survey scale: the likelihood ran on the observed patterns, no table
+            est.diagnostics["patterns"] = int(len(patterns.codes))
         est.warnings += notes
         est.extra["mle"] = fit
         return est
@@ -1002,17 +1012,6 @@ def posterior(fit: MLEFit, columns: Sequence[np.ndarray]) -> np.ndarray:
 
 
 # ------------------------------------------------------------------------------- survey-scale data
-#: Above this many cells the contingency table is not built: the likelihood works on observed patterns.
-MAX_DENSE_CELLS = 1 << 22
-
-
-def too_large(design: Design) -> bool:
-    """Whether the design's contingency table is too large to hold densely."""
-    from .data import cell_dims
-
-    return math.prod(cell_dims(design)) > MAX_DENSE_CELLS
-
-
 def patterns_from_data(design: Design, data, chunksize: int = 1_000_000, columns=None) -> Patterns:
     """Observed response patterns and counts of a data set, without the dense table.
 
@@ -1050,17 +1049,3 @@ def patterns_from_data(design: Design, data, chunksize: int = 1_000_000, columns
     else:
         codes, inverse = np.unique(keys, axis=0, return_inverse=True)
     return Patterns(codes, np.bincount(inverse.ravel(), weights=counts), tuple(dims), notes)
-
-
-def fit_patterns(placement, patterns: Patterns, starts: int = 10, seed=None, progress=None):
-    """Maximum likelihood on observed patterns (no dense table; no constructive start, whose moments need it)."""
-    from .simulate import as_generator
-
-    lik = likelihood(placement.design)
-    rng = as_generator(seed)
-    fit = maximise(lik, patterns, starts=starts, seed=rng, progress=progress)
-    est = summarise(fit, placement)
-    est.diagnostics["constructive_starts"] = 0
-    est.diagnostics["patterns"] = int(len(patterns.codes))
-    est.extra["mle"] = fit
-    return est
