@@ -11,9 +11,10 @@ import string
 
 import numpy as np
 from mixid.identify import Design
-from mixid.identify.errors import IdentificationError
+from mixid.identify.errors import DataError, IdentificationError
 
 from .cp import cp_mixture, cp_per_arm
+from .data import MAX_DENSE_CELLS
 from .evaluate import Moments, params_from_class_marginals, targets_from_point
 from .result import Estimate
 
@@ -79,6 +80,10 @@ def cp_estimate(mo: Moments, certificate: dict, k: int, seed=None, restarts: int
     if not all(v.categorical for v in design.variables):
         raise IdentificationError("cp: every variable must be categorical (CP factors are distributions)")
     views = [list(v) for v in certificate["views"]]
+    cells = int(np.prod([_size(design, view) for view in views], dtype=float))
+    if cells > MAX_DENSE_CELLS:
+        raise DataError(f"cp: the tensor of the certified views would have {cells:,} cells (over "
+                        f"{MAX_DENSE_CELLS:,}); use estimator='mle'")
     T = design.treatment
     warnings: list[str] = []
     if "stitch_view" not in certificate:

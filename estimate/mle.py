@@ -221,9 +221,11 @@ class Likelihood:
         pi, tables = self.unpack(X)
         S = len(X)
         with np.errstate(divide="ignore"):
-            logj = np.log(pi)[:, :, None]
+            # patterns along the first axis, so that each variable adds whole rows of its small log table
+            logj = np.repeat(np.log(pi).reshape(1, S * self.k), len(data.counts), axis=0)
             for t, q in zip(tables, data.flat):
-                logj = logj + np.log(t.reshape(S, self.k, -1)[:, :, q])
+                logj += np.ascontiguousarray(np.log(t.reshape(S * self.k, -1)).T)[q]
+            logj = logj.T.reshape(S, self.k, -1)
         if data.klass is not None:
             logj = np.where(np.arange(self.k)[None, :, None] == data.klass[None, None, :], logj, -np.inf)
         return logj
@@ -664,7 +666,13 @@ def maximise(lik: Likelihood, patterns: Patterns, starts: int = 10, seed=None, i
     if warm:
         ll, conv = np.full(total, -np.inf), np.zeros(total, dtype=bool)
     else:
-        X, ll, conv = lik.squarem(X, data, tol=1e-6 if dense else TOL, max_iter=EM_CYCLES if dense else 5000)
+        X, ll, conv = lik.squarem(X, data, tol=1e-6 if dense else TOL, max_iter=EM_CYCLES)
+    if not dense and not warm:
+        # no Newton on a large table: accelerated EM finishes the starts that may share the best maximum
+        # (the others sit on lower local maxima, as in the dense path)
+        live = np.flatnonzero((ll >= ll.max() - CANDIDATE_GAP) & ~conv)
+        if len(live):
+            X[live], ll[live], conv[live] = lik.squarem(X[live], data, tol=TOL, max_iter=5000)
     if progress is not None:
         progress("starts", 0, total)
     if dense:
