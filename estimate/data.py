@@ -23,7 +23,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from mixid.identify import Design
-from mixid.identify.errors import DataError
+from mixid.identify.design import shown
+from mixid.identify.errors import DataError, DesignError
 
 MIN_ROWS = 10
 #: The largest table of sufficient statistics built densely (8 bytes a cell: 32 MiB). Categorical data of a larger
@@ -92,6 +93,40 @@ class SufficientStats:
     def arm_counts(self) -> np.ndarray:
         """Rows in each treatment arm."""
         return self.marginal((self.design.treatment,))
+
+
+#: Estimation and simulation bound what a design may ask for beyond what loading it does (a design with a million
+#: classes loads, and identify answers it by counting dimensions, but no model with that many classes is fitted).
+MAX_CLASSES = 100
+MAX_PARAMETERS = 5000  # free parameters of the model: the information matrix is their square
+
+
+def n_parameters(design: Design) -> int:
+    """Free parameters of the design's model, counted without building it.
+
+    Examples
+    --------
+    >>> n_parameters(Design.builtin("paper-level3"))
+    13
+    """
+    k = design.classes
+    count = k - 1
+    for v in design.variables:
+        states = math.prod(design.variable(p).dim for p in design.parents(v.name))
+        count += k * states * (v.dim - 1)
+    return count
+
+
+def check_estimable(design: Design, what: str = "estimate") -> None:
+    """Refuse, with one line, a design too large to fit or sample: over :data:`MAX_CLASSES` classes or
+    :data:`MAX_PARAMETERS` free parameters (checked before any work)."""
+    if design.classes > MAX_CLASSES:
+        raise DesignError(f"{what}: design '{design.name}' has {design.classes:,} classes; estimation and "
+                          f"simulation support at most {MAX_CLASSES} (identify still answers it)")
+    count = n_parameters(design)
+    if count > MAX_PARAMETERS:
+        raise DesignError(f"{what}: the model of design '{design.name}' has {count:,} free parameters; estimation "
+                          f"and simulation support at most {MAX_PARAMETERS:,}")
 
 
 def data_columns(design: Design) -> tuple[str, ...]:
@@ -200,12 +235,13 @@ def validate_columns(design: Design, frame: Mapping[str, Any], offset: int = 0,
     for name, dim, categorical in _axis_dims(design):
         raw = np.asarray(frame[cmap[name]])
         column = f"'{name}'" if cmap[name] == name else f"'{cmap[name]}' ({name})"
-        if raw.dtype.kind == "b":
-            raise DataError(f"column {column} holds booleans; give numbers (integer codes for categories)")
-        if raw.dtype.kind in "OUS":  # strings or mixed objects: nothing is coerced silently
+        if raw.dtype.kind in _NOT_NUMBERS:  # refused by type: nothing is coerced silently
+            raise DataError(f"column {column} holds {_NOT_NUMBERS[raw.dtype.kind]} ({raw.dtype}); give numbers "
+                            "(integer codes for categories)")
+        if raw.dtype.kind in "OUSV":  # strings or mixed objects: every value must be a real number
             bad = next((i for i, v in enumerate(raw.ravel()) if not _is_number(v)), None)
             if bad is not None:
-                raise DataError(f"column {column} has a non-numeric value {raw.ravel()[bad]!r} at {where(bad)}")
+                raise DataError(f"column {column} has a non-numeric value {shown(raw.ravel()[bad])} at {where(bad)}")
         if raw.ndim != 1:
             raise DataError(f"column {column} must be one-dimensional")
         lengths.add(len(raw))
@@ -235,9 +271,14 @@ def validate_columns(design: Design, frame: Mapping[str, Any], offset: int = 0,
     return out
 
 
+_NOT_NUMBERS = {"b": "booleans", "M": "dates and times", "m": "time spans", "c": "complex numbers"}
+
+
 def _is_number(v: Any) -> bool:
-    """A real number that is not a bool or a string (``"1"`` is text, not a code)."""
-    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
+    """A real number that is not a bool or a string (``"1"`` is text, not a code), nor an integer beyond int64."""
+    if isinstance(v, (bool, np.bool_)):
+        return False
+    return isinstance(v, (float, np.integer, np.floating)) or (isinstance(v, int) and abs(v) < 2**63)
 
 
 def chunk_sums(design: Design, cols: Mapping[str, np.ndarray]) -> np.ndarray:
@@ -400,7 +441,11 @@ def _file_chunks(design: Design, path: Path, chunksize: int, cmap: dict[str, str
             pf = pq.ParquetFile(path)
         except Exception as exc:  # pyarrow raises several types for corrupt files
             raise DataError(f"cannot read Parquet file '{path}': {exc}") from None
-        notes = _select(design, pf.schema_arrow.names, cmap)
+        names = pf.schema_arrow.names
+        twice = next((c for c in names if names.count(c) > 1), None)
+        if twice is not None:
+            raise DataError(f"Parquet file '{path}' has column {shown(twice)} twice")
+        notes = _select(design, names, cmap)
         return notes, ({c: b.column(c).to_numpy(zero_copy_only=False) for c in wanted}
                        for b in pf.iter_batches(batch_size=chunksize, columns=wanted))
     raise DataError(f"data file '{path}' must end in .csv or .parquet")

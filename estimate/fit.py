@@ -14,19 +14,22 @@ from typing import Any
 
 import numpy as np
 from mixid.identify import Design, Placement, place
+from mixid.identify.design import shown
 from mixid.identify.errors import DataError, IdentificationError
 from mixid.identify.rank import DEFAULT_ERROR
 
 from .adjustment import adjustment
-from .data import SufficientStats, chunk_sums, sufficient_stats
+from .data import SufficientStats, check_estimable, chunk_sums, sufficient_stats
 from .evaluate import Moments
 from .progress import Progress, track
 from .proximal import proximal
-from .result import Estimate, Result
+from .result import Estimate, Result, check_truth
 from .simulate import as_generator
 from .spo import naive_difference, spo
 
 ESTIMATORS = ("auto", "mle", "md", "spo", "proximal", "cp", "adjustment")
+MAX_BOOTSTRAP = 10_000
+MAX_STARTS = 1000
 
 
 def _refuse(p: Placement, target: str, estimator: str, route_name: str) -> IdentificationError:
@@ -73,7 +76,7 @@ def compile_estimator(p: Placement, estimator: str = "auto", method: str = "penc
     distance (``md``) on the moment tensor.
     """
     if estimator not in ESTIMATORS:
-        raise IdentificationError(f"unknown estimator '{estimator}' (choose from {', '.join(ESTIMATORS)})")
+        raise IdentificationError(f"unknown estimator {shown(estimator)} (choose from {', '.join(ESTIMATORS)})")
     d, k = p.design, p.design.classes
     methods = {t: p.targets[t].method for t in p.targets}
     causal = d.causal
@@ -194,12 +197,19 @@ def fit(design: Design | str, data: Any, estimator: str = "auto", bootstrap: int
     'spo'
     """
     design = Design.load(design)
+    check_estimable(design)
     if isinstance(bootstrap, bool) or not isinstance(bootstrap, (int, np.integer)) or bootstrap < 0:
-        raise DataError(f"bootstrap must be a non-negative integer, got {bootstrap!r}")
+        raise DataError(f"bootstrap must be a non-negative integer, got {shown(bootstrap)}")
+    if bootstrap > MAX_BOOTSTRAP:
+        raise DataError(f"bootstrap asks for {bootstrap:,} replicates (at most {MAX_BOOTSTRAP:,})")
+    if isinstance(starts, bool) or not isinstance(starts, (int, np.integer)) or not 1 <= starts <= MAX_STARTS:
+        raise DataError(f"starts must be an integer from 1 to {MAX_STARTS:,}, got {shown(starts)}")
+    if truth is not None:
+        check_truth(truth)
     if not 0 < ci_level < 1:
         raise DataError(f"ci_level must be in (0, 1), got {ci_level}")
     if isinstance(seed, bool) or not (seed is None or isinstance(seed, (int, np.integer, np.random.Generator))):
-        raise DataError(f"seed must be an integer, got {seed!r}")
+        raise DataError(f"seed must be an integer, got {shown(seed)}")
     p = placement or _cached_place(design)
     rng = as_generator(seed)
     name, run = compile_estimator(p, estimator, method=method, seed=rng, starts=starts, progress=progress)
