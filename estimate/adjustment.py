@@ -25,8 +25,12 @@ def adjustment(mo: Moments) -> Estimate:
     weights = mo.with_class(())  # P(U = u)
     scale = np.where(weights > 0, weights, np.nan)
     point = params_from_class_marginals(design, lambda keep: mo.with_class(keep) / scale, weights)
-    w, tau, po = targets_from_point(model, point)
     warnings = [f"class {u} never occurs in the data" for u in np.flatnonzero(weights == 0)]
+    if not design.causal:  # a plain latent class model: the class weights and tables are the estimate
+        return Estimate(ate=None, potential_outcome_means=None, weights=np.asarray(weights, float),
+                        diagnostics={"class_counts_share": weights.tolist()}, warnings=warnings,
+                        extra={"params": point.tolist()})
+    w, tau, po = targets_from_point(model, point)
     order = np.argsort(tau, kind="stable")
     return Estimate(ate=po[1] - po[0], potential_outcome_means=po, weights=w[order], effects=tau[order],
                     diagnostics={"class_counts_share": weights.tolist()}, warnings=warnings,

@@ -129,6 +129,15 @@ def check_estimable(design: Design, what: str = "estimate") -> None:
                           f"and simulation support at most {MAX_PARAMETERS:,}")
 
 
+def unobserved_categories(name: str, counts: np.ndarray) -> str | None:
+    """The warning for a categorical variable whose declared categories do not all occur (None if they do)."""
+    missing = np.flatnonzero(np.asarray(counts) == 0)
+    if not len(missing):
+        return None
+    return (f"categor{'y' if len(missing) == 1 else 'ies'} {', '.join(map(str, missing))} of '{name}' never "
+            "occur in the data: their probabilities are estimated at 0")
+
+
 def data_columns(design: Design) -> tuple[str, ...]:
     """The columns a data set for ``design`` must have, in tensor-axis order."""
     return design.names + ((design.latent,) if design.latent_observed else ())

@@ -76,7 +76,11 @@ class Moments:
         return m
 
     def with_class(self, keep: Sequence[str]) -> np.ndarray:
-        """P(keep, U) of a design that observes U (U the trailing axis)."""
+        """P(keep, U) of a design that observes U, or has one class (U the trailing axis)."""
+        if not self.design.latent_observed:  # one latent class: U is constant
+            if self.design.classes != 1:
+                raise ValueError("P(keep, U) needs U observed, or a single class")
+            return self.joint(keep)[..., None]
         if self.tensor is None:
             idx = [self.design.names.index(v) for v in keep] + [len(self.design.names)]
             return self.patterns.marginal(idx) / self.n
@@ -106,7 +110,8 @@ def params_from_class_marginals(design: Design, marginal: Callable[[tuple[str, .
     """Model parameters from class-conditional marginals and the class weights, by ratios.
 
     ``marginal(names)`` is P(names | U=u) with shape (*dims of names, k); only each variable's family (its parents
-    and itself) is asked for, so the table of all cells is never needed.
+    and itself) is asked for, so the table of all cells is never needed. A row whose parent state has
+    probability 0 in a class is not determined: its parameters are NaN (fit refuses such an estimate, naming them).
     P(V=v | pa, u) = P(v, pa | u) / P(pa | u); continuous feature means the same way.
     """
     model = Model(design)

@@ -19,7 +19,7 @@ from mixid.identify.errors import DataError, IdentificationError
 from mixid.identify.rank import DEFAULT_ERROR
 
 from .adjustment import adjustment
-from .data import SufficientStats, check_estimable, chunk_sums, sufficient_stats
+from .data import SufficientStats, check_estimable, chunk_sums, sufficient_stats, unobserved_categories
 from .evaluate import Moments
 from .progress import Progress, track
 from .proximal import proximal
@@ -115,7 +115,7 @@ def compile_estimator(p: Placement, estimator: str = "auto", method: str = "penc
         raise IdentificationError(f"{estimator}: design '{d.name}' has no treatment and outcome; its mixture is "
                                   "estimated by mle")
     if estimator == "adjustment":
-        if not d.latent_observed:
+        if not d.latent_observed and k > 1:  # one class: U is constant, adjustment is the plain tables
             raise IdentificationError(f"adjustment: the class {d.latent} is latent in design '{d.name}'; "
                                       "adjustment needs it as a data column (latent: {observed: true})")
         return "adjustment", adjustment
@@ -231,14 +231,38 @@ def fit(design: Design | str, data: Any, estimator: str = "auto", bootstrap: int
     else:
         est = run(mo)
         replicate = run
+    _check_finite(name, est, design)
     naive = naive_difference(mo) if design.causal else None
     result = Result(name, p.level, stats.n, est, naive, truth=truth, ci_level=ci_level)
     result.warnings += stats.notes
+    if name != "mle":  # maximum likelihood says so itself, with what it does about it
+        result.warnings += [w for v in design.variables if v.categorical
+                            for w in [unobserved_categories(v.name, stats.marginal((v.name,)))] if w]
     if bootstrap:
         result.bootstrap, failures = _bootstrap(stats, mo, replicate, bootstrap, rng, len(est.vector()), progress)
         if failures:
             result.warnings.append(f"{failures} of {bootstrap} bootstrap replicates failed and were left out")
     return result
+
+
+def _check_finite(name: str, est: Estimate, design: Design) -> None:
+    """An estimate with a non-finite entry is refused (a NaN is never reported): a DataError naming the entry."""
+    params = np.asarray(est.extra.get("params", []), float)
+    if not np.all(np.isfinite(params)):
+        from mixid.identify import Model
+
+        first = Model(design).params[int(np.flatnonzero(~np.isfinite(params))[0])].name
+        raise DataError(f"{name}: parameter {first} is not determined by these data (it divides by the estimated "
+                        "probability of a parent state or class that is 0: a category or class the data leave "
+                        "empty); use estimator='mle'")
+    po = est.potential_outcome_means or {}
+    parts = {"the ATE": [] if est.ate is None else [est.ate], "E[Y(t)]": list(po.values()),
+             "the class weights": [] if est.weights is None else list(est.weights),
+             "the class effects": [] if est.effects is None else list(est.effects)}
+    for what, values in parts.items():
+        if not np.all(np.isfinite(np.asarray(values, float))):
+            raise DataError(f"{name}: {what} cannot be computed from these data (a moment it divides by is 0); "
+                            "see the warnings of the estimate, or use estimator='mle'")
 
 
 def _bootstrap(stats: SufficientStats, mo: Moments, run, B: int, rng: np.random.Generator, width: int,

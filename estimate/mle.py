@@ -848,6 +848,7 @@ def summarise(fit: MLEFit, placement, ci_level: float = 0.95, standard_errors: b
     Standard errors are given only for targets the placement identifies; the others carry ``None`` and a
     warning, since their estimates are one of many parameter values that fit the data equally well.
     """
+    from .data import unobserved_categories
     from .result import Estimate
 
     lik, design = fit.likelihood, fit.design
@@ -865,10 +866,9 @@ def summarise(fit: MLEFit, placement, ci_level: float = 0.95, standard_errors: b
     for i, name in enumerate(lik.names):
         seen = fit.patterns.codes[:, i]
         counts = np.bincount(seen, weights=fit.patterns.counts, minlength=lik.cats[i])
-        missing = np.flatnonzero(counts == 0)
-        if len(missing):
-            warnings.append(f"categor{'y' if len(missing) == 1 else 'ies'} {', '.join(map(str, missing))} of "
-                            f"'{name}' never occur in the data: their probabilities are estimated at 0")
+        unobserved = unobserved_categories(name, counts)
+        if unobserved:
+            warnings.append(unobserved)
     stats = fit.statistics()
     if stats["df"] < 0:
         warnings.append(f"the model has {stats['n_parameters']} free parameters but the table only "

@@ -196,7 +196,7 @@ def test_empirical_information_agrees_with_the_expected_one_in_expectation():
 
 def test_bad_input_is_refused_or_warned():
     data, _ = simulate("paper-level3", 2000, seed=0)
-    with pytest.raises(DataError, match="starts must be a positive integer"):
+    with pytest.raises(DataError, match="starts must be an integer from 1 to"):
         fit("paper-level3", data, estimator="mle", starts=0)
     with pytest.raises(DataError, match="seed must be an integer"):
         fit("paper-level3", data, seed="one")
