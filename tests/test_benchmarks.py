@@ -16,6 +16,7 @@ SCRIPTS = {
     "bench_paper.py": ["--quick"],
     "bench_extensions.py": ["--quick"],
     "bench_startup.py": ["--quick"],
+    "bench_survey_estimate.py": ["--quick"],
 }
 
 

@@ -5,6 +5,7 @@ without NaN."""
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
 import pandas as pd
@@ -85,8 +86,11 @@ def _strict_json(text: str):
     return json.loads(text, parse_constant=refuse)
 
 
-@settings(max_examples=int(__import__("os").environ.get("FUZZ_EXAMPLES", 40)), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                 HealthCheck.too_slow])
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", 40))  # a longer hunt: FUZZ_EXAMPLES=1000 pytest tests/test_fuzz.py
+
+
+@settings(max_examples=EXAMPLES, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(spec=designs(), data=st.data(), flags=FLAGS, as_yaml=st.booleans())
 def test_random_designs_data_and_flags_never_crash(spec, data, flags, as_yaml, tmp_path_factory, capsys):
     folder = tmp_path_factory.mktemp("fuzz")
