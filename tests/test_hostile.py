@@ -158,8 +158,8 @@ def test_degenerate_rows_give_a_data_error_naming_the_proxies():
     for estimator in ("spo", "proximal"):
         with pytest.raises(DataError, match=r"M\[Z,X\|T=0\] has rank 1 .* proxies Z, X"):
             fit("paper-level3", rows, estimator=estimator)
-    with pytest.raises(DataError, match="cp: parameter p_Z0_U1 is not determined"):
-        fit("paper-level3", rows, estimator="cp")
+    with pytest.raises(DataError, match=r"cp: parameter p_\w+ is not determined by these data"):
+        fit("paper-level3", rows, estimator="cp", seed=0)
 
 
 def test_a_declared_category_never_observed_is_named():
