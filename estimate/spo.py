@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 import scipy.linalg
 import scipy.optimize
+from mixid.identify.errors import DataError
 
 from .evaluate import Moments
 from .moment_problem import solve_atoms
@@ -39,7 +40,14 @@ def first_step(mo: Moments, Z: Sequence[str], X: Sequence[str], k: int) -> tuple
     alpha, pinv, diag, warnings = {}, {}, {}, []
     ex = mo.M(X, (), None).ravel()
     for t in (0, 1):
-        pinv[t], info = truncated_pinv(mo.M(Z, X, t), k)
+        M = mo.M(Z, X, t)
+        rank = int(np.sum(scipy.linalg.svdvals(M) > 1e-12 * max(np.abs(M).max(), 1e-300)))
+        if rank < k:  # a division by a zero singular value: the data cannot separate k classes here
+            T = mo.design.treatment
+            raise DataError(f"M[{','.join(Z)},{','.join(X)}|{T}={t}] has rank {rank} in these data, below k = {k}: "
+                            f"in arm {T}={t} the proxies {', '.join(Z + X)} do not separate {k} classes (too few or "
+                            "too uniform rows, or categories never observed)")
+        pinv[t], info = truncated_pinv(M, k)
         alpha[t] = pinv[t] @ mo.M(Z, (), t, outcome=True).ravel()
         diag[f"M[Z,X|{t}]"] = info
         if info["cond_k"] > ILL_CONDITIONED:
@@ -69,7 +77,11 @@ def spo(mo: Moments, Z: Sequence[str], X: Sequence[str], k: int, method: str = "
     for _ in range(2, 2 * k + 1):  # m_2 .. m_2k (Prony may use the last)
         gamma = D @ gamma
         moments.append(float(ex @ gamma))
-    sol = solve_atoms(np.array(moments), k, method=method)
+    # sampling noise of the synthetic moments: 0.5 / sqrt(n) per unit, amplified by the conditioning of the solves
+    amplification = max(d["cond_k"] for key, d in diag.items() if key.startswith("M["))
+    n = getattr(mo, "n", None)
+    noise = 0.5 * amplification / np.sqrt(n) if n and np.isfinite(amplification) else None
+    sol = solve_atoms(np.array(moments), k, method=method, noise=noise)
     weights, effects = np.asarray(sol.weights, dtype=float), np.asarray(sol.atoms, dtype=float)
     diag.update({"synthetic_moments": moments, "moment_solver": sol.diagnostics})
     warnings += list(sol.warnings)
