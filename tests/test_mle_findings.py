@@ -1,8 +1,7 @@
-"""FINDINGS from benchmarks/bench_mle.py: known problems of the maximum-likelihood path, as strict xfail tests.
+"""FINDINGS from benchmarks/bench_mle.py: problems the maximum-likelihood path had, kept as tests now that they are fixed.
 
-Each test states the behaviour the estimator should have and fails today (xfail, strict=True): when a problem is
-fixed the test passes, strict xfail turns that into a failure, and the marker should be removed. Nothing here is
-skipped; every test runs.
+Each test states the behaviour the estimator should have. A new finding enters as a strict xfail (it fails today;
+when it is fixed, strict xfail turns the pass into a failure and the marker is removed). Nothing here is skipped.
 """
 
 from __future__ import annotations
@@ -13,7 +12,6 @@ import sys
 import warnings
 
 import numpy as np
-import pytest
 from mixid.estimate.data import SufficientStats
 
 from mixid import Design, fit
