@@ -1,4 +1,4 @@
-"""FINDINGS from benchmarks/bench_mle.py: problems the maximum-likelihood path had, kept as tests now that they are fixed.
+"""FINDINGS from benchmarks/bench_mle.py: problems the maximum-likelihood path had, kept as tests once fixed.
 
 Each test states the behaviour the estimator should have. A new finding enters as a strict xfail (it fails today;
 when it is fixed, strict xfail turns the pass into a failure and the marker is removed). Nothing here is skipped.
