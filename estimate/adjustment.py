@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .evaluate import Moments, params_from_class_tensor, targets_from_point
+from .evaluate import Moments, params_from_class_marginals, targets_from_point
 from .result import Estimate
 
 
@@ -22,11 +22,15 @@ def adjustment(mo: Moments) -> Estimate:
     True
     """
     design, model = mo.design, mo.model
-    weights = model.marginal(mo.tensor, ())  # P(U = u): the U axis is last
-    class_tensor = mo.tensor / np.where(weights > 0, weights, np.nan)
-    point = params_from_class_tensor(design, class_tensor, weights)
-    w, tau, po = targets_from_point(model, point)
+    weights = mo.with_class(())  # P(U = u)
+    scale = np.where(weights > 0, weights, np.nan)
+    point = params_from_class_marginals(design, lambda keep: mo.with_class(keep) / scale, weights)
     warnings = [f"class {u} never occurs in the data" for u in np.flatnonzero(weights == 0)]
+    if not design.causal:  # a plain latent class model: the class weights and tables are the estimate
+        return Estimate(ate=None, potential_outcome_means=None, weights=np.asarray(weights, float),
+                        diagnostics={"class_counts_share": weights.tolist()}, warnings=warnings,
+                        extra={"params": point.tolist()})
+    w, tau, po = targets_from_point(model, point)
     order = np.argsort(tau, kind="stable")
     return Estimate(ate=po[1] - po[0], potential_outcome_means=po, weights=w[order], effects=tau[order],
                     diagnostics={"class_counts_share": weights.tolist()}, warnings=warnings,

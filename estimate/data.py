@@ -23,11 +23,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from mixid.identify import Design
-from mixid.identify.errors import DataError
+from mixid.identify.design import shown
+from mixid.identify.errors import DataError, DesignError
 
 MIN_ROWS = 10
-#: The largest table of sufficient statistics built densely (8 bytes a cell: 512 MiB).
-MAX_TABLE_CELLS = 1 << 26
+#: The largest table of sufficient statistics built densely (8 bytes a cell: 32 MiB). Categorical data of a larger
+#: design are kept as their observed response patterns with counts (at most one per row), never as a table.
+MAX_DENSE_CELLS = 1 << 22
 #: Largest in-memory size (bytes) of the needed columns of a streamed file kept for a row bootstrap (continuous
 #: designs resample rows; categorical ones only need the table). Above it the file is streamed and not kept.
 MEMORY_BUDGET = 512 * 2**20
@@ -41,30 +43,99 @@ class SufficientStats:
     loaded for a row bootstrap, so that designs with continuous variables can be bootstrapped by resampling rows;
     categorical designs never need them. ``notes`` are one-line notices for the user (columns ignored, columns
     loaded in memory); ``rows_unavailable`` says why ``columns`` is None when rows were asked for.
+
+    A categorical design whose table would exceed :data:`MAX_DENSE_CELLS` cells keeps its data as ``patterns``
+    (:class:`mixid.estimate.mle.Patterns`: the observed response patterns and their counts) and ``sums`` is None;
+    :meth:`marginal` serves both forms, so estimators that need only low-order marginals never see the table.
     """
 
     design: Design
     n: int
-    sums: np.ndarray
+    sums: np.ndarray | None
     columns: dict[str, np.ndarray] | None = field(default=None, repr=False)
     notes: list[str] = field(default_factory=list)
     rows_unavailable: str | None = None
+    patterns: Any = field(default=None, repr=False)
+
+    @property
+    def dense(self) -> bool:
+        """Whether the statistics are a table (False: observed response patterns)."""
+        return self.sums is not None
 
     @property
     def tensor(self) -> np.ndarray:
         """Normalised moments: the joint probability table for categorical data."""
+        if self.sums is None:
+            raise DataError(f"the table of design '{self.design.name}' would have {math.prod(cell_dims(self.design)):,}"
+                            f" cells; its data are kept as {len(self.patterns.codes):,} observed response patterns "
+                            "(use marginal() for the marginals an estimator needs)")
         return self.sums / self.n
 
     @property
     def categorical(self) -> bool:
         return all(v.categorical for v in self.design.variables)
 
-    def arm_counts(self) -> np.ndarray:
-        """Rows in each treatment arm."""
+    def marginal(self, keep: Iterable[str]) -> np.ndarray:
+        """Counts of the marginal table of the variables ``keep`` (in that order; U too when it is observed)."""
+        keep = tuple(keep)
+        if self.sums is None:
+            return self.patterns.marginal([data_columns(self.design).index(v) for v in keep])
         from mixid.identify import Model
 
-        counts = Model(self.design).marginal(self.sums, (self.design.treatment,))
-        return counts.reshape(2, -1).sum(axis=1)  # an observed U is a trailing axis: sum it out
+        names = [v for v in keep if v != self.design.latent]
+        counts = Model(self.design).marginal(self.sums, names)
+        if self.design.latent_observed and self.design.latent not in keep:
+            counts = counts.sum(axis=-1)  # an observed U is a trailing axis: sum it out
+        elif self.design.latent_observed and keep.index(self.design.latent) != len(keep) - 1:
+            counts = np.moveaxis(counts, -1, keep.index(self.design.latent))
+        return counts
+
+    def arm_counts(self) -> np.ndarray:
+        """Rows in each treatment arm."""
+        return self.marginal((self.design.treatment,))
+
+
+#: Estimation and simulation bound what a design may ask for beyond what loading it does (a design with a million
+#: classes loads, and identify answers it by counting dimensions, but no model with that many classes is fitted).
+MAX_CLASSES = 100
+MAX_PARAMETERS = 5000  # free parameters of the model: the information matrix is their square
+
+
+def n_parameters(design: Design) -> int:
+    """Free parameters of the design's model, counted without building it.
+
+    Examples
+    --------
+    >>> n_parameters(Design.builtin("paper-level3"))
+    13
+    """
+    k = design.classes
+    count = k - 1
+    for v in design.variables:
+        states = math.prod(design.variable(p).dim for p in design.parents(v.name))
+        count += k * states * (v.dim - 1)
+    return count
+
+
+def check_estimable(design: Design, what: str = "estimate") -> None:
+    """Refuse, with one line, a design too large to fit or sample: over :data:`MAX_CLASSES` classes or
+    :data:`MAX_PARAMETERS` free parameters (checked before any work)."""
+    if design.classes > MAX_CLASSES:
+        raise DesignError(f"{what}: design '{design.name}' has {design.classes:,} classes; estimation and "
+                          f"simulation support at most {MAX_CLASSES} (identify still answers it)")
+    count = n_parameters(design)
+    if count > MAX_PARAMETERS:
+        raise DesignError(f"{what}: the model of design '{design.name}' has {count:,} free parameters; estimation "
+                          f"and simulation support at most {MAX_PARAMETERS:,}")
+
+
+def unobserved_categories(name: str, counts: np.ndarray) -> str | None:
+    """The warning for a categorical variable whose declared categories do not all occur (None if they do)."""
+    missing = np.flatnonzero(np.asarray(counts) == 0)
+    if not len(missing):
+        return None
+    return (f"categor{'y' if len(missing) == 1 else 'ies'} {', '.join(map(str, missing))} of '{name}' never "
+            "occur in the data: their probabilities are estimated at 0")
 
 
 def data_columns(design: Design) -> tuple[str, ...]:
@@ -173,12 +244,13 @@ def validate_columns(design: Design, frame: Mapping[str, Any], offset: int = 0,
     for name, dim, categorical in _axis_dims(design):
         raw = np.asarray(frame[cmap[name]])
         column = f"'{name}'" if cmap[name] == name else f"'{cmap[name]}' ({name})"
-        if raw.dtype.kind == "b":
-            raise DataError(f"column {column} holds booleans; give numbers (integer codes for categories)")
-        if raw.dtype.kind in "OUS":  # strings or mixed objects: nothing is coerced silently
+        if raw.dtype.kind in _NOT_NUMBERS:  # refused by type: nothing is coerced silently
+            raise DataError(f"column {column} holds {_NOT_NUMBERS[raw.dtype.kind]} ({raw.dtype}); give numbers "
+                            "(integer codes for categories)")
+        if raw.dtype.kind in "OUSV":  # strings or mixed objects: every value must be a real number
             bad = next((i for i, v in enumerate(raw.ravel()) if not _is_number(v)), None)
             if bad is not None:
-                raise DataError(f"column {column} has a non-numeric value {raw.ravel()[bad]!r} at {where(bad)}")
+                raise DataError(f"column {column} has a non-numeric value {shown(raw.ravel()[bad])} at {where(bad)}")
         if raw.ndim != 1:
             raise DataError(f"column {column} must be one-dimensional")
         lengths.add(len(raw))
@@ -208,9 +280,14 @@ def validate_columns(design: Design, frame: Mapping[str, Any], offset: int = 0,
     return out
 
 
+_NOT_NUMBERS = {"b": "booleans", "M": "dates and times", "m": "time spans", "c": "complex numbers"}
+
+
 def _is_number(v: Any) -> bool:
-    """A real number that is not a bool or a string (``"1"`` is text, not a code)."""
-    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
+    """A real number that is not a bool or a string (``"1"`` is text, not a code), nor an integer beyond int64."""
+    if isinstance(v, (bool, np.bool_)):
+        return False
+    return isinstance(v, (float, np.integer, np.floating)) or (isinstance(v, int) and abs(v) < 2**63)
 
 
 def chunk_sums(design: Design, cols: Mapping[str, np.ndarray]) -> np.ndarray:
@@ -291,9 +368,16 @@ def sufficient_stats(design: Design, data: Any, *, columns: Mapping[str, str] | 
             raise DataError("columns= maps data columns, but the data are already sufficient statistics")
         return data
     cells = math.prod(cell_dims(design))
-    if cells > MAX_TABLE_CELLS:  # refuse before allocating: 30 binary items would need 8 GiB
-        raise DataError(f"the design's table would have {cells:,} cells (over {MAX_TABLE_CELLS:,}); maximum "
-                        "likelihood (estimator='mle') works on the observed response patterns instead")
+    if cells > MAX_DENSE_CELLS:  # never allocated: 30 binary items would need 8 GiB
+        if not all(v.categorical for v in design.variables):
+            raise DataError(f"the design's table of moments would have {cells:,} cells (over {MAX_DENSE_CELLS:,});"
+                            " with continuous variables it must be held densely: use fewer or smaller variables")
+        from .mle import patterns_from_data
+
+        patterns = patterns_from_data(design, data, chunksize=chunksize, columns=columns)
+        stats = SufficientStats(design, int(patterns.counts.sum()), None, notes=list(patterns.notes),
+                                patterns=patterns)
+        return _check_totals(design, stats)
     cmap = column_map(design, columns)
     keep_rows = keep_rows and not all(v.categorical for v in design.variables)  # tables resample without rows
     memory_budget = MEMORY_BUDGET if memory_budget is None else memory_budget
@@ -366,7 +450,11 @@ def _file_chunks(design: Design, path: Path, chunksize: int, cmap: dict[str, str
             pf = pq.ParquetFile(path)
         except Exception as exc:  # pyarrow raises several types for corrupt files
             raise DataError(f"cannot read Parquet file '{path}': {exc}") from None
-        notes = _select(design, pf.schema_arrow.names, cmap)
+        names = pf.schema_arrow.names
+        twice = next((c for c in names if names.count(c) > 1), None)
+        if twice is not None:
+            raise DataError(f"Parquet file '{path}' has column {shown(twice)} twice")
+        notes = _select(design, names, cmap)
         return notes, ({c: b.column(c).to_numpy(zero_copy_only=False) for c in wanted}
                        for b in pf.iter_batches(batch_size=chunksize, columns=wanted))
     raise DataError(f"data file '{path}' must end in .csv or .parquet")

@@ -4,7 +4,7 @@ and model parameters from a class-conditional tensor (the common last step of ad
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 from mixid.identify import Design, Model
@@ -43,22 +43,48 @@ class Moments:
     ((2, 2), 1.0)
     """
 
-    def __init__(self, design: Design, tensor: np.ndarray, model: Model | None = None, n: float | None = None):
+    def __init__(self, design: Design, tensor: np.ndarray | None, model: Model | None = None,
+                 n: float | None = None, patterns=None):
         self.design = design
         self.n = n  # rows behind the moments (None for population moments): the likelihood needs counts
         self.model = model or Model(design)
-        self.tensor = np.asarray(tensor, dtype=float)
+        # a table too large to hold: the observed response patterns (mle.Patterns) with n rows give the marginals
+        self.patterns = patterns
+        self.tensor = None if tensor is None else np.asarray(tensor, dtype=float)
+        if self.tensor is None and (patterns is None or not n):
+            raise ValueError("Moments need a tensor, or response patterns with their number of rows n")
+
+    @classmethod
+    def of(cls, stats, model: Model | None = None) -> Moments:
+        """The moments of sufficient statistics (a table, or observed response patterns for a large design)."""
+        if stats.dense:
+            return cls(stats.design, stats.tensor, model, n=stats.n)
+        return cls(stats.design, None, model, n=stats.n, patterns=stats.patterns)
 
     def joint(self, keep: Sequence[str], outcome: bool = False) -> np.ndarray:
         """E[phi(keep) (times Y)] over the whole population, axes in ``keep`` order."""
         Y = self.design.outcome
         names = tuple(keep) + ((Y,) if outcome else ())
-        m = self.model.marginal(self.tensor, names)
-        if self.design.latent_observed:  # an observed U is a trailing axis: marginalise it
-            m = m.sum(axis=-1)
+        if self.tensor is None:  # observed patterns: only the marginal needed is ever built
+            m = self.patterns.marginal([self.design.names.index(v) for v in names]) / self.n
+        else:
+            m = self.model.marginal(self.tensor, names)
+            if self.design.latent_observed:  # an observed U is a trailing axis: marginalise it
+                m = m.sum(axis=-1)
         if outcome:
             m = np.tensordot(m, outcome_values(self.design), axes=([m.ndim - 1], [0]))
         return m
+
+    def with_class(self, keep: Sequence[str]) -> np.ndarray:
+        """P(keep, U) of a design that observes U, or has one class (U the trailing axis)."""
+        if not self.design.latent_observed:  # one latent class: U is constant
+            if self.design.classes != 1:
+                raise ValueError("P(keep, U) needs U observed, or a single class")
+            return self.joint(keep)[..., None]
+        if self.tensor is None:
+            idx = [self.design.names.index(v) for v in keep] + [len(self.design.names)]
+            return self.patterns.marginal(idx) / self.n
+        return self.model.marginal(self.tensor, tuple(keep))
 
     def arm_prob(self, t: int) -> float:
         return float(self.joint((self.design.treatment,))[t])
@@ -79,9 +105,13 @@ def _size(design: Design, names: Sequence[str]) -> int:
     return int(np.prod([design.variable(n).dim for n in names])) if names else 1
 
 
-def params_from_class_tensor(design: Design, class_tensor: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """Model parameters from P(cells | U=u) (shape (*dims, k)) and the class weights, by ratios.
+def params_from_class_marginals(design: Design, marginal: Callable[[tuple[str, ...]], np.ndarray],
+                                weights: np.ndarray) -> np.ndarray:
+    """Model parameters from class-conditional marginals and the class weights, by ratios.
 
+    ``marginal(names)`` is P(names | U=u) with shape (*dims of names, k); only each variable's family (its parents
+    and itself) is asked for, so the table of all cells is never needed. A row whose parent state has
+    probability 0 in a class is not determined: its parameters are NaN (fit refuses such an estimate, naming them).
     P(V=v | pa, u) = P(v, pa | u) / P(pa | u); continuous feature means the same way.
     """
     model = Model(design)
@@ -91,8 +121,8 @@ def params_from_class_tensor(design: Design, class_tensor: np.ndarray, weights: 
         point[model._pi[u]] = weights[u]
     for name in design.names:
         pa = design.parents(name)
-        joint = model.marginal(class_tensor, pa + (name,))  # (*pa dims, dim, k)
-        base = model.marginal(class_tensor, pa)  # (*pa dims, k)
+        joint = marginal(pa + (name,))  # (*pa dims, dim, k)
+        base = marginal(pa)  # (*pa dims, k)
         table = model.tables[name]
         for ci, conf in enumerate(itertools.product(*(range(model.dims[p]) for p in pa))):
             for u in range(k):

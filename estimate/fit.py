@@ -14,19 +14,22 @@ from typing import Any
 
 import numpy as np
 from mixid.identify import Design, Placement, place
+from mixid.identify.design import shown
 from mixid.identify.errors import DataError, IdentificationError
 from mixid.identify.rank import DEFAULT_ERROR
 
 from .adjustment import adjustment
-from .data import SufficientStats, chunk_sums, sufficient_stats
+from .data import SufficientStats, check_estimable, chunk_sums, sufficient_stats, unobserved_categories
 from .evaluate import Moments
 from .progress import Progress, track
 from .proximal import proximal
-from .result import Estimate, Result
+from .result import Estimate, Result, check_truth
 from .simulate import as_generator
 from .spo import naive_difference, spo
 
 ESTIMATORS = ("auto", "mle", "md", "spo", "proximal", "cp", "adjustment")
+MAX_BOOTSTRAP = 10_000
+MAX_STARTS = 1000
 
 
 def _refuse(p: Placement, target: str, estimator: str, route_name: str) -> IdentificationError:
@@ -73,13 +76,16 @@ def compile_estimator(p: Placement, estimator: str = "auto", method: str = "penc
     distance (``md``) on the moment tensor.
     """
     if estimator not in ESTIMATORS:
-        raise IdentificationError(f"unknown estimator '{estimator}' (choose from {', '.join(ESTIMATORS)})")
+        raise IdentificationError(f"unknown estimator {shown(estimator)} (choose from {', '.join(ESTIMATORS)})")
     d, k = p.design, p.design.classes
     methods = {t: p.targets[t].method for t in p.targets}
     causal = d.causal
     categorical = all(v.categorical for v in d.variables)
     if estimator == "auto":
-        identifiable = [t for t in ("full_mixture", "mte", "ate") if p.targets[t].identifiable]
+        # identifiable at some scope: a target the global check refuted (several fibre points) is still identified
+        # locally, so maximum likelihood estimates it, with the warning that other points fit equally well
+        identifiable = [t for t in ("full_mixture", "mte", "ate") if p.targets[t].identifiable
+                        or (p.targets[t].local_check or {}).get("verdict") == "identifiable"]
         if d.latent_observed:
             estimator = "adjustment"
         elif categorical and identifiable:
@@ -112,7 +118,7 @@ def compile_estimator(p: Placement, estimator: str = "auto", method: str = "penc
         raise IdentificationError(f"{estimator}: design '{d.name}' has no treatment and outcome; its mixture is "
                                   "estimated by mle")
     if estimator == "adjustment":
-        if not d.latent_observed:
+        if not d.latent_observed and k > 1:  # one class: U is constant, adjustment is the plain tables
             raise IdentificationError(f"adjustment: the class {d.latent} is latent in design '{d.name}'; "
                                       "adjustment needs it as a data column (latent: {observed: true})")
         return "adjustment", adjustment
@@ -194,22 +200,27 @@ def fit(design: Design | str, data: Any, estimator: str = "auto", bootstrap: int
     'spo'
     """
     design = Design.load(design)
+    check_estimable(design)
     if isinstance(bootstrap, bool) or not isinstance(bootstrap, (int, np.integer)) or bootstrap < 0:
-        raise DataError(f"bootstrap must be a non-negative integer, got {bootstrap!r}")
+        raise DataError(f"bootstrap must be a non-negative integer, got {shown(bootstrap)}")
+    if bootstrap > MAX_BOOTSTRAP:
+        raise DataError(f"bootstrap asks for {bootstrap:,} replicates (at most {MAX_BOOTSTRAP:,})")
+    if isinstance(starts, bool) or not isinstance(starts, (int, np.integer)) or not 1 <= starts <= MAX_STARTS:
+        raise DataError(f"starts must be an integer from 1 to {MAX_STARTS:,}, got {shown(starts)}")
+    if truth is not None:
+        check_truth(truth)
     if not 0 < ci_level < 1:
         raise DataError(f"ci_level must be in (0, 1), got {ci_level}")
     if isinstance(seed, bool) or not (seed is None or isinstance(seed, (int, np.integer, np.random.Generator))):
-        raise DataError(f"seed must be an integer, got {seed!r}")
+        raise DataError(f"seed must be an integer, got {shown(seed)}")
     p = placement or _cached_place(design)
     rng = as_generator(seed)
     name, run = compile_estimator(p, estimator, method=method, seed=rng, starts=starts, progress=progress)
-    if name == "mle":
-        from . import mle
-
-        if mle.too_large(design):  # survey scale: the likelihood on observed patterns, no dense table
-            return _fit_patterns(p, data, starts, rng, bootstrap, ci_level, truth, progress, columns)
     stats = sufficient_stats(design, data, columns=columns, keep_rows=bool(bootstrap) or name == "md")
-    mo = Moments(design, stats.tensor, n=stats.n)
+    if not stats.dense and name == "md":
+        raise DataError(f"md: minimum distance weighs every cell of the table, and the table of design "
+                        f"'{design.name}' is too large to hold; use estimator='mle' (observed response patterns)")
+    mo = Moments.of(stats)
     if name == "md":  # the efficient weight matrix needs the rows' feature covariance
         from .md import feature_covariance
 
@@ -223,9 +234,13 @@ def fit(design: Design | str, data: Any, estimator: str = "auto", bootstrap: int
     else:
         est = run(mo)
         replicate = run
+    _check_finite(name, est, design)
     naive = naive_difference(mo) if design.causal else None
     result = Result(name, p.level, stats.n, est, naive, truth=truth, ci_level=ci_level)
     result.warnings += stats.notes
+    if name != "mle":  # maximum likelihood says so itself, with what it does about it
+        result.warnings += [w for v in design.variables if v.categorical
+                            for w in [unobserved_categories(v.name, stats.marginal((v.name,)))] if w]
     if bootstrap:
         result.bootstrap, failures = _bootstrap(stats, mo, replicate, bootstrap, rng, len(est.vector()), progress)
         if failures:
@@ -233,12 +248,43 @@ def fit(design: Design | str, data: Any, estimator: str = "auto", bootstrap: int
     return result
 
 
+def _check_finite(name: str, est: Estimate, design: Design) -> None:
+    """An estimate with a non-finite entry is refused (a NaN is never reported): a DataError naming the entry."""
+    params = np.asarray(est.extra.get("params", []), float)
+    if not np.all(np.isfinite(params)):
+        from mixid.identify import Model
+
+        first = Model(design).params[int(np.flatnonzero(~np.isfinite(params))[0])].name
+        raise DataError(f"{name}: parameter {first} is not determined by these data (it divides by the estimated "
+                        "probability of a parent state or class that is 0: a category or class the data leave "
+                        "empty); use estimator='mle'")
+    po = est.potential_outcome_means or {}
+    parts = {"the ATE": [] if est.ate is None else [est.ate], "E[Y(t)]": list(po.values()),
+             "the class weights": [] if est.weights is None else list(est.weights),
+             "the class effects": [] if est.effects is None else list(est.effects)}
+    for what, values in parts.items():
+        if not np.all(np.isfinite(np.asarray(values, float))):
+            raise DataError(f"{name}: {what} cannot be computed from these data (a moment it divides by is 0); "
+                            "see the warnings of the estimate, or use estimator='mle'")
+
+
 def _bootstrap(stats: SufficientStats, mo: Moments, run, B: int, rng: np.random.Generator, width: int,
                progress) -> tuple[np.ndarray, int]:
     """Replicates of the estimate: multinomial draws of the table (categorical) or resampled rows."""
     design, n = stats.design, stats.n
     out = np.full((B, width), np.nan)
-    if stats.categorical:
+    if stats.categorical and not stats.dense:  # observed patterns: multinomial draws of their counts
+        from .mle import Patterns
+
+        pat = stats.patterns
+
+        def draws():
+            for _ in range(B):
+                counts = rng.multinomial(n, pat.counts / pat.counts.sum()).astype(float)
+                yield Moments(design, None, mo.model, n=n, patterns=Patterns(pat.codes, counts, pat.dims))
+
+        replicates = draws()
+    elif stats.categorical:
         probs = stats.tensor.ravel()
         draws = rng.multinomial(n, probs / probs.sum(), size=B)
         tensors = (draws[b].reshape(stats.sums.shape) / n for b in range(B))  # counts / n: same n rows
@@ -255,44 +301,14 @@ def _bootstrap(stats: SufficientStats, mo: Moments, run, B: int, rng: np.random.
                 yield chunk_sums(design, {c: v[idx] for c, v in cols.items()}) / n
 
         tensors = rows()
+    if stats.dense or not stats.categorical:
+        replicates = (Moments(design, tensor, mo.model, n=n) for tensor in tensors)
     failures = 0
-    for b, tensor in enumerate(track(tensors, progress, "bootstrap", B)):
+    for b, moments in enumerate(track(replicates, progress, "bootstrap", B)):
         try:
-            vec = run(Moments(design, tensor, mo.model, n=n)).vector()
+            vec = run(moments).vector()
             out[b, : len(vec)] = vec[:width]
         except (np.linalg.LinAlgError, ValueError, ZeroDivisionError, FloatingPointError):
             failures += 1
     keep = ~np.all(np.isnan(out), axis=1)
     return out[keep], failures
-
-
-def _fit_patterns(p: Placement, data: Any, starts: int, rng: np.random.Generator, bootstrap: int, ci_level: float,
-                  truth: dict | None, progress: Progress | None, columns: Mapping[str, str] | None) -> Result:
-    """Maximum likelihood from observed response patterns (tables too large to hold densely)."""
-    from .mle import fit_patterns, patterns_from_data
-
-    design = p.design
-    patterns = patterns_from_data(design, data, columns=columns)
-    est = fit_patterns(p, patterns, starts=starts, seed=rng, progress=progress)
-    naive = None
-    if design.causal:
-        T, Y = design.names.index(design.treatment), design.names.index(design.outcome)
-        y = patterns.codes[:, Y].astype(float)
-        arms = [patterns.codes[:, T] == t for t in (0, 1)]
-        naive = float(np.dot(y[arms[1]], patterns.counts[arms[1]]) / patterns.counts[arms[1]].sum()
-                      - np.dot(y[arms[0]], patterns.counts[arms[0]]) / patterns.counts[arms[0]].sum())
-    result = Result("mle", p.level, int(patterns.counts.sum()), est, naive, truth=truth, ci_level=ci_level)
-    result.warnings += patterns.notes
-    if bootstrap:
-        from .mle import Patterns, maximise, summarise
-
-        fit0 = est.extra["mle"]
-        n = patterns.counts.sum()
-        out = []
-        for _ in track(range(bootstrap), progress, "bootstrap"):
-            counts = rng.multinomial(int(n), patterns.counts / n).astype(float)
-            boot = Patterns(patterns.codes, counts, patterns.dims)
-            refit = maximise(fit0.likelihood, boot, starts=0, seed=rng, initial=[fit0.point], information=False)
-            out.append(summarise(refit, p, standard_errors=False).vector())
-        result.bootstrap = np.array(out)
-    return result

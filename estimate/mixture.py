@@ -11,10 +11,11 @@ import string
 
 import numpy as np
 from mixid.identify import Design
-from mixid.identify.errors import IdentificationError
+from mixid.identify.errors import DataError, IdentificationError
 
 from .cp import cp_mixture, cp_per_arm
-from .evaluate import Moments, params_from_class_tensor, targets_from_point
+from .data import MAX_DENSE_CELLS
+from .evaluate import Moments, params_from_class_marginals, targets_from_point
 from .result import Estimate
 
 
@@ -32,23 +33,30 @@ def _size(design: Design, view: list[str]) -> int:
     return int(np.prod([design.variable(v).dim for v in view]))
 
 
-def class_tensor_from_views(design: Design, views: list[list[str]], factors, extra: dict | None = None) -> np.ndarray:
-    """P(cells | U=u) (shape (*dims, k)) from per-view class-conditional tables (d_view x k each).
+def class_marginals(design: Design, views: list[list[str]], factors, extra: dict | None = None):
+    """``keep -> P(keep | U=u)`` (shape (*dims of keep, k)) from per-view class-conditional tables (d_view x k
+    each), without the table of all cells: the views are independent given U, so a view's variables outside
+    ``keep`` are summed out of its own factor first.
 
     ``extra`` maps a variable outside the views (T, per arm) to its (dim, k) table of P(value | u) weights.
     """
-    letters = iter(string.ascii_letters)
-    axis = {name: next(letters) for name in design.names}
-    k_axis = "Z" if "Z" not in axis.values() else "Y"
-    operands, subs = [], []
-    for view, f in zip(views, factors):
-        operands.append(np.asarray(f).reshape([design.variable(v).dim for v in view] + [f.shape[-1]]))
-        subs.append("".join(axis[v] for v in view) + k_axis)
-    for name, table in (extra or {}).items():
-        operands.append(table)
-        subs.append(axis[name] + k_axis)
-    out = "".join(axis[n] for n in design.names) + k_axis
-    return np.einsum(",".join(subs) + "->" + out, *operands)
+    extra = extra or {}
+
+    def marginal(keep: tuple[str, ...]) -> np.ndarray:
+        axis = {name: letter for name, letter in zip(keep, string.ascii_letters)}
+        k_axis = string.ascii_letters[len(keep)]
+        operands, subs = [], []
+        for view, f in zip(views, factors):
+            table = np.asarray(f).reshape([design.variable(v).dim for v in view] + [f.shape[-1]])
+            table = table.sum(axis=tuple(i for i, v in enumerate(view) if v not in axis))
+            operands.append(table)
+            subs.append("".join(axis[v] for v in view if v in axis) + k_axis)
+        for name, table in extra.items():
+            operands.append(table if name in axis else table.sum(axis=0))
+            subs.append((axis[name] if name in axis else "") + k_axis)
+        return np.einsum(",".join(subs) + "->" + "".join(axis[n] for n in keep) + k_axis, *operands)
+
+    return marginal
 
 
 def cp_estimate(mo: Moments, certificate: dict, k: int, seed=None, restarts: int = 3, max_iter: int = 200) -> Estimate:
@@ -72,6 +80,10 @@ def cp_estimate(mo: Moments, certificate: dict, k: int, seed=None, restarts: int
     if not all(v.categorical for v in design.variables):
         raise IdentificationError("cp: every variable must be categorical (CP factors are distributions)")
     views = [list(v) for v in certificate["views"]]
+    cells = int(np.prod([_size(design, view) for view in views], dtype=float))
+    if cells > MAX_DENSE_CELLS:
+        raise DataError(f"cp: the tensor of the certified views would have {cells:,} cells (over "
+                        f"{MAX_DENSE_CELLS:,}); use estimator='mle'")
     T = design.treatment
     warnings: list[str] = []
     if "stitch_view" not in certificate:
@@ -81,7 +93,7 @@ def cp_estimate(mo: Moments, certificate: dict, k: int, seed=None, restarts: int
         if "extension" in certificate:  # the blocks outside the views, through an identified set S
             blocks, more = _extend(mo, views, factors, weights, certificate["extension"])
             views, factors = views + blocks, factors + more
-        cls = class_tensor_from_views(design, views, factors)
+        marginal = class_marginals(design, views, factors)
         diag = {"cp": sol.diagnostics}
         warnings += list(sol.warnings)
     else:
@@ -95,11 +107,11 @@ def cp_estimate(mo: Moments, certificate: dict, k: int, seed=None, restarts: int
             p_t_given_u = arm_probs[t] * np.asarray(sol.weights) / np.where(weights > 0, weights, np.nan)
             onehot = np.zeros((2, k))
             onehot[t] = p_t_given_u
-            arms.append(class_tensor_from_views(design, views, sol.factors, {T: onehot}))
+            arms.append(class_marginals(design, views, sol.factors, {T: onehot}))
             warnings += [f"arm {t}: {w}" for w in sol.warnings]
-        cls = arms[0] + arms[1]
+        marginal = lambda keep: arms[0](keep) + arms[1](keep)  # noqa: E731 - the two arms' shares of each class
         diag = {"cp_arms": [s.diagnostics for s in sols]}
-    point = params_from_class_tensor(design, cls, weights)
+    point = params_from_class_marginals(design, marginal, weights)
     if not design.causal:  # a plain latent class model: the mixture is the estimate
         return Estimate(ate=None, potential_outcome_means=None, weights=weights, diagnostics=diag,
                         warnings=warnings, extra={"params": point.tolist()})

@@ -65,6 +65,14 @@ class Patterns:
         return cls(np.stack(np.unravel_index(cells, table.shape), axis=1).astype(np.int64), table.ravel()[cells],
                    table.shape)
 
+    def marginal(self, axes: Sequence[int]) -> np.ndarray:
+        """Counts of the marginal table of these axes (in that order), from the patterns alone."""
+        shape = tuple(self.dims[a] for a in axes)
+        if not axes:
+            return np.asarray(self.counts.sum())
+        cells = np.ravel_multi_index(tuple(self.codes[:, a] for a in axes), shape)
+        return np.bincount(cells, weights=self.counts, minlength=math.prod(shape)).reshape(shape)
+
     @classmethod
     def from_columns(cls, columns: Sequence[np.ndarray], dims: Sequence[int]) -> Patterns:
         """Unique rows of validated integer columns with their counts (no dense table)."""
@@ -213,9 +221,11 @@ class Likelihood:
         pi, tables = self.unpack(X)
         S = len(X)
         with np.errstate(divide="ignore"):
-            logj = np.log(pi)[:, :, None]
+            # patterns along the first axis, so that each variable adds whole rows of its small log table
+            logj = np.repeat(np.log(pi).reshape(1, S * self.k), len(data.counts), axis=0)
             for t, q in zip(tables, data.flat):
-                logj = logj + np.log(t.reshape(S, self.k, -1)[:, :, q])
+                logj += np.ascontiguousarray(np.log(t.reshape(S * self.k, -1)).T)[q]
+            logj = logj.T.reshape(S, self.k, -1)
         if data.klass is not None:
             logj = np.where(np.arange(self.k)[None, :, None] == data.klass[None, None, :], logj, -np.inf)
         return logj
@@ -656,7 +666,13 @@ def maximise(lik: Likelihood, patterns: Patterns, starts: int = 10, seed=None, i
     if warm:
         ll, conv = np.full(total, -np.inf), np.zeros(total, dtype=bool)
     else:
-        X, ll, conv = lik.squarem(X, data, tol=1e-6 if dense else TOL, max_iter=EM_CYCLES if dense else 5000)
+        X, ll, conv = lik.squarem(X, data, tol=1e-6 if dense else TOL, max_iter=EM_CYCLES)
+    if not dense and not warm:
+        # no Newton on a large table: accelerated EM finishes the starts that may share the best maximum
+        # (the others sit on lower local maxima, as in the dense path)
+        live = np.flatnonzero((ll >= ll.max() - CANDIDATE_GAP) & ~conv)
+        if len(live):
+            X[live], ll[live], conv[live] = lik.squarem(X[live], data, tol=TOL, max_iter=5000)
     if progress is not None:
         progress("starts", 0, total)
     if dense:
@@ -811,17 +827,29 @@ def weight_gradients(model: Model) -> np.ndarray:
 
 def identification(placement) -> tuple[dict[str, bool], dict[str, str], list[str]]:
     """Which estimable targets the placement identifies, at which scope, and the warnings an estimate of the whole
-    model carries for the others (not identified: no standard error; identified only locally: said so)."""
-    identified = {t: placement.targets[t].identifiable for t in ("full_mixture", "mte", "ate")
-                  if placement.targets[t].verdict != "not_applicable"}
-    scope = {t: placement.targets[t].scope for t in identified}
-    warnings = []
-    for target, ok in identified.items():
-        if not ok:
-            warnings.append(f"{TARGET_NAMES[target]} is not identifiable in this design: its estimate is one of "
+    model carries for the others (not identified: no standard error; identified only locally: said so).
+
+    A target that the global check found locally but not globally identifiable (a finite fibre of m > 1 points)
+    keeps its local standard error, with a warning that m points fit the data equally well.
+    """
+    identified, scope, warnings = {}, {}, []
+    for t in ("full_mixture", "mte", "ate"):
+        v = placement.targets[t]
+        if v.verdict == "not_applicable":
+            continue
+        cert = v.certificate
+        several = v.verdict == "not_identifiable" and cert.get("kind") == "fibre" and cert.get("dimension") == 0
+        identified[t], scope[t] = v.identifiable or several, "local" if several else v.scope
+        if several:
+            m = f"{'at least ' if not cert.get('complete') else ''}{cert.get('solutions')}"
+            warnings.append(f"{TARGET_NAMES[t]} is not globally identifiable: {m} parameter points (up to "
+                            "relabelling) fit the data equally well; the estimate is the one the optimiser reached, "
+                            "and its standard error is local to it")
+        elif not v.identifiable:
+            warnings.append(f"{TARGET_NAMES[t]} is not identifiable in this design: its estimate is one of "
                             "many values that fit the data equally well (no standard error)")
-        elif scope[target] == "local":
-            warnings.append(f"{TARGET_NAMES[target]} is identified only locally (not proved global): another, "
+        elif v.scope == "local":
+            warnings.append(f"{TARGET_NAMES[t]} is identified only locally (not proved global): another, "
                             "distant parameter value may fit the data equally well")
     return identified, scope, warnings
 
@@ -832,6 +860,7 @@ def summarise(fit: MLEFit, placement, ci_level: float = 0.95, standard_errors: b
     Standard errors are given only for targets the placement identifies; the others carry ``None`` and a
     warning, since their estimates are one of many parameter values that fit the data equally well.
     """
+    from .data import unobserved_categories
     from .result import Estimate
 
     lik, design = fit.likelihood, fit.design
@@ -849,10 +878,9 @@ def summarise(fit: MLEFit, placement, ci_level: float = 0.95, standard_errors: b
     for i, name in enumerate(lik.names):
         seen = fit.patterns.codes[:, i]
         counts = np.bincount(seen, weights=fit.patterns.counts, minlength=lik.cats[i])
-        missing = np.flatnonzero(counts == 0)
-        if len(missing):
-            warnings.append(f"categor{'y' if len(missing) == 1 else 'ies'} {', '.join(map(str, missing))} of "
-                            f"'{name}' never occur in the data: their probabilities are estimated at 0")
+        unobserved = unobserved_categories(name, counts)
+        if unobserved:
+            warnings.append(unobserved)
     stats = fit.statistics()
     if stats["df"] < 0:
         warnings.append(f"the model has {stats['n_parameters']} free parameters but the table only "
@@ -974,7 +1002,7 @@ def compile_mle(placement, starts: int = 10, seed=None, progress=None):
 
     def run(mo, initial=None, standard_errors: bool = True):
         n = float(mo.n) if getattr(mo, "n", None) else 1.0
-        patterns = Patterns.from_table(mo.tensor * n)
+        patterns = mo.patterns if getattr(mo, "patterns", None) is not None else Patterns.from_table(mo.tensor * n)
         notes: list[str] = []
         points: list[np.ndarray] = []
         if initial is None:
@@ -985,6 +1013,8 @@ def compile_mle(placement, starts: int = 10, seed=None, progress=None):
             fit = maximise(lik, patterns, starts=0, seed=rng, initial=[initial], information=standard_errors)
         est = summarise(fit, placement, standard_errors=standard_errors)
         est.diagnostics["constructive_starts"] = len(points)
+        if mo.tensor is None:  # survey scale: the likelihood ran on the observed patterns, no table
+            est.diagnostics["patterns"] = int(len(patterns.codes))
         est.warnings += notes
         est.extra["mle"] = fit
         return est
@@ -1002,17 +1032,6 @@ def posterior(fit: MLEFit, columns: Sequence[np.ndarray]) -> np.ndarray:
 
 
 # ------------------------------------------------------------------------------- survey-scale data
-#: Above this many cells the contingency table is not built: the likelihood works on observed patterns.
-MAX_DENSE_CELLS = 1 << 22
-
-
-def too_large(design: Design) -> bool:
-    """Whether the design's contingency table is too large to hold densely."""
-    from .data import cell_dims
-
-    return math.prod(cell_dims(design)) > MAX_DENSE_CELLS
-
-
 def patterns_from_data(design: Design, data, chunksize: int = 1_000_000, columns=None) -> Patterns:
     """Observed response patterns and counts of a data set, without the dense table.
 
@@ -1050,17 +1069,3 @@ def patterns_from_data(design: Design, data, chunksize: int = 1_000_000, columns
     else:
         codes, inverse = np.unique(keys, axis=0, return_inverse=True)
     return Patterns(codes, np.bincount(inverse.ravel(), weights=counts), tuple(dims), notes)
-
-
-def fit_patterns(placement, patterns: Patterns, starts: int = 10, seed=None, progress=None):
-    """Maximum likelihood on observed patterns (no dense table; no constructive start, whose moments need it)."""
-    from .simulate import as_generator
-
-    lik = likelihood(placement.design)
-    rng = as_generator(seed)
-    fit = maximise(lik, patterns, starts=starts, seed=rng, progress=progress)
-    est = summarise(fit, placement)
-    est.diagnostics["constructive_starts"] = 0
-    est.diagnostics["patterns"] = int(len(patterns.codes))
-    est.extra["mle"] = fit
-    return est

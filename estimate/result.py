@@ -38,6 +38,43 @@ class Estimate:
         return np.array(parts, dtype=float)
 
 
+def check_truth(truth) -> None:
+    """Refuse a ground truth (``Truth.to_dict()``, e.g. ``mixid simulate --truth``) of the wrong shape, naming the
+    entry: the ATE a number or null, E[Y(t)] numbers keyed 0 and 1, the MTE a list of {weight, effect} numbers.
+
+    Examples
+    --------
+    >>> check_truth({"ate": 0.1, "mte": [{"weight": 1.0, "effect": 0.1}]})
+    >>> check_truth({"ate": "x"})
+    Traceback (most recent call last):
+    ...
+    mixid.identify.errors.DataError: truth: 'ate' must be a number or null, got 'x'
+    """
+    from mixid.identify.design import shown
+    from mixid.identify.errors import DataError
+
+    def number(value) -> bool:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+    if not isinstance(truth, dict):
+        raise DataError(f"truth must be a JSON object (as written by mixid simulate --truth), got "
+                        f"{type(truth).__name__}")
+    if not {"ate", "mte", "weights"} & set(truth):
+        raise DataError("truth must hold 'ate', 'mte' or 'weights' (as written by mixid simulate --truth)")
+    weights = truth.get("weights")
+    if weights is not None and not (isinstance(weights, list) and all(map(number, weights))):
+        raise DataError(f"truth: 'weights' must be a list of numbers, got {shown(weights)}")
+    if truth.get("ate") is not None and not number(truth["ate"]):
+        raise DataError(f"truth: 'ate' must be a number or null, got {shown(truth['ate'])}")
+    po = truth.get("potential_outcome_means")
+    if po is not None and not (isinstance(po, dict) and set(po) <= {"0", "1", 0, 1} and all(map(number, po.values()))):
+        raise DataError(f"truth: 'potential_outcome_means' must map 0 and 1 to numbers, got {shown(po)}")
+    mte = truth.get("mte")
+    if mte is not None and not (isinstance(mte, list) and all(
+            isinstance(a, dict) and number(a.get("weight")) and number(a.get("effect")) for a in mte)):
+        raise DataError(f"truth: 'mte' must be a list of {{weight, effect}} numbers, got {shown(mte)}")
+
+
 def _interval(samples: np.ndarray, level: float) -> list[list[float] | None]:
     """Percentile intervals per column; None for a column without a finite replicate (e.g. no ATE)."""
     out = []

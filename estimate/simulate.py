@@ -14,15 +14,25 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from mixid.identify import Design, Model
-from mixid.identify.errors import DesignError
+from mixid.identify.design import shown
+from mixid.identify.errors import DataError, DesignError
 from mixid.identify.model import LAST, ONE
 
+from .data import check_estimable
 from .evaluate import targets_from_point
+
+#: Rows simulate writes at most, and values (rows x columns) it holds in memory at most.
+MAX_ROWS = 10**8
+MAX_VALUES = 1 << 28
 
 
 def as_generator(seed: int | np.random.Generator | None) -> np.random.Generator:
     """A numpy Generator from an int, a Generator (returned as is) or None (fresh entropy)."""
-    return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    if isinstance(seed, np.random.Generator):
+        return seed
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
+        raise DataError(f"seed must be a non-negative integer, got {shown(seed)}")
+    return np.random.default_rng(seed)
 
 
 def normal_raw_moments(mean: float, sd: float, m: int) -> list[float]:
@@ -107,7 +117,11 @@ def point_from_params(model: Model, params: Mapping[str, float]) -> np.ndarray:
         raise DesignError(f"parameter '{missing[0]}' is missing ({len(missing)} of {len(names)} missing)")
     extra = sorted(set(params) - set(names))
     if extra:
-        raise DesignError(f"unknown parameter '{extra[0]}' for this design")
+        raise DesignError(f"unknown parameter {shown(extra[0])} for this design")
+    bad = next((n for n in names if isinstance(params[n], bool) or not isinstance(params[n], (int, float, np.number))),
+               None)
+    if bad is not None:
+        raise DesignError(f"parameter '{bad}' must be a number, got {shown(params[bad])}")
     point = np.array([float(params[n]) for n in names])
     if not np.all(np.isfinite(point)):
         raise DesignError("parameters must be finite numbers")
@@ -196,8 +210,13 @@ def simulate(design: Design | str, n: int, params: Mapping[str, float] | None = 
     (['Z', 'X', 'T', 'Y'], 1000)
     """
     design = Design.load(design)
+    check_estimable(design, "simulate")
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise DesignError(f"n must be a positive integer, got {n!r}")
+        raise DesignError(f"n must be a positive integer, got {shown(n)}")
+    columns = len(design.variables) + design.latent_observed
+    if n > MAX_ROWS or n * columns > MAX_VALUES:
+        raise DesignError(f"n = {n:.3g} rows of {columns} columns is too many to simulate (at most {MAX_ROWS:.0e} "
+                          f"rows and {MAX_VALUES:,} values)")
     rng = as_generator(seed)
     if params is None:
         params = random_params(design, rng)

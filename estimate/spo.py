@@ -12,8 +12,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+import scipy.linalg
 import scipy.optimize
 from mixid.identify import spo_core as core
+from mixid.identify.errors import DataError
 
 from .evaluate import Moments
 from .moment_problem import solve_atoms
@@ -33,10 +35,17 @@ def first_step(mo: Moments, Z: Sequence[str], X: Sequence[str], k: int) -> tuple
 
 
 def proximal_step(mo: Moments, Z: Sequence[str], X: Sequence[str], k: int, outcome_matrix: bool = False
-          ) -> tuple[core.FirstStep, dict, list[str]]:
+                  ) -> tuple[core.FirstStep, dict, list[str]]:
     """The proximal step of :mod:`mixid.identify.spo_core` in floating point (rank-k truncated solve per arm) on
     the moments of ``mo``, with its diagnostics; ``outcome_matrix`` also solves for A_t (SPO)."""
     M = {t: mo.M(Z, X, t) for t in (0, 1)}
+    for t in (0, 1):
+        rank = int(np.sum(scipy.linalg.svdvals(M[t]) > 1e-12 * max(np.abs(M[t]).max(), 1e-300)))
+        if rank < k:  # a division by a zero singular value: the data cannot separate k classes here
+            T = mo.design.treatment
+            raise DataError(f"M[{','.join(Z)},{','.join(X)}|{T}={t}] has rank {rank} in these data, below k = {k}: "
+                            f"in arm {T}={t} the proxies {', '.join(Z + X)} do not separate {k} classes (too few or "
+                            "too uniform rows, or categories never observed)")
     b = {t: mo.M(Z, (), t, outcome=True).ravel() for t in (0, 1)}
     C = {t: mo.M(Z, X, t, outcome=True) for t in (0, 1)} if outcome_matrix else None
     step = core.first_step(core.Float(k), M, b, mo.M(X, (), None).ravel(), C)
@@ -65,7 +74,11 @@ def spo(mo: Moments, Z: Sequence[str], X: Sequence[str], k: int, method: str = "
     """
     step, diag, warnings = proximal_step(mo, Z, X, k, outcome_matrix=True)
     moments = [1.0] + core.spo_moments(core.Float(k), step, 2 * k)  # m_0 .. m_2k (Prony may use the last)
-    sol = solve_atoms(np.array(moments), k, method=method)
+    # sampling noise of the synthetic moments: 0.5 / sqrt(n) per unit, amplified by the conditioning of the solves
+    amplification = max(d["cond_k"] for key, d in diag.items() if key.startswith("M["))
+    n = getattr(mo, "n", None)
+    noise = 0.5 * amplification / np.sqrt(n) if n and np.isfinite(amplification) else None
+    sol = solve_atoms(np.array(moments), k, method=method, noise=noise)
     weights, effects = np.asarray(sol.weights, dtype=float), np.asarray(sol.atoms, dtype=float)
     diag.update({"synthetic_moments": moments, "moment_solver": sol.diagnostics})
     warnings += list(sol.warnings)

@@ -17,7 +17,7 @@ import numpy as np
 from mixid.identify import Design, place
 from mixid.identify.errors import MixidError
 
-from .data import sufficient_stats
+from .data import check_estimable, sufficient_stats
 from .evaluate import Moments
 from .fit import compile_estimator
 from .progress import Progress
@@ -107,6 +107,7 @@ def validate(design: Design | str, params: Mapping[str, float] | None = None,
     (True, ['proximal'])
     """
     design = Design.load(design)
+    check_estimable(design, "validate")
     if runs < 1 or not ns or any(int(n) < 10 for n in ns):
         raise MixidError("validate needs runs >= 1 and sample sizes of at least 10 rows")
     rng = as_generator(seed)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sized
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,33 @@ import yaml
 
 from .errors import DesignError
 
-_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")  # matched whole (fullmatch): "A\n" is not a name
+
+# What a design may ask for, checked before any work (docs/design_files.md lists them). A design within these
+# bounds may still be too large for a given computation (estimation bounds the classes and parameters further).
+MAX_FILE_BYTES = 1 << 20  # a design file
+MAX_DEPTH = 12  # nesting of mappings and lists in a design file
+MAX_INT_DIGITS = 18  # an integer in a design file
+MAX_NAME_LENGTH = 64  # a variable or latent name
+MAX_LABEL_LENGTH = 200  # the design's name (a label for reports)
+MAX_VARIABLES = 100
+MAX_CLASSES = 10**9  # loads (identify answers such a design by counting dimensions); estimate bounds it further
+MAX_CATEGORIES = 1000
+MAX_FEATURES = 20
+MAX_PARENT_STATES = 10**4  # joint states of one variable's observed parents
+MAX_EDGES = MAX_VARIABLES * (MAX_VARIABLES - 1) // 2
+
+
+def shown(value: Any, limit: int = 60) -> str:
+    """``repr(value)`` cut to ``limit`` characters: a message never echoes an unbounded value.
+
+    Examples
+    --------
+    >>> shown("x" * 100, 10)
+    "'xxxxx...(102 characters)"
+    """
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit - 4]}...({len(text)} characters)"
 _EDGE = re.compile(r"^\s*([^\s\-<>]+)\s*->\s*([^\s\-<>]+)\s*$")
 _TOP_KEYS = {"name", "latent", "variables", "treatment", "outcome", "edges", "roles"}
 _ROLE_KEYS = ("treatment_side", "outcome_side")
@@ -189,18 +215,20 @@ class Design:
         """
         if not isinstance(spec, Mapping):
             raise DesignError(f"a design must be a mapping, got {type(spec).__name__}")
-        unknown = sorted(set(spec) - _TOP_KEYS)
+        unknown = [key for key in spec if key not in _TOP_KEYS]
         if unknown:
-            raise DesignError(f"unknown field '{unknown[0]}' (allowed: {', '.join(sorted(_TOP_KEYS))})")
+            raise DesignError(f"unknown field {shown(unknown[0])} (allowed: {', '.join(sorted(_TOP_KEYS))})")
         latent = spec.get("latent", {}) or {}
         if not isinstance(latent, Mapping):
             raise DesignError("field 'latent' must be a mapping like {name: U, classes: 2}")
-        bad = sorted(set(latent) - {"name", "classes", "observed"})
+        bad = [key for key in latent if key not in ("name", "classes", "observed")]
         if bad:
-            raise DesignError(f"unknown field 'latent.{bad[0]}'")
+            raise DesignError(f"unknown field 'latent.{str(bad[0])[:40]}'")
         raw_vars = spec.get("variables")
         if not isinstance(raw_vars, Mapping) or not raw_vars:
             raise DesignError("field 'variables' must be a non-empty mapping of name -> {type, ...}")
+        if len(raw_vars) > MAX_VARIABLES:
+            raise DesignError(f"field 'variables' declares {len(raw_vars)} variables (at most {MAX_VARIABLES})")
         variables = tuple(_parse_variable(name, v) for name, v in raw_vars.items())
         treatment, outcome = (None if spec.get(key) is None else _str_field(spec[key], key)
                                for key in ("treatment", "outcome"))
@@ -238,19 +266,32 @@ class Design:
         """
         path = Path(path)
         try:
-            text = path.read_text()
+            with open(path, "rb") as handle:
+                raw = handle.read(MAX_FILE_BYTES + 1)
         except OSError as exc:
-            raise DesignError(f"cannot read design file '{path}': {exc.strerror or exc}") from None
+            raise DesignError(f"cannot read design file {shown(str(path))}: {exc.strerror or exc}") from None
+        if len(raw) > MAX_FILE_BYTES:
+            raise DesignError(f"design file {shown(str(path))} is larger than {MAX_FILE_BYTES // 1024} KiB")
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise DesignError(f"design file {shown(str(path))} is not UTF-8 text (byte {exc.start})") from None
+        if "\x00" in text:
+            raise DesignError(f"design file {shown(str(path))} is a binary file, not YAML or JSON text")
         try:
             if path.suffix.lower() == ".json":
-                spec = json.loads(text, object_pairs_hook=_no_duplicate_pairs)
+                spec = json.loads(text, object_pairs_hook=_no_duplicate_pairs, parse_int=_bounded_int)
             else:
                 spec = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
-        except DesignError:
-            raise
+        except DesignError as exc:
+            raise DesignError(f"design file {shown(str(path))}: {exc}") from None
+        except RecursionError:
+            raise DesignError(f"design file {shown(str(path))} is nested too deeply (at most {MAX_DEPTH} "
+                              "levels)") from None
         except (yaml.YAMLError, json.JSONDecodeError) as exc:
-            first = str(exc).strip().splitlines()[0]
-            raise DesignError(f"cannot parse design file '{path}': {first}") from None
+            first = str(exc).strip().splitlines()[0][:200]
+            raise DesignError(f"cannot parse design file {shown(str(path))}: {first}") from None
+        _check_depth(spec, str(path))
         design = cls.from_dict(spec if spec is not None else {})
         if "name" not in (spec or {}):
             object.__setattr__(design, "name", path.stem)
@@ -434,10 +475,23 @@ class Design:
 # ----------------------------------------------------------------------------------------- validation
 def _validate(d: Design) -> None:
     if isinstance(d.classes, bool) or not isinstance(d.classes, int) or d.classes < 1:
-        raise DesignError(f"field 'latent.classes' must be an integer >= 1, got {d.classes!r}")
+        raise DesignError(f"field 'latent.classes' must be an integer >= 1, got {shown(d.classes)}")
+    if d.classes > MAX_CLASSES:
+        raise DesignError(f"field 'latent.classes' is {d.classes:.3g}, over the limit of {MAX_CLASSES:.0e}")
     _check_name(d.latent, "latent.name")
-    if not d.variables:
+    if not isinstance(d.name, str) or len(d.name) > MAX_LABEL_LENGTH or not d.name.isprintable():
+        raise DesignError(f"field 'name' must be printable text of at most {MAX_LABEL_LENGTH} characters, got "
+                          f"{shown(d.name)}")
+    if not isinstance(d.variables, tuple) or not d.variables:
         raise DesignError("field 'variables' must declare at least one variable")
+    if len(d.variables) > MAX_VARIABLES:
+        raise DesignError(f"field 'variables' declares {len(d.variables)} variables (at most {MAX_VARIABLES})")
+    if len(d.edges) > MAX_EDGES:
+        raise DesignError(f"field 'edges' lists {len(d.edges)} edges (at most {MAX_EDGES})")
+    for v in d.variables:
+        if not isinstance(v, Variable):
+            raise DesignError(f"field 'variables' must hold Variable values, got {shown(v)}")
+        _check_size(v)
     seen: set[str] = set()
     for v in d.variables:
         _check_name(v.name, f"variables.{v.name}")
@@ -485,6 +539,12 @@ def _validate(d: Design) -> None:
         if not kinds[a].categorical:
             raise DesignError(f"edge '{a} -> {b}': continuous variable '{a}' cannot have children; "
                               "only categorical variables may be parents")
+    states: dict[str, int] = {}
+    for a, b in d.edges:
+        states[b] = states.get(b, 1) * kinds[a].size
+        if states[b] > MAX_PARENT_STATES:
+            raise DesignError(f"variable '{b}': its parents take over {MAX_PARENT_STATES:,} joint states (at most "
+                              f"{MAX_PARENT_STATES:,}; each is a table row per class)")
     if d.roles is not None:
         if not d.causal:
             raise DesignError("field 'roles' needs a treatment and an outcome (proxy roles are relative to them)")
@@ -513,31 +573,42 @@ def _check_pair(treatment: Any, outcome: Any) -> None:
 
 
 def _check_name(name: Any, where: str) -> None:
-    if not isinstance(name, str) or not _NAME.match(name):
-        raise DesignError(f"field '{where}': {name!r} is not a valid name (letters, digits, _; a letter first)")
+    if not isinstance(name, str) or len(name) > MAX_NAME_LENGTH or not _NAME.fullmatch(name):
+        raise DesignError(f"field '{where[:80]}': {shown(name)} is not a valid name (letters, digits, _; a letter "
+                          f"first; at most {MAX_NAME_LENGTH} characters)")
+
+
+def _check_size(v: Variable) -> None:
+    limit, key = (MAX_CATEGORIES, "categories") if v.categorical else (MAX_FEATURES, "features")
+    if isinstance(v.size, bool) or not isinstance(v.size, int) or v.size < 2:
+        raise DesignError(f"field 'variables.{v.name}.{key}' must be an integer >= 2, got {shown(v.size)}")
+    if v.size > limit:
+        raise DesignError(f"field 'variables.{v.name}.{key}' is {v.size:.3g}, over the limit of {limit}")
 
 
 def _str_field(value: Any, where: str) -> str:
     if not isinstance(value, str):
-        raise DesignError(f"field '{where}' must be a string, got {value!r}")
+        raise DesignError(f"field '{where}' must be a string, got {shown(value)}")
     return value
 
 
 def _as_list(value: Any, where: str) -> list:
     if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
         raise DesignError(f"field '{where}' must be a list")
+    if isinstance(value, Sized) and len(value) > MAX_EDGES:
+        raise DesignError(f"field '{where}' has {len(value)} entries (at most {MAX_EDGES})")
     return list(value)
 
 
 def _int_field(value: Any, where: str, minimum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise DesignError(f"field '{where}' must be an integer >= {minimum}, got {value!r}")
+        raise DesignError(f"field '{where}' must be an integer >= {minimum}, got {shown(value)}")
     return value
 
 
 def _parse_variable(name: Any, spec: Any) -> Variable:
+    _check_name(name, "variables")
     where = f"variables.{name}"
-    _check_name(name, where)
     if not isinstance(spec, Mapping):
         raise DesignError(f"field '{where}' must be a mapping like {{type: categorical, categories: 2}}")
     kind = spec.get("type", "categorical")
@@ -546,24 +617,26 @@ def _parse_variable(name: Any, spec: Any) -> Variable:
     elif kind == "continuous":
         allowed, key, minimum = {"type", "features"}, "features", 2
     else:
-        raise DesignError(f"field '{where}.type' must be 'categorical' or 'continuous', got {kind!r}")
-    extra = sorted(set(spec) - allowed)
+        raise DesignError(f"field '{where}.type' must be 'categorical' or 'continuous', got {shown(kind)}")
+    extra = [key for key in spec if key not in allowed]
     if extra:
-        raise DesignError(f"unknown field '{where}.{extra[0]}' for a {kind} variable")
+        raise DesignError(f"unknown field '{where}.{str(extra[0])[:40]}' for a {kind} variable")
     if key not in spec:
         raise DesignError(f"missing field '{where}.{key}'")
-    return Variable(name, kind, _int_field(spec[key], f"{where}.{key}", minimum))
+    variable = Variable(name, kind, _int_field(spec[key], f"{where}.{key}", minimum))
+    _check_size(variable)
+    return variable
 
 
 def _parse_edge(edge: Any, i: int) -> tuple[str, str]:
     if isinstance(edge, str):
         m = _EDGE.match(edge)
         if not m:
-            raise DesignError(f"field 'edges[{i}]': {edge!r} is not of the form 'A -> B'")
+            raise DesignError(f"field 'edges[{i}]': {shown(edge)} is not of the form 'A -> B'")
         return m.group(1), m.group(2)
     if isinstance(edge, (list, tuple)) and len(edge) == 2 and all(isinstance(x, str) for x in edge):
         return edge[0], edge[1]
-    raise DesignError(f"field 'edges[{i}]': {edge!r} is not of the form 'A -> B' or [A, B]")
+    raise DesignError(f"field 'edges[{i}]': {shown(edge)} is not of the form 'A -> B' or [A, B]")
 
 
 def _parse_roles(raw: Any) -> Roles | None:
@@ -571,9 +644,9 @@ def _parse_roles(raw: Any) -> Roles | None:
         return None
     if not isinstance(raw, Mapping):
         raise DesignError("field 'roles' must be a mapping {treatment_side: [...], outcome_side: [...]}")
-    extra = sorted(set(raw) - set(_ROLE_KEYS))
+    extra = [key for key in raw if key not in _ROLE_KEYS]
     if extra:
-        raise DesignError(f"unknown field 'roles.{extra[0]}'")
+        raise DesignError(f"unknown field 'roles.{str(extra[0])[:40]}'")
     out = []
     for key in _ROLE_KEYS:
         names = _as_list(raw.get(key, []), f"roles.{key}")
@@ -586,26 +659,72 @@ def _parse_roles(raw: Any) -> Roles | None:
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
-    """A SafeLoader that rejects duplicate keys instead of silently keeping the last one."""
+    """A SafeLoader for design files: duplicate keys, keys that are not text, anchors and aliases (a few hundred
+    bytes of aliases expand to gigabytes), nesting deeper than ``MAX_DEPTH`` and integers longer than
+    ``MAX_INT_DIGITS`` digits are refused with a DesignError, before anything is expanded."""
+
+    def compose_node(self, parent, index):
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            raise DesignError(f"YAML anchors and aliases (&name, *name) are not allowed (line "
+                              f"{event.start_mark.line + 1})")
+        self._depth = getattr(self, "_depth", 0) + 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise DesignError(f"nested too deeply (at most {MAX_DEPTH} levels; line {event.start_mark.line + 1})")
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
 
 
 def _construct_unique_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
     keys = set()
     for key_node, _ in node.value:
         key = loader.construct_object(key_node, deep=deep)
+        if not isinstance(key, str):
+            what = "a list" if isinstance(key, list) else "a mapping" if isinstance(key, dict) else shown(key)
+            raise DesignError(f"a key must be text, got {what} (line {key_node.start_mark.line + 1})")
         if key in keys:
-            raise DesignError(f"duplicate key '{key}' in design file (line {key_node.start_mark.line + 1})")
+            raise DesignError(f"duplicate key {shown(key)} in design file (line {key_node.start_mark.line + 1})")
         keys.add(key)
     return loader.construct_mapping(node, deep)
 
 
+def _construct_bounded_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int:
+    _bounded_digits(node.value)
+    return loader.construct_yaml_int(node)
+
+
+def _bounded_digits(text: str) -> None:
+    digits = sum(c.isdigit() for c in text)
+    if digits > MAX_INT_DIGITS:
+        raise DesignError(f"an integer of {digits} digits (at most {MAX_INT_DIGITS})")
+
+
+def _bounded_int(text: str) -> int:
+    _bounded_digits(text)
+    return int(text)
+
+
 _UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_unique_mapping)
+_UniqueKeyLoader.add_constructor("tag:yaml.org,2002:int", _construct_bounded_int)
+
+
+def _check_depth(spec: Any, where: str) -> None:
+    """Refuse a parsed design nested deeper than ``MAX_DEPTH`` (JSON nests freely up to Python's recursion)."""
+    level, depth = [spec], 0
+    while level:
+        depth += 1
+        if depth > MAX_DEPTH:
+            raise DesignError(f"design file {shown(where)} is nested too deeply (at most {MAX_DEPTH} levels)")
+        level = [x for item in level for x in (item.values() if isinstance(item, Mapping) else item
+                                               if isinstance(item, list) else ())]
 
 
 def _no_duplicate_pairs(pairs: list[tuple[str, Any]]) -> dict:
     out: dict = {}
     for k, v in pairs:
         if k in out:
-            raise DesignError(f"duplicate key '{k}' in design file")
+            raise DesignError(f"duplicate key {shown(k)} in design file")
         out[k] = v
     return out

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -31,6 +32,7 @@ import numpy as np
 
 from .design import Design, Roles
 from .errors import DesignError
+from .fibre import GLOBAL_SECONDS, MAX_PARAMS, SYMPY_MAX_PARAMS, count_fibre
 from .graph import Condition
 from .marginals import LimitReached
 from .rank import DEFAULT_ERROR
@@ -39,6 +41,14 @@ from .routes.base import Context, Estimand, RouteResult
 from .routes.jacobian import JacobianRoute
 
 DEFAULT_MAX_SECONDS = 300.0  # place()'s time budget and the default of `mixid identify --max-seconds`
+SCOPES = ("auto", "global", "local")
+# The global check that scope="auto" runs unasked: on models of at most AUTO_MAX_PARAMS parameters, exact (Groebner)
+# up to AUTO_EXACT_PARAMS, else numeric with at most AUTO_PATHS continued paths or starts (a few seconds); the time
+# limit is only a safety net, so that the answer is the same on any machine.
+AUTO_MAX_PARAMS = 24
+AUTO_EXACT_PARAMS = 16
+AUTO_PATHS = 40
+AUTO_SAFETY_SECONDS = 60.0
 
 TARGETS = ("labels", "full_mixture", "mte", "ate")
 LEVELS = {"labels": 1, "full_mixture": 2, "mte": 3, "ate": 4}
@@ -81,6 +91,11 @@ class TargetVerdict:
         """
         if self.verdict == "identifiable" and self.scope != "global":
             return "locally identifiable (not proved global)"
+        if self.verdict == "not_identifiable" and self.certificate.get("kind") == "fibre" and \
+                self.certificate.get("dimension") == 0:
+            m = self.certificate.get("solutions")
+            more = "" if self.certificate.get("complete") else "at least "
+            return f"not globally identifiable ({more}{m} points; locally identifiable)"
         return self.verdict.replace("_", " ")
 
     def to_dict(self) -> dict:
@@ -121,6 +136,7 @@ class Placement:
     routes: list[RouteResult]
     model_info: dict
     error: float
+    global_check: dict | None = None
 
     # ------------------------------------------------------------------------------------------ levels
     def _levels(self) -> tuple[int | None, str | None, int | None]:
@@ -187,6 +203,7 @@ class Placement:
             "design": self.design.to_dict(),
             "model": self.model_info,
             "error": self.error,
+            "global_check": self.global_check,
         }
 
     def to_json(self, **kwargs) -> str:
@@ -222,6 +239,8 @@ class Placement:
             v = self.targets[t]
             lines.append(f"  {t:13s} {v.label:40s} {v.scope:6s} via {v.method} [{v.certificate.get('kind')}]"
                          + (f": {v.reason}" if v.reason else ""))
+        if self.global_check:
+            lines.append(f"  global check: {self.global_check['summary']}")
         failed = [r for r in self.routes if not r.applies]
         if failed:
             lines.append("  routes that do not apply:")
@@ -244,7 +263,7 @@ class Placement:
 
 
 def place(design: Design | str, *, error: float = DEFAULT_ERROR, seed: int | None = 0,
-          max_seconds: float = DEFAULT_MAX_SECONDS) -> Placement:
+          max_seconds: float | None = None, scope: str = "auto") -> Placement:
     """Decide every target of a design and place it in the hierarchy.
 
     Parameters
@@ -257,9 +276,14 @@ def place(design: Design | str, *, error: float = DEFAULT_ERROR, seed: int | Non
     seed : int
         Seed of the random witness points (certificates record them, so any seed can be re-checked).
     max_seconds : float
-        Time budget (positive and finite). A target still undecided when it is spent gets the verdict
-        ``inconclusive``, with what was established; so does one that would need a table larger than
-        :data:`~mixid.identify.marginals.MAX_CELLS` entries.
+        Time budget (positive and finite; default 300 s, of which an explicit global check takes at most 120 s).
+        A target still undecided when it is spent gets the verdict ``inconclusive``, with what was established;
+        so does one that would need a table larger than :data:`~mixid.identify.marginals.MAX_CELLS` entries.
+    scope : str
+        ``"auto"`` (default): a target that only the Jacobian identifies (locally) gets the global check of
+        :func:`~mixid.identify.fibre.count_fibre` when the design has at most 24 parameters, with a fixed amount
+        of work (the same answer on every machine); ``"global"``: always try it, within the budget; ``"local"``:
+        never (local verdicts stand).
 
     Returns
     -------
@@ -282,7 +306,10 @@ def place(design: Design | str, *, error: float = DEFAULT_ERROR, seed: int | Non
     'dimension_count'
     """
     design = Design.load(design)
-    max_seconds = check_seconds(max_seconds, "max_seconds")
+    if scope not in SCOPES:
+        raise DesignError(f"scope must be one of {', '.join(SCOPES)}, got {scope!r}")
+    explicit = max_seconds is not None
+    max_seconds = check_seconds(DEFAULT_MAX_SECONDS if max_seconds is None else max_seconds, "max_seconds")
     ctx = Context(design, error=error, seed=seed, max_seconds=max_seconds)
     jac = JacobianRoute(ctx)
     routes: list[RouteResult] = []
@@ -378,7 +405,72 @@ def place(design: Design | str, *, error: float = DEFAULT_ERROR, seed: int | Non
             "jacobian_rank_upper_bound": rank_J.upper_bound if rank_J else jac.bound,
             "jacobian_rank_upper_reason": rank_J.upper_reason if rank_J else jac.reason,
             "jacobian_rank_witness": rank_J.witness.to_dict() if rank_J else None}
-    return Placement(design, verdicts, roles, conditions, estimands, routes, info, error)
+    left = ctx.deadline - time.monotonic()
+    budget = left if explicit else min(left, GLOBAL_SECONDS)
+    check = _globalise(design, verdicts, scope, budget, 0 if seed is None else seed)
+    return Placement(design, verdicts, roles, conditions, estimands, routes, info, error, check)
+
+
+def _globalise(design: Design, verdicts: dict[str, TargetVerdict], scope: str, budget: float,
+               seed: int) -> dict | None:
+    """Count the fibre for the targets that only the Jacobian identifies, and make their verdicts global.
+
+    m = 1 makes every such target globally identifiable; with m > 1 the full mixture is not globally
+    identifiable, and the MTE or the ATE is globally identifiable exactly when it takes one value on the fibre.
+    Verdicts the count leaves undecided (budget, size, engine) keep their local scope; the returned
+    ``global_check`` says why.
+    """
+    pending = tuple(t for t in ("full_mixture", "mte", "ate")
+                    if verdicts[t].verdict == "identifiable" and verdicts[t].scope == "local")
+    if scope == "local" or not pending:
+        return None
+    from .model import Model
+
+    n = Model(design).n_params
+    if scope == "auto" and n > AUTO_MAX_PARAMS:
+        return {"status": "skipped", "targets": list(pending), "summary": f"not run by default for {n} parameters "
+                f"(more than {AUTO_MAX_PARAMS}); ask for it with scope='global' (mixid identify --global)"}
+    if n > MAX_PARAMS:
+        return {"status": "too_large", "targets": list(pending), "summary": f"too large for a global check: {n} "
+                f"parameters (the limit is {MAX_PARAMS}); the local verdicts stand"}
+    if budget <= 0:
+        return {"status": "budget", "targets": list(pending), "summary": "no time left for the global check"}
+    if scope == "auto":  # a budget of work, not time, so that the answer does not depend on the machine
+        from .fibre import msolve_path
+
+        small = n <= AUTO_EXACT_PARAMS and (msolve_path() is not None or n <= SYMPY_MAX_PARAMS)
+        fib = count_fibre(design, targets=pending, method="exact" if small else "numeric",
+                          max_seconds=min(budget, AUTO_SAFETY_SECONDS), max_paths=AUTO_PATHS, seed=seed)
+    else:
+        fib = count_fibre(design, targets=pending, max_seconds=budget, seed=seed)
+    decided = []
+    for t in pending:
+        one = fib.one_valued.get(t)
+        if fib.globally_identifiable:
+            one = True
+        if one is None:
+            continue
+        old = verdicts[t]
+        cert = fib.certificate(t)
+        verdict = "identifiable" if one else "not_identifiable"
+        reason = (f"one value on the fibre ({fib.solutions} point(s) up to relabelling)" if one else
+                  f"{fib.solutions} points up to relabelling give the same observables with different {t}")
+        verdicts[t] = TargetVerdict(t, verdict, "global", "fibre", cert, reason, old.local_check)
+        decided.append(t)
+    status = "done" if len(decided) == len(pending) else ("budget" if not fib.complete else "undecided")
+    m = fib.solutions
+    what = (f"{'at least ' if not fib.complete else ''}{m} point(s) up to relabelling" if m is not None else
+            f"positive-dimensional fibre (dimension {fib.dimension})")
+    summary = f"{what}, by {fib.method} in {fib.seconds:.1f} s"
+    if decided:
+        summary += f"; decided globally: {', '.join(decided)}"
+    left = [t for t in pending if t not in decided]
+    if left:
+        why = (f"the default check stops after {AUTO_PATHS} paths; ask for the full count with scope='global' "
+               "(mixid identify --global)" if scope == "auto" else "the budget ran out before the count was complete")
+        summary += f"; still local only: {', '.join(left)} ({why})"
+    return {"status": status, "targets": list(pending), "decided": decided, "summary": summary,
+            "fibre": fib.to_dict()}
 
 
 def check_seconds(value, flag: str) -> float:

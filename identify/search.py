@@ -49,8 +49,9 @@ def smallest_design(template: Design | str, level: int, vary: Sequence[str] | No
     max_categories : int
         Largest cardinality tried for each varied variable.
     scope : {"local", "global"}
-        ``"global"`` requires the level's target to be proved globally (a constructive certificate, hence an
-        estimator); ``"local"`` accepts the Jacobian route's local identifiability (not proved global).
+        ``"global"`` requires the level's target to be proved globally (a constructive certificate, or the default
+        global check of :func:`~mixid.identify.placement.place`); ``"local"`` accepts the Jacobian route's local
+        identifiability (not proved global; the candidates are placed with ``scope="local"``).
 
     Examples
     --------
@@ -91,7 +92,7 @@ def smallest_design(template: Design | str, level: int, vary: Sequence[str] | No
         design = Design(variables, template.treatment, template.outcome, template.edges, template.classes,
                         template.latent, template.latent_observed, template.roles,
                         f"{template.name}[{','.join(f'{n}={c}' for n, c in sizes.items())}]")
-        p = place(design, error=error)
+        p = place(design, error=error, scope="local" if scope == "local" else "auto")
         result.tried.append({"categories": sizes, "level": p.level, "level_scope": p.level_scope,
                              "local_level": p.local_level, "scope": p.targets[target].scope})
         if scope == "local":

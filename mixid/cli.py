@@ -13,6 +13,7 @@ import sys
 from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
+from typing import Optional
 
 import typer
 
@@ -80,12 +81,13 @@ _COLOURS = {"identifiable": "green", "not_identifiable": "red", "inconclusive": 
 
 def render(p, console=None) -> None:
     """A rich report of a placement: level, verdicts with their certificates, roles, failing routes."""
+    from rich.markup import escape
     from rich.table import Table
 
     from mixid.identify.placement import TARGETS, TITLES, rank_text
 
-    console = console or _out()
-    console.print(f"[bold]{p.design.name}[/bold]: [bold]{p.level_text()}[/bold]"
+    console = console or _out()  # every text from the design or the verdicts is escaped: plain text, not markup
+    console.print(f"[bold]{escape(p.design.name)}[/bold]: [bold]{escape(p.level_text())}[/bold]"
                   f"  ({p.model_info['parameters']} parameters, {p.model_info['observables']} observables, "
                   f"Jacobian rank {rank_text(p.model_info)})")
     table = Table(show_header=True, header_style="bold")
@@ -95,22 +97,24 @@ def render(p, console=None) -> None:
     for i, t in enumerate(TARGETS, start=1):
         v = p.targets[t]
         colour = "yellow" if v.identifiable and v.scope != "global" else _COLOURS.get(v.verdict, "dim")
-        table.add_row(str(i), TITLES[t], f"[{colour}]{v.label}[/{colour}]", v.scope, v.method,
-                      v.certificate.get("kind", ""), v.reason)
+        table.add_row(str(i), TITLES[t], f"[{colour}]{escape(v.label)}[/{colour}]", escape(v.scope),
+                      escape(v.method), escape(str(v.certificate.get("kind", ""))), escape(v.reason))
     console.print(table)
     if p.roles:
-        console.print(f"roles: Z (treatment side) = {', '.join(p.roles.treatment_side)}; "
-                      f"X (outcome side) = {', '.join(p.roles.outcome_side)}")
+        console.print(escape(f"roles: Z (treatment side) = {', '.join(p.roles.treatment_side)}; "
+                             f"X (outcome side) = {', '.join(p.roles.outcome_side)}"))
+    if p.global_check:
+        console.print(f"[bold]global check[/bold]: {escape(p.global_check['summary'])}")
     failed = [r for r in p.routes if not r.applies]
     if failed:
         console.print("[bold]routes that do not apply[/bold]")
         for r in failed:
-            console.print(f"  {r.route} ({r.target}): {r.reason}")
+            console.print(escape(f"  {r.route} ({r.target}): {r.reason}"))
     bad = [c for c in p.conditions if not c.holds]
     if bad:
         console.print("[bold]conditions that fail[/bold]")
         for c in bad:
-            console.print(f"  [red]✗[/red] {c.statement}  ({c.route})")
+            console.print(f"  [red]✗[/red] {escape(f'{c.statement}  ({c.route})')}")
 
 
 def _bad(message: str):
@@ -127,16 +131,25 @@ def identify(
     latex: bool = typer.Option(False, "--latex", help="Print the identifying formulas in LaTeX."),
     error: float = typer.Option(1e-9, "--error", help="Largest probability of a wrong probabilistic verdict."),
     seed: int = typer.Option(0, "--seed", help="Seed of the random witness points."),
-    max_seconds: float = typer.Option(300.0, "--max-seconds",
-                                      help="Time budget; targets still undecided then are reported inconclusive."),
+    max_seconds: Optional[float] = typer.Option(  # noqa: UP045 - typer reads the annotation
+        None, "--max-seconds", help="Time budget (default 300 s; an unasked-for --global check takes at most 120 s "
+        "of it); targets still undecided then are reported inconclusive or keep their local verdict."),
+    global_: bool = typer.Option(False, "--global", help="Count the generic fibre for every target that is only "
+                                 "locally identifiable: global verdicts, or a witness of non-identifiability."),
+    local: bool = typer.Option(False, "--local", help="Never run the global check (local verdicts stand)."),
 ) -> None:
     """Place DESIGN in the identifiability hierarchy, with certificates."""
     from mixid.identify.placement import check_seconds, place
 
     if not 0 < error < 1:
         raise _bad(f"--error must be in (0, 1), got {error}")
-    check_seconds(max_seconds, "--max-seconds")
-    p = place(design, error=error, seed=seed, max_seconds=max_seconds)
+    _check_range(seed, "--seed", 0, MAX_SEED)
+    if global_ and local:
+        raise _bad("--global and --local exclude each other")
+    if max_seconds is not None:
+        check_seconds(max_seconds, "--max-seconds")
+    scope = "global" if global_ else ("local" if local else "auto")
+    p = place(design, error=error, seed=seed, max_seconds=max_seconds, scope=scope)
     if json_out:
         print(p.to_json(indent=2))
     elif latex:
@@ -164,13 +177,62 @@ def check(
         raise typer.Exit(1)
 
 
+# Bounds of the flags (the library checks the same ones): rows, replicates, starts, runs, seeds, JSON inputs.
+MAX_ROWS = 10**8
+MAX_BOOTSTRAP = 10_000
+MAX_STARTS = 1000
+MAX_RUNS = 10_000
+MAX_SEED = 2**63 - 1
+MAX_JSON_BYTES = 16 << 20
+
+
+def _shown(value: object, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit - 4]}...({len(text)} characters)"
+
+
+def _check_range(value: int, flag: str, low: int, high: int) -> None:
+    if not low <= value <= high:
+        raise _bad(f"{flag} must be an integer from {low:,} to {high:,}, got {_shown(value)}")
+
+
+def _check_output(path: Path | None, flag: str, suffixes: tuple[str, ...] = (), folder: bool = False) -> None:
+    """An output path is checked before any work: its folder exists, it is not a folder (or, for ``folder``,
+    not a file), and it ends in one of ``suffixes``."""
+    if path is None:
+        return
+    shown = _shown(str(path))
+    if suffixes and path.suffix.lower() not in suffixes:
+        raise _bad(f"{flag} {shown} must end in {' or '.join(suffixes)}")
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise _bad(f"{flag} {shown}: folder '{_shown(str(parent))[1:-1]}' does not exist")
+    if folder:
+        if path.exists() and not path.is_dir():
+            raise _bad(f"{flag} {shown} is a file, not a folder")
+    elif path.is_dir():
+        raise _bad(f"{flag} {shown} is a folder, not a file")
+
+
 def _read_json(path: Path, what: str) -> dict:
+    from mixid.identify.design import _bounded_int
+    from mixid.identify.errors import MixidError
+
+    shown = _shown(str(path))
     try:
-        return json.loads(path.read_text())
+        if path.stat().st_size > MAX_JSON_BYTES:
+            raise _bad(f"{what} file {shown} is larger than {MAX_JSON_BYTES >> 20} MiB")
+        return json.loads(path.read_bytes().decode("utf-8"), parse_int=_bounded_int)
     except OSError as exc:
-        raise _bad(f"cannot read {what} file '{path}': {exc.strerror or exc}") from None
+        raise _bad(f"cannot read {what} file {shown}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise _bad(f"{what} file {shown} is not UTF-8 text") from None
     except json.JSONDecodeError as exc:
-        raise _bad(f"{what} file '{path}' is not valid JSON: {exc.msg} (line {exc.lineno})") from None
+        raise _bad(f"{what} file {shown} is not valid JSON: {exc.msg} (line {exc.lineno})") from None
+    except RecursionError:
+        raise _bad(f"{what} file {shown} is nested too deeply") from None
+    except MixidError as exc:
+        raise _bad(f"{what} file {shown}: {exc}") from None
 
 
 def _read_params(path: Path | None) -> dict | None:
@@ -180,7 +242,7 @@ def _read_params(path: Path | None) -> dict | None:
     raw = _read_json(path, "params")
     point = raw.get("params", raw) if isinstance(raw, dict) else None
     if not isinstance(point, dict):
-        raise _bad(f"params file '{path}' must hold a JSON object of parameter values")
+        raise _bad(f"params file {_shown(str(path))} must hold a JSON object of parameter values")
     return point
 
 
@@ -196,11 +258,12 @@ def simulate(
     """Sample data from DESIGN's model (random seeded parameters unless --params) with its ground truth."""
     from mixid.estimate.simulate import simulate as run
 
-    if n < 1:
-        raise _bad(f"-n must be a positive integer, got {n}")
-    if output.suffix.lower() not in (".csv", ".parquet"):
-        raise _bad(f"output '{output}' must end in .csv or .parquet")
-    data, truth = run(design, n, params=_read_params(params), seed=seed)
+    _check_range(n, "-n", 1, MAX_ROWS)
+    _check_range(seed, "--seed", 0, MAX_SEED)
+    _check_output(output, "output", (".csv", ".parquet"))
+    _check_output(truth_out, "--truth", (".json",))
+    point = _read_params(params)
+    data, truth = run(design, n, params=point, seed=seed)
     if output.suffix.lower() == ".csv":
         data.to_csv(output, index=False)
     else:
@@ -233,11 +296,16 @@ def estimate(
     """Estimate what DESIGN identifies from DATA, with bootstrap intervals."""
     from mixid.estimate.data import parse_columns
     from mixid.estimate.fit import fit
+    from mixid.estimate.result import check_truth
 
-    if bootstrap < 0:
-        raise _bad(f"--bootstrap must be >= 0, got {bootstrap}")
+    _check_range(bootstrap, "--bootstrap", 0, MAX_BOOTSTRAP)
+    _check_range(starts, "--starts", 1, MAX_STARTS)
+    _check_range(seed, "--seed", 0, MAX_SEED)
+    _check_output(plot, "--plot", (".png", ".pdf", ".svg"))
     mapping = parse_columns(columns) if columns is not None else None
     truth = _read_json(truth_in, "truth") if truth_in is not None else None
+    if truth is not None:
+        check_truth(truth)
     with _progress(enabled=not json_out) as report:
         result = fit(design, str(data), estimator=estimator, bootstrap=bootstrap, seed=seed, truth=truth,
                      columns=mapping, progress=report, starts=starts)
@@ -282,12 +350,12 @@ def _progress(enabled: bool = True):
 
 def _parse_sizes(text: str) -> list[int]:
     try:
-        sizes = [int(float(x)) for x in text.split(",") if x.strip()]
+        sizes = [float(x) for x in text.split(",") if x.strip()]
     except ValueError:
-        raise _bad(f"--n must be a comma-separated list of sizes like 1e3,1e4, got {text!r}") from None
-    if not sizes or min(sizes) < 10:
-        raise _bad(f"--n sizes must be at least 10, got {text!r}")
-    return sizes
+        raise _bad(f"--n must be a comma-separated list of sizes like 1e3,1e4, got {_shown(text)}") from None
+    if not sizes or len(sizes) > 20 or not all(10 <= x <= MAX_ROWS and x == int(x) for x in sizes):
+        raise _bad(f"--n must list 1 to 20 whole sizes from 10 to {MAX_ROWS:.0e}, got {_shown(text)}")
+    return [int(x) for x in sizes]
 
 
 def _load_plugin(spec: str):
@@ -326,8 +394,9 @@ def validate(
                                      "are found)."),
 ) -> None:
     """Check every applicable estimator on exact moments, then study its error against n."""
-    if runs < 1:
-        raise _bad(f"--runs must be >= 1, got {runs}")
+    _check_range(runs, "--runs", 1, MAX_RUNS)
+    _check_range(seed, "--seed", 0, MAX_SEED)
+    _check_output(output, "--out", folder=True)
     point = _read_params(params)
     extra = {spec: _load_plugin(spec) for spec in plugin or []}
     ns = _parse_sizes(sizes)
@@ -363,8 +432,9 @@ def demo(
     from mixid.estimate.simulate import simulate as run
     from mixid.identify.placement import place
 
-    if n < 10 or bootstrap < 0:
-        raise _bad(f"demo needs -n >= 10 and --bootstrap >= 0, got {n} and {bootstrap}")
+    _check_range(n, "-n", 10, MAX_ROWS)
+    _check_range(bootstrap, "--bootstrap", 0, MAX_BOOTSTRAP)
+    _check_output(plot, "--plot", (".png", ".pdf", ".svg"))
     out = _out()
     out.print("[bold]1. identify[/bold]: the paper's MTE graph (Z -> T, T -> Y; U latent, k = 2, all binary)")
     p = place("paper-level3")

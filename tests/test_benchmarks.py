@@ -17,6 +17,7 @@ SCRIPTS = {
     "bench_extensions.py": ["--quick"],
     "bench_startup.py": ["--quick"],
     "bench_survey_identify.py": ["--quick"],
+    "bench_survey_estimate.py": ["--quick"],
 }
 
 

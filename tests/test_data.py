@@ -122,10 +122,22 @@ def test_observed_latent_column_is_required():
     assert sufficient_stats(d, pd.DataFrame(data)).sums.shape == (2, 2, 2)
 
 
-def test_a_table_too_large_to_build_is_refused_before_allocation():
+def test_a_table_too_large_to_build_is_kept_as_observed_patterns():
     from mixid import Design
 
     d = Design.latent_class([f"Q{i}" for i in range(30)], classes=2)
     rng = np.random.default_rng(0)
-    with pytest.raises(DataError, match="1,073,741,824 cells"):
-        sufficient_stats(d, {c: rng.integers(0, 2, 100) for c in d.names})
+    cols = {c: rng.integers(0, 2, 100) for c in d.names}
+    cols["Q3"][:50] = 0
+    s = sufficient_stats(d, cols)
+    assert not s.dense and s.sums is None and s.n == 100 and s.patterns.counts.sum() == 100
+    expected = np.zeros((2, 2))
+    np.add.at(expected, (cols["Q3"], cols["Q7"]), 1)
+    np.testing.assert_array_equal(s.marginal(("Q3", "Q7")), expected)
+    np.testing.assert_array_equal(s.marginal(("Q7", "Q3")), expected.T)
+    with pytest.raises(DataError, match="1,073,741,824 cells.*observed response patterns"):
+        _ = s.tensor
+    big = Design.from_dict({"variables": {**{f"Q{i}": {"categories": 2} for i in range(29)},
+                                          "V": {"type": "continuous", "features": 2}}})
+    with pytest.raises(DataError, match="continuous variables"):
+        sufficient_stats(big, {**cols, "V": np.zeros(100)})

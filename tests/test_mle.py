@@ -7,6 +7,7 @@ import json
 
 import numpy as np
 import pytest
+from mixid.estimate import data as data_module
 from mixid.estimate import mle
 from mixid.estimate.evaluate import Moments
 from mixid.estimate.fit import compile_estimator
@@ -170,7 +171,7 @@ def test_patterns_without_the_dense_table_give_the_same_fit(monkeypatch):
     d = Design.latent_class(list("ABCDEFG"), classes=3)
     df = datasets.load("carcinoma")
     dense = fit(d, df, seed=1).to_dict()
-    monkeypatch.setattr(mle, "MAX_DENSE_CELLS", 10)
+    monkeypatch.setattr(data_module, "MAX_DENSE_CELLS", 10)
     patterns = mle.patterns_from_data(d, df)
     assert len(patterns.codes) == len(np.unique(df.to_numpy(), axis=0)) and patterns.counts.sum() == 118
     assert patterns.notes == [] and mle.patterns_from_data(d, df.assign(site=1)).notes == [
@@ -195,7 +196,7 @@ def test_empirical_information_agrees_with_the_expected_one_in_expectation():
 
 def test_bad_input_is_refused_or_warned():
     data, _ = simulate("paper-level3", 2000, seed=0)
-    with pytest.raises(DataError, match="starts must be a positive integer"):
+    with pytest.raises(DataError, match="starts must be an integer from 1 to"):
         fit("paper-level3", data, estimator="mle", starts=0)
     with pytest.raises(DataError, match="seed must be an integer"):
         fit("paper-level3", data, seed="one")

@@ -1,18 +1,17 @@
-"""FINDINGS from benchmarks/bench_mle.py: known problems of the maximum-likelihood path, as strict xfail tests.
+"""FINDINGS from benchmarks/bench_mle.py: problems the maximum-likelihood path had, kept as tests once fixed.
 
-Each test states the behaviour the estimator should have and fails today (xfail, strict=True): when a problem is
-fixed the test passes, strict xfail turns that into a failure, and the marker should be removed. Nothing here is
-skipped; every test runs.
+Each test states the behaviour the estimator should have. A new finding enters as a strict xfail (it fails today;
+when it is fixed, strict xfail turns the pass into a failure and the marker is removed). Nothing here is skipped.
 """
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import warnings
 
 import numpy as np
-import pytest
 from mixid.estimate.data import SufficientStats
 
 from mixid import Design, fit
@@ -39,25 +38,27 @@ def test_no_runtime_warning_from_a_start_at_minus_infinity():
 
 
 DENSE_PROBE = """
-import resource, numpy as np
+import json, resource, numpy as np
 resource.setrlimit(resource.RLIMIT_AS, (3 * 2**30, 3 * 2**30))
 from mixid import Design, sufficient_stats
 d = Design.latent_class([f"Q{i}" for i in range(30)], classes=3)
 rng = np.random.default_rng(0)
-try:
-    sufficient_stats(d, {c: rng.integers(0, 2, 1000) for c in d.names})
-except MemoryError as exc:
-    print("MemoryError", exc)
+cols = {c: rng.integers(0, 2, 1000) for c in d.names}
+s = sufficient_stats(d, cols)
+expected = np.zeros((2, 2))
+np.add.at(expected, (cols["Q0"], cols["Q29"]), 1)
+print(json.dumps({"dense": s.dense, "n": s.n, "patterns": len(s.patterns.codes),
+                  "marginal": s.marginal(("Q0", "Q29")).tolist(), "expected": expected.tolist()}))
 """
 
 
-@pytest.mark.xfail(strict=True, reason="FINDING: sufficient_stats is a dense table: for 30 binary items (2^30 "
-                   "cells) it now refuses with a DataError instead of exhausting memory, but only maximum "
-                   "likelihood's observed-pattern path handles such designs (issue 10)")
 def test_thirty_binary_items_do_not_need_the_dense_table():
+    """Fixed (issue 10): 30 binary items (2^30 cells) keep their observed patterns, in a 3 GiB address space."""
     r = subprocess.run([sys.executable, "-c", DENSE_PROBE], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr[-1000:]
-    assert "MemoryError" not in r.stdout
+    out = json.loads(r.stdout)
+    assert not out["dense"] and out["n"] == 1000 and 900 < out["patterns"] <= 1000
+    assert out["marginal"] == out["expected"]
 
 
 def test_place_twelve_binary_items_works_on_small_marginals(monkeypatch):

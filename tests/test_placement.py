@@ -364,9 +364,10 @@ def test_binary_z_with_three_classes_is_only_locally_identified(x_categories):
     """k = 3, binary Z -> T, binary T and Y: no constructive route applies (rank M[Z,X|t] = 2 < 3 and the per-arm
     Kruskal sum is 7 < 8), and the Jacobian has full column rank. The full mixture is locally identifiable, which
     does not exclude distant parameter points with the same law (issue 12 found two for X with 3 categories), so
-    the level is 2 with scope local, and the report never calls a target identified without that caveat."""
+    the level is 2 with scope local, and the report never calls a target identified without that caveat. (Without
+    scope="local" the global check may settle it: tests/test_fibre.py.)"""
     d = make_design(3, {"Z": 2, "X": x_categories, "T": 2, "Y": 2}, ["Z -> T", "T -> Y"], name="k3-binary-z")
-    p = place(d)
+    p = place(d, scope="local")
     assert levels(p) == (2, "local", 2)
     assert all(p.targets[t].scope == "local" and p.targets[t].identifiable for t in ("full_mixture", "mte", "ate"))
     assert p.targets["full_mixture"].method == "jacobian"
@@ -413,7 +414,8 @@ def test_cli_render_shows_scope():
     from mixid.cli import render
 
     console = Console(record=True, width=250)
-    render(place(make_design(3, {"Z": 2, "X": 3, "T": 2, "Y": 2}, ["Z -> T", "T -> Y"], name="k3")), console)
+    render(place(make_design(3, {"Z": 2, "X": 3, "T": 2, "Y": 2}, ["Z -> T", "T -> Y"], name="k3"), scope="local"),
+           console)
     text = console.export_text()
     assert "k3: level 2, local only: not proved global" in text
     assert text.count("locally identifiable (not proved global)") == 3

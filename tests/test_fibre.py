@@ -1,0 +1,141 @@
+"""Global identifiability by counting the generic fibre (identify/fibre.py) and its use in place()."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+from mixid.identify import Design, DesignError, place
+from mixid.identify import fibre as fibre_module
+from mixid.identify.fibre import _FastMap, count_fibre, recheck_count, recheck_witness
+from mixid.identify.model import Model
+
+from mixid.cli import main
+
+LC = Design.latent_class
+
+
+def tight_design() -> Design:
+    """Notebook 05's design: paper-level3's graph with k = 3 and a 3-category X (23 parameters, 23 cells)."""
+    k3 = dataclasses.replace(Design.builtin("paper-level3"), classes=3, name="k3")
+    return dataclasses.replace(k3, variables=tuple(dataclasses.replace(v, size=3) if v.name == "X" else v
+                                                   for v in k3.variables))
+
+
+@pytest.mark.parametrize("design", ["paper-level1", "paper-level4", "continuous"])
+def test_fast_map_equals_the_model(design):
+    if design == "continuous":
+        design = Design.from_dict({
+            "name": "c", "latent": {"classes": 2},
+            "variables": {"Z": {"type": "categorical", "categories": 3}, "X": {"type": "continuous", "features": 3},
+                          "T": {"type": "categorical", "categories": 2}, "Y": {"type": "continuous", "features": 2}},
+            "treatment": "T", "outcome": "Y", "edges": ["Z -> T", "T -> Y"]})
+    m = Model(Design.load(design))
+    x = m.random_point(np.random.default_rng(3)).astype(complex) + 0.2j
+    p0, J0 = m.evaluate(x)
+    p1, J1 = _FastMap(m)(x)
+    assert np.abs(p0 - p1).max() < 1e-14 and np.abs(J0 - J1).max() < 1e-14
+
+
+def test_kruskal_range_designs_have_one_point_exactly_and_numerically():
+    exact = count_fibre("paper-level2", method="exact", max_seconds=60)
+    assert (exact.solutions, exact.relabellings, exact.exact, exact.complete) == (1, 2, True, True)
+    assert exact.details["degree"] == 2 and all(exact.one_valued.values())
+    cert = exact.certificate("ate")
+    assert cert["kind"] == "fibre" and cert["scope"] == "global" and cert["prime"] == fibre_module.FIBRE_PRIME
+    assert recheck_count("paper-level2", cert)  # the same degree at the stated point and prime
+    assert not recheck_count("paper-level2", dict(cert, degree=4))
+    numeric = count_fibre(LC({"A": 2, "B": 2, "C": 2}, classes=2), method="numeric", max_seconds=60)
+    assert numeric.method == "monodromy" and numeric.solutions == 1 and numeric.complete and not numeric.exact
+
+
+def test_sympy_engine_when_msolve_is_missing(monkeypatch):
+    monkeypatch.setattr(fibre_module, "msolve_path", lambda: None)
+    f = count_fibre(LC({"A": 2, "B": 2, "C": 2}, classes=2), method="exact", max_seconds=60)
+    assert f.method == "groebner (sympy)" and f.solutions == 1 and f.details["degree"] == 2
+    with pytest.raises(DesignError, match=r"needs msolve \(pip install 'mixid\[global\]'\)"):
+        count_fibre("paper-level3", method="exact")  # 13 parameters: more than sympy is given
+
+
+@pytest.mark.parametrize("items, k, d", [({"A": 2, "B": 2, "C": 2, "D": 2}, 3, 14),
+                                         ({"A": 3, "B": 3, "C": 2, "D": 2}, 5, 34),
+                                         ({"A": 4, "B": 4, "C": 3}, 5, 44)])
+def test_defective_formats_have_a_positive_dimensional_fibre(items, k, d):
+    """The defective formats of the tensor literature: parameters <= independent cells, yet rank J = d - 1."""
+    model = Model(LC(items, classes=k))
+    assert model.n_params == d <= model.n_observables - 1
+    f = count_fibre(LC(items, classes=k), targets=("full_mixture",))
+    assert f.dimension == 1 and f.solutions is None and f.globally_identifiable is False
+    assert f.details == {"jacobian_rank": d - 1, "parameters": d} and f.one_valued == {"full_mixture": False}
+
+
+def test_a_positive_dimensional_fibre_leaves_the_ate_undecided():
+    """paper-level4: the mixture moves along a fibre of dimension 2 while the ATE stays put (proximal formula); the
+    count must not call the ATE unidentifiable."""
+    f = count_fibre("paper-level4")
+    assert f.dimension == 2 and f.one_valued == {"full_mixture": False, "mte": None, "ate": None}
+    assert "does not decide" in f.statement("ate")
+
+
+def test_overdetermined_design_by_random_starts():
+    f = count_fibre(LC({"A": 2, "B": 2, "C": 3}, classes=2), method="numeric", max_seconds=60)
+    assert f.method == "newton starts" and f.solutions == 1 and f.complete
+    assert f.details["converged_starts"] >= f.details["stable_starts"] == 60
+
+
+def test_locally_but_not_globally_identifiable_design():
+    """The issue's design: a second parameter point with the same law and another ATE, re-checked at 50 digits."""
+    design = tight_design()
+    p = place(design, scope="global", max_seconds=90)
+    fm, ate = p.targets["full_mixture"], p.targets["ate"]
+    assert fm.verdict == ate.verdict == "not_identifiable" and fm.scope == ate.scope == "global"
+    assert fm.local_check["verdict"] == "identifiable"  # locally identifiable all along
+    assert fm.certificate["kind"] == "fibre" and fm.certificate["solutions"] >= 2
+    assert p.level is None and "not globally identifiable" in fm.label
+    w = ate.certificate["witness"]
+    assert recheck_witness(design, w) < 1e-40
+    assert abs(w["ate_a"] - (w["ate_b"] if w["real"] else w["ate_b"][0])) > 1e-3
+    tampered = dict(w, point_b=list(w["point_b"]))
+    tampered["point_b"][0] = "0.5" if w["real"] else ["0.5", "0"]
+    assert recheck_witness(design, tampered) > 1e-6
+    assert p.to_dict()["global_check"]["status"] == "done"
+
+
+def test_default_scope_is_cheap_and_never_claims_global_without_a_count():
+    p = place(tight_design())  # scope="auto": at most a couple of seconds
+    check = p.global_check
+    assert check is not None and check["status"] in ("budget", "done", "undecided")
+    for t in ("full_mixture", "mte", "ate"):
+        v = p.targets[t]
+        assert v.scope == "global" or v.label == "locally identifiable (not proved global)"
+    assert place(tight_design(), scope="local").global_check is None
+    assert place("paper-level2").global_check is None  # nothing local to check
+
+
+def test_bad_requests_are_one_line_errors(capsys):
+    with pytest.raises(DesignError, match="max_seconds must be a positive"):
+        count_fibre("paper-level2", max_seconds=0)
+    with pytest.raises(DesignError, match="method must be"):
+        count_fibre("paper-level2", method="fast")
+    with pytest.raises(DesignError, match="too large for a global check"):
+        count_fibre(LC({f"V{i}": 2 for i in range(12)}, classes=5))
+    with pytest.raises(DesignError, match="cannot count the fibre for target"):
+        count_fibre(LC(["A", "B", "C"]), targets=("ate",))
+    with pytest.raises(DesignError, match="scope must be one of"):
+        place("paper-level2", scope="everywhere")
+    assert main(["identify", "paper-level2", "--global", "--local"]) == 2
+    assert "exclude each other" in capsys.readouterr().err
+    assert main(["identify", "paper-level2", "--global", "--max-seconds", "-1"]) == 2
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1
+
+
+def test_the_perfect_format_3x3x5_has_the_published_six_points():
+    """Items of 3, 3 and 5 categories with k = 5 (44 parameters, 44 independent cells): a generic 5-dimensional
+    space of 3x3 matrices meets the rank-one matrices (degree 6) in 6 points, and any 5 of them give a
+    decomposition, so the fibre has C(6, 5) = 6 points up to relabelling. Eight continued paths find all six (the
+    full count, which waits for eight quiet loops, is in benchmarks/bench_fibre.py); never a seventh."""
+    design = LC({"A": 3, "B": 3, "C": 5}, classes=5)
+    f = count_fibre(design, method="numeric", max_paths=8, max_seconds=120)
+    assert f.method == "monodromy" and f.solutions == 6
+    assert recheck_witness(design, f.witness) < 1e-40
