@@ -21,6 +21,12 @@ def machine_info() -> str:
             f"{os.cpu_count()} CPUs, {platform.system()} {platform.machine()}")
 
 
+def load_average() -> str:
+    """The 1-minute load average now, for result headers: timings taken while other work shares the cores are
+    slower (the two sides of a same-run ratio see the same load)."""
+    return f"load average {os.getloadavg()[0]:.1f} at start" if hasattr(os, "getloadavg") else "load average n/a"
+
+
 def median_time(fn: Callable[[], object], repeats: int) -> tuple[float, object]:
     """Median wall time (seconds) of ``repeats`` calls of ``fn``, and the last call's result."""
     times, out = [], None
@@ -110,9 +116,9 @@ def run_sections(prefix: str, script: str, sections: dict, doc: str, argv: list[
     args = ap.parse_args(argv)
     for name in args.only or sections:
         fn, columns = sections[name]
-        t0 = time.perf_counter()
+        t0, load = time.perf_counter(), load_average()
         rows = fn(args.quick)
-        header = (f"# {prefix}: {name}\n\n{machine_info()}. `python benchmarks/{script} --only {name}"
+        header = (f"# {prefix}: {name}\n\n{machine_info()}, {load}. `python benchmarks/{script} --only {name}"
                   f"{' --quick' if args.quick else ''}` ({time.perf_counter() - t0:.0f} s).")
         paths = write_results(f"{prefix}_{name}" + ("_quick" if args.quick else ""), header, columns, rows)
         print(paths[0].read_text())

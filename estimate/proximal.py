@@ -1,6 +1,7 @@
 """The proximal ATE (Theorem 1 in docs/theory.md; Miao, Geng and Tchetgen Tchetgen 2018): the first SPO step.
 
-Valid with X -> Y (level 4): only M[Z,X|t], M[Z,Y|t] and E[X] are used, with the same rank-k truncated solve.
+Valid with X -> Y (level 4): only M[Z,X|t], M[Z,Y|t] and E[X] are used, with the same rank-k truncated solve: the
+first step of :mod:`mixid.identify.spo_core`, which the proximal certificate runs exactly mod p.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from collections.abc import Sequence
 
 from .evaluate import Moments
 from .result import Estimate
-from .spo import first_step, range_warnings
+from .spo import proximal_step, range_warnings
 
 
 def proximal(mo: Moments, Z: Sequence[str], X: Sequence[str], k: int) -> Estimate:
@@ -24,7 +25,7 @@ def proximal(mo: Moments, Z: Sequence[str], X: Sequence[str], k: int) -> Estimat
     >>> bool(abs(proximal(Moments(d, population_moments(d, p)), ("Z",), ("X",), 2).ate - truth(d, p).ate) < 1e-12)
     True
     """
-    alpha, _, ex, diag, warnings = first_step(mo, Z, X, k)
-    po = {t: float(ex @ alpha[t]) for t in (0, 1)}
+    step, diag, warnings = proximal_step(mo, Z, X, k)
+    po = dict(step.potential_outcome_means)
     return Estimate(ate=po[1] - po[0], potential_outcome_means=po, diagnostics=diag,
                     warnings=warnings + range_warnings(mo, po))

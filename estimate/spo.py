@@ -1,6 +1,7 @@
 """Synthetic potential outcomes (Theorem 2 in docs/theory.md): the MTE from moments of order at most three.
 
-Per arm, M[Z,X|t] is solved with a rank-k truncated pseudo-inverse (one SVD per arm): with more proxy states than
+The recursion is :mod:`mixid.identify.spo_core` in floating point, the code the SPO certificate runs exactly mod p:
+per arm, M[Z,X|t] is solved with a rank-k truncated pseudo-inverse (one SVD per arm): with more proxy states than
 classes the plain least-squares solve amplifies noise along directions the model says carry none. The operator
 form gamma^(j) = (A_1 - A_0)^(j-1) gamma^(1), A_t = M_t^+ M[Z,X,Y|t], gives m_j = E[X]^T gamma^(j); a k-atom
 moment solver turns m_0..m_{2k-1} into class weights and effects.
@@ -13,6 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 import scipy.linalg
 import scipy.optimize
+from mixid.identify import spo_core as core
 from mixid.identify.errors import DataError
 
 from .evaluate import Moments
@@ -22,38 +24,39 @@ from .result import Estimate
 # Noise in the moments is amplified about cond_k times; past this the MTE is unreliable at any common n.
 ILL_CONDITIONED = 100.0
 
-
-def truncated_pinv(M: np.ndarray, k: int) -> tuple[np.ndarray, dict]:
-    """Rank-k pseudo-inverse of M, with its singular values and conditioning."""
-    U, s, Vt = scipy.linalg.svd(M, full_matrices=False)
-    r = min(k, len(s))
-    with np.errstate(divide="ignore"):
-        inv = (Vt[:r].T / s[:r]) @ U[:, :r].T
-    info = {"singular_values": s.tolist(), "cond_k": float(s[0] / s[r - 1]) if s[r - 1] > 0 else float("inf"),
-            "rank_gap": float(s[r - 1] / s[r]) if r < len(s) and s[r] > 0 else None}
-    return inv, info
+truncated_pinv = core.truncated_pinv  # the rank-k pseudo-inverse of every arm's solve (defined with the recursion)
 
 
 def first_step(mo: Moments, Z: Sequence[str], X: Sequence[str], k: int) -> tuple[dict, dict, np.ndarray, dict,
                                                                                     list[str]]:
-    """alpha_t = M[Z,X|t]^+ M[Z,Y|t] per arm, with the pseudo-inverses (reused by SPO) and diagnostics."""
-    alpha, pinv, diag, warnings = {}, {}, {}, []
-    ex = mo.M(X, (), None).ravel()
+    """alpha_t = M[Z,X|t]^+ M[Z,Y|t] per arm, with the rank-k pseudo-inverses, E[X], diagnostics and warnings."""
+    step, diag, warnings = proximal_step(mo, Z, X, k)
+    return step.alpha, step.inverse, step.ex, diag, warnings
+
+
+def proximal_step(mo: Moments, Z: Sequence[str], X: Sequence[str], k: int, outcome_matrix: bool = False
+                  ) -> tuple[core.FirstStep, dict, list[str]]:
+    """The proximal step of :mod:`mixid.identify.spo_core` in floating point (rank-k truncated solve per arm) on
+    the moments of ``mo``, with its diagnostics; ``outcome_matrix`` also solves for A_t (SPO)."""
+    M = {t: mo.M(Z, X, t) for t in (0, 1)}
     for t in (0, 1):
-        M = mo.M(Z, X, t)
-        rank = int(np.sum(scipy.linalg.svdvals(M) > 1e-12 * max(np.abs(M).max(), 1e-300)))
+        rank = int(np.sum(scipy.linalg.svdvals(M[t]) > 1e-12 * max(np.abs(M[t]).max(), 1e-300)))
         if rank < k:  # a division by a zero singular value: the data cannot separate k classes here
             T = mo.design.treatment
             raise DataError(f"M[{','.join(Z)},{','.join(X)}|{T}={t}] has rank {rank} in these data, below k = {k}: "
                             f"in arm {T}={t} the proxies {', '.join(Z + X)} do not separate {k} classes (too few or "
                             "too uniform rows, or categories never observed)")
-        pinv[t], info = truncated_pinv(M, k)
-        alpha[t] = pinv[t] @ mo.M(Z, (), t, outcome=True).ravel()
+    b = {t: mo.M(Z, (), t, outcome=True).ravel() for t in (0, 1)}
+    C = {t: mo.M(Z, X, t, outcome=True) for t in (0, 1)} if outcome_matrix else None
+    step = core.first_step(core.Float(k), M, b, mo.M(X, (), None).ravel(), C)
+    diag, warnings = {}, []
+    for t in (0, 1):
+        info = step.info[t]
         diag[f"M[Z,X|{t}]"] = info
         if info["cond_k"] > ILL_CONDITIONED:
             warnings.append(f"M[Z,X|{t}] is ill-conditioned (cond = {info['cond_k']:.3g}): the proxies barely "
                             f"separate the {k} classes in arm {t}, and noise is amplified about that much")
-    return alpha, pinv, ex, diag, warnings
+    return step, diag, warnings
 
 
 def spo(mo: Moments, Z: Sequence[str], X: Sequence[str], k: int, method: str = "pencil") -> Estimate:
@@ -69,14 +72,8 @@ def spo(mo: Moments, Z: Sequence[str], X: Sequence[str], k: int, method: str = "
     >>> bool(abs(est.ate - truth(d, p).ate) < 1e-12)
     True
     """
-    alpha, pinv, ex, diag, warnings = first_step(mo, Z, X, k)
-    A = {t: pinv[t] @ mo.M(Z, X, t, outcome=True) for t in (0, 1)}
-    D = A[1] - A[0]
-    gamma = alpha[1] - alpha[0]
-    moments = [1.0, float(ex @ gamma)]
-    for _ in range(2, 2 * k + 1):  # m_2 .. m_2k (Prony may use the last)
-        gamma = D @ gamma
-        moments.append(float(ex @ gamma))
+    step, diag, warnings = proximal_step(mo, Z, X, k, outcome_matrix=True)
+    moments = [1.0] + core.spo_moments(core.Float(k), step, 2 * k)  # m_0 .. m_2k (Prony may use the last)
     # sampling noise of the synthetic moments: 0.5 / sqrt(n) per unit, amplified by the conditioning of the solves
     amplification = max(d["cond_k"] for key, d in diag.items() if key.startswith("M["))
     n = getattr(mo, "n", None)
@@ -92,7 +89,7 @@ def spo(mo: Moments, Z: Sequence[str], X: Sequence[str], k: int, method: str = "
         warnings.append(f"the moment solver gave an impossible mixture (complex atoms, effects outside "
                         f"[-{bound:g}, {bound:g}] or weights outside [0, 1]); projected onto the nearest valid "
                         f"{k}-atom distribution (moment residual {residual:.3g})")
-    po = {t: float(ex @ alpha[t]) for t in (0, 1)}
+    po = dict(step.potential_outcome_means)
     warnings += range_warnings(mo, po)
     return Estimate(ate=moments[1], potential_outcome_means=po, weights=weights, effects=effects,
                     diagnostics=diag, warnings=warnings)
@@ -171,10 +168,5 @@ def potential_outcome_moments(mo: Moments, Z: Sequence[str], X: Sequence[str], k
     >>> [round(m, 10) for m in potential_outcome_moments(mo, ("Z",), ("X",), 2, 1, 3)]
     [0.5, 0.390625, 0.3359375]
     """
-    alpha, pinv, ex, _, _ = first_step(mo, Z, X, k)
-    A = pinv[t] @ mo.M(Z, X, t, outcome=True)
-    a, out = alpha[t], []
-    for _ in range(n):
-        out.append(float(ex @ a))
-        a = A @ a
-    return out
+    step, _, _ = proximal_step(mo, Z, X, k, outcome_matrix=True)
+    return core.arm_moments(core.Float(k), step, t, n)

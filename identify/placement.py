@@ -209,6 +209,21 @@ class Placement:
     def to_json(self, **kwargs) -> str:
         return json.dumps(self.to_dict(), **kwargs)
 
+    def verify(self) -> list:
+        """Re-check every rank claim of :meth:`to_dict` from the JSON alone (what ``mixid check`` runs): each
+        witness minor re-derived at its stated point and prime. Returns the claims (:class:`~mixid.identify.verify.
+        Claim`), each with ``holds``.
+
+        Examples
+        --------
+        >>> claims = place("paper-level4").verify()
+        >>> all(c.holds for c in claims), sorted({c.where.split()[0] for c in claims})
+        (True, ['ate', 'condition', 'full_mixture', 'model', 'mte'])
+        """
+        from .verify import verify
+
+        return verify(self.to_dict())
+
     def report(self) -> str:
         """A readable plain-text report."""
         d = self.design
@@ -388,7 +403,8 @@ def place(design: Design | str, *, error: float = DEFAULT_ERROR, seed: int | Non
         rank_J = None
     info = {"parameters": jac.d, "observables": jac.N, "jacobian_rank": rank_J.rank if rank_J else None,
             "jacobian_rank_upper_bound": rank_J.upper_bound if rank_J else jac.bound,
-            "jacobian_rank_upper_reason": rank_J.upper_reason if rank_J else jac.reason}
+            "jacobian_rank_upper_reason": rank_J.upper_reason if rank_J else jac.reason,
+            "jacobian_rank_witness": rank_J.witness.to_dict() if rank_J else None}
     left = ctx.deadline - time.monotonic()
     budget = left if explicit else min(left, GLOBAL_SECONDS)
     check = _globalise(design, verdicts, scope, budget, 0 if seed is None else seed)
@@ -494,7 +510,7 @@ def _local_check(local, stop: LimitReached | None) -> dict:
         return {"verdict": "inconclusive", "rank_J": None, "rank_augmented": None, "kind": "none",
                 "stopped": stop.to_dict() if stop else None}
     return {"verdict": local.verdict, "rank_J": local.rank_J, "rank_augmented": local.rank_augmented,
-            "kind": local.certificate["kind"]}
+            "kind": local.certificate["kind"], "witnesses": _rank_witnesses(local.certificate)}
 
 
 def _inconclusive(ctx: Context, target: str, stop: LimitReached, routes: list[RouteResult]) -> TargetVerdict:
@@ -514,6 +530,13 @@ def _not_applicable(design: Design, target: str) -> TargetVerdict:
     cert = {"kind": "none", "statement": f"design '{design.name}' is a plain latent class model: {TITLES[target]} "
             "is defined only for a treatment and an outcome (fields 'treatment' and 'outcome')"}
     return TargetVerdict(target, "not_applicable", "global", "none", cert, why)
+
+
+def _rank_witnesses(cert: dict) -> dict:
+    """The augmented Jacobian rank claim of a certificate, ``{"rank_augmented": {"rank", "witness"}}`` (rank J's
+    witness is the model's, ``model.jacobian_rank_witness``); :meth:`Placement.verify` re-checks it."""
+    return {key: {"rank": cert[key]["rank"], "witness": cert[key]["witness"]}
+            for key in ("rank_augmented",) if key in cert}
 
 
 def _jacobian_reason(v) -> str:

@@ -192,16 +192,36 @@ def _check_scope_consistency(p):
     assert (d["level"], d["level_scope"], d["local_level"]) == (p.level, p.level_scope, p.local_level)
 
 
-def test_binary_proxy_with_three_classes_jacobian_decides():
-    """k = 3, binary X: SPO's rank condition fails, yet the Jacobian route decides the MTE."""
+def test_binary_proxy_with_three_classes():
+    """k = 3 with a binary proxy X. Beside a 3-category W, role choice skips X (the pair (Z, X) fails SPO's rank
+    condition by a dimension count) and SPO certifies the MTE with W; pinned to (Z, X), SPO fails and the MTE is
+    implied by the full mixture (Kruskal on (Z,T,Y), W, X). Without W no constructive route applies: a dimension
+    count proves the full mixture not locally identifiable, and the Jacobian the MTE and the ATE (rank J = 23
+    meets its dimension bound)."""
     d = make_design(3, {"Z": 3, "W": 3, "X": 2, "T": 2, "Y": 2}, ["Z -> T", "T -> Y"])
     p = place(d)
-    spo = next(r for r in p.routes if r.route == "spo")
-    assert p.targets["mte"].method in {"spo", "implied by full_mixture", "jacobian"}
-    assert p.targets["mte"].verdict in {"identifiable", "not_identifiable"}
-    d2 = make_design(3, {"Z": 2, "X": 2, "T": 2, "Y": 2}, ["Z -> T", "T -> Y"])
-    p2 = place(d2)
-    assert p2.level is None
+    mte = p.targets["mte"]
+    assert (mte.verdict, mte.scope, mte.method) == ("identifiable", "global", "spo")
+    assert (p.roles.treatment_side, p.roles.outcome_side) == (("Z",), ("W",))
+    pinned = place(make_design(3, {"Z": 3, "W": 3, "X": 2, "T": 2, "Y": 2}, ["Z -> T", "T -> Y"],
+                               roles={"treatment_side": ["Z"], "outcome_side": ["X"]}))
+    spo = next(r for r in pinned.routes if r.route == "spo")
+    assert not spo.applies and "rank M[Z,X | T=0] = 2 < k = 3" in spo.reason
+    rank0 = next(c for c in pinned.conditions if c.statement.startswith("rank M[Z,X | T=0]"))
+    assert rank0.details["reason"] == "dimension count: 3 x 2 matrix has rank < k = 3"
+    assert pinned.targets["full_mixture"].method == "kruskal_pooled"
+    assert (pinned.targets["mte"].method, pinned.targets["mte"].scope) == ("implied by full_mixture", "global")
+    p2 = place(make_design(3, {"Z": 3, "X": 2, "T": 2, "Y": 2}, ["Z -> T", "T -> Y"]))
+    assert p2.level is None and not any(r.applies for r in p2.routes)
+    fm = p2.targets["full_mixture"]  # 26 parameters against 24 observables: the count settles it
+    assert (fm.verdict, fm.method, fm.certificate["kind"]) == ("not_identifiable", "dimension_count", "count")
+    for t in ("mte", "ate"):
+        v = p2.targets[t]
+        assert (v.verdict, v.method, v.certificate["kind"]) == ("not_identifiable", "jacobian", "witness"), t
+        assert v.certificate["rank_J"]["rank"] == v.certificate["rank_J"]["upper_bound"] == 23
+    assert {c: v["verdict"] for c, v in p2.targets["mte"].local_check["components"].items()} == {
+        "weights": "not_identifiable", "effects": "not_identifiable"}
+    assert place(make_design(3, {"Z": 2, "X": 2, "T": 2, "Y": 2}, ["Z -> T", "T -> Y"])).level is None
     assert p2.targets["ate"].method == "jacobian" and p2.targets["ate"].certificate["kind"] == "witness"
     assert any("rank M[Z,X | T=0] = 2 < k = 3" in c.statement for c in p2.conditions)
     del spo

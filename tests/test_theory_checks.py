@@ -121,16 +121,31 @@ def test_c15_kruskal_counts():
     assert all(c.details["rank_lower_bound"] == 2 for c in ranks)
 
 
-def test_c16_bridge_equivalence():
-    """alpha solves M[Z,X|t] alpha = M[Z,Y|t] iff E[Y | z, t] = E[alpha^T X | z, t] for every z."""
-    m = Model(Design.builtin("paper-level3"))
+@pytest.mark.parametrize("name, edges, bridge", [
+    ("paper-level3", None, True),
+    ("paper-level4", None, True),  # X -> Y is allowed for the ATE
+    ("Z -> Y", ["Z -> T", "T -> Y", "Z -> Y"], False),  # Z ⊥ Y | U, T fails: no bridge
+])
+def test_c16_bridge_equivalence(name, edges, bridge):
+    """With one-hot z, alpha_t solving M[Z,X|t] alpha_t = M[Z,Y|t] is an outcome bridge: E[Y | z, t] =
+    E[alpha_t^T X | z, t], both sides read off the model's own conditional moments (not off M); and, when
+    Z ⊥ Y | U, T, it is a synthetic potential outcome: E[alpha_t^T X | U=u] = E[Y(t) | U=u] for every class
+    (B^T alpha_t = lambda_t), hence E[X]^T alpha_t = E[Y(t)]. With Z -> Y the bridge equation still has a
+    solution but it is no potential outcome, and the check says so."""
+    d = (Design.builtin(name) if edges is None
+         else make_design(2, {"Z": 2, "X": 2, "T": 2, "Y": 2}, edges))
+    m = Model(d)
     sub = _at_point(m, 3)
     for t in (0, 1):
         M = m.moment_matrix(("Z",), ("X",), t).xreplace(sub)
-        b = m.moment_matrix(("Z",), (), t, outcome=True).xreplace(sub)
-        alpha = M.inv() * b
+        alpha = M.inv() * m.moment_matrix(("Z",), (), t, outcome=True).xreplace(sub)
         for z in (0, 1):
-            pz = sum(M.row(z))  # P(Z=z | t)
-            e_y = b[z] / pz
-            e_bridge = (M.row(z) * alpha)[0] / pz
+            e_y = m.moment({"Y": 1}, {"Z": z, "T": t}).xreplace(sub)
+            e_bridge = sum(alpha[x] * m.moment({"X": x}, {"Z": z, "T": t}).xreplace(sub) for x in (0, 1))
             assert sympy.simplify(e_y - e_bridge) == 0
+        _, B, D, lam = _class_matrices(m, ("Z",), ("X",), t)
+        per_class = sympy.simplify((B.T * alpha).xreplace(sub) - lam.xreplace(sub))
+        assert (per_class == sympy.zeros(2, 1)) is bridge
+        po = sum(D[u, u] * lam[u] for u in range(2)).xreplace(sub)
+        ex = m.moment_matrix(("X",), ()).xreplace(sub)
+        assert (sympy.simplify((ex.T * alpha)[0] - po) == 0) is bridge

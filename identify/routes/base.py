@@ -73,19 +73,23 @@ class Context:
     ``max_seconds`` is the time budget: :meth:`check` raises :class:`~mixid.identify.marginals.LimitReached` once
     it is spent. Tables larger than :data:`~mixid.identify.marginals.MAX_CELLS` entries and models with more than
     :data:`~mixid.identify.marginals.MAX_PARAMETERS` parameters raise it too, before anything is allocated.
+    ``prime`` and ``point`` fix the witness point (to re-check a certificate at its stated point and prime);
+    by default the point is drawn from ``seed`` modulo 2^31 - 1.
     """
 
     def __init__(self, design: Design, error: float = DEFAULT_ERROR, seed: int | None = 0,
-                 max_seconds: float | None = None):
+                 max_seconds: float | None = None, *, prime: int = PRIME, point: np.ndarray | None = None):
         self.design = design
         self.error = error
-        self.prime = PRIME
+        self.prime = prime
         self.rng = np.random.default_rng(seed)
         self.graph = Graph(design)
         self.cache: dict = {}  # per-placement memo for routes (e.g. Kruskal ranks of a view)
         self.max_seconds = max_seconds
         self.deadline = math.inf if max_seconds is None else time.monotonic() + max_seconds
         self.count = dimension_count(design)
+        if point is not None:
+            self.__dict__["point"] = np.asarray([int(x) % prime for x in point], dtype=np.int64)
 
     def check(self, at: str) -> None:
         """Raise LimitReached when the time budget is spent; ``at`` says what was being computed."""

@@ -23,6 +23,7 @@ with their Schwartz-Zippel bound), and ``P(a, b, c, t | u) P(t | u)^2 = P(a, t |
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Iterator, Sequence
 
 import numpy as np
@@ -88,14 +89,41 @@ def _kruskal(ctx: Context, view: tuple[str, ...], t: int | None) -> tuple[int, l
 
 
 def _kruskal_uncached(ctx: Context, view: tuple[str, ...], t: int | None) -> tuple[int, list[dict]]:
+    return kruskal_rank(view_matrix(ctx, view, t), ctx.prime)
+
+
+def view_matrix(ctx: Context, view: tuple[str, ...], t: int | None) -> np.ndarray:
+    """P(view | U=u) (``t`` None) or P(view, T=t | U=u) at the witness point mod p: one column per class."""
     T = ctx.design.treatment
     ctx.check(f"computing the Kruskal rank of {_fmt(view)}")
     if t is None:
-        M = ctx.class_marginal(view)
-    else:
-        full = ctx.class_marginal_tensor(view + (T,))
-        M = np.take(full, t, axis=len(view)).reshape(-1, ctx.design.classes)
-    return kruskal_rank(M, ctx.prime)
+        return ctx.class_marginal(view)
+    full = ctx.class_marginal_tensor(view + (T,))
+    return np.take(full, t, axis=len(view)).reshape(-1, ctx.design.classes)
+
+
+def count_bound(ctx: Context, views, ranks: Sequence[int]) -> dict:
+    """How a Kruskal count below 2k + 2 was decided. Each rank is a witnessed lower bound at the witness point and
+    at most min(k, rows); a view below that bound could have a higher generic Kruskal rank only if every minor of
+    some column subset of size r + 1 vanished at the point, which (Schwartz-Zippel, summed over the subsets) has
+    probability at most ``error_bound``. 0 means every rank is at its dimension bound: the count is proved."""
+    k, degree = ctx.design.classes, len(ctx.design.names) + 1
+    bound = 0.0
+    for view, r in zip(views, ranks):
+        rows = int(np.prod([ctx.design.variable(v).dim for v in view]))
+        if r < min(k, rows):
+            bound += math.comb(k, r + 1) * (r + 1) * degree / (ctx.prime - 1)
+    bound = min(1.0, bound)
+    if bound == 0:
+        return {"established": True, "error_bound": 0.0,
+                "reason": "every Kruskal rank is at its dimension bound min(k, rows): the count is proved"}
+    return {"established": False, "error_bound": bound,
+            "reason": "Kruskal ranks are witnessed lower bounds at one point: the count is not established "
+                      f"(a higher generic count has probability <= {bound:.1e})"}
+
+
+def _failing(stmt: str, details: dict) -> str:
+    return stmt if details["established"] else f"{stmt} (not established: error <= {details['error_bound']:.1e})"
 
 
 def pooled(ctx: Context) -> RouteResult:
@@ -130,8 +158,11 @@ def pooled(ctx: Context) -> RouteResult:
     total = sum(r for r, _ in ranks)
     stmt = ("Kruskal: " + " + ".join(f"kr P({_fmt(v)}|{d.latent})" for v in views)
             + f" = {' + '.join(str(r) for r, _ in ranks)} = {total} >= 2k + 2 = {need}")
-    cond = Condition(stmt if total >= need else stmt.replace(">=", "<"), total >= need, "kruskal", route,
-                     {"views": [list(v) for v in views], "kruskal_ranks": [r for r, _ in ranks]})
+    details = {"views": [list(v) for v in views], "kruskal_ranks": [r for r, _ in ranks]}
+    if total < need:
+        details.update(count_bound(ctx, views, [r for r, _ in ranks]))
+        stmt = _failing(stmt.replace(">=", "<"), details)
+    cond = Condition(stmt, total >= need, "kruskal", route, details)
     if total < need:
         return RouteResult(route, TARGET, False, cond.statement, [cond])
     if rest and through is None:
@@ -267,8 +298,11 @@ def per_arm(ctx: Context) -> RouteResult:
     for t, (arm, total) in enumerate(zip(arms, totals)):
         stmt = (f"Kruskal in arm {T}={t}: " + " + ".join(f"kr P({_fmt(v)}|{U},{T}={t})" for v in views)
                 + f" = {total} " + (">=" if total >= need else "<") + f" 2k + 2 = {need}")
-        conds.append(Condition(stmt, total >= need, "kruskal", route,
-                               {"views": [list(v) for v in views], "kruskal_ranks": [r for r, _ in arm]}))
+        details = {"views": [list(v) for v in views], "kruskal_ranks": [r for r, _ in arm]}
+        if total < need:
+            details.update(count_bound(ctx, views, [r for r, _ in arm]))
+            stmt = _failing(stmt, details)
+        conds.append(Condition(stmt, total >= need, "kruskal", route, details))
     stitch_stmt = f"a view independent of {T} given {U} with distinct class columns stitches the arms"
     conds.append(Condition(stitch_stmt, bool(stitch_ok), "structure", route,
                            {"stitch_view": list(stitch_ok[0][0]) if stitch_ok else None}))

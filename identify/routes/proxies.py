@@ -17,10 +17,11 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from .. import spo_core
 from ..graph import Condition, role_assignments, role_candidates
 from ..latex import tex_name, tex_names
 from ..model import eval_poly_mod
-from ..rank import nonzero_minor, to_nmod
+from ..rank import RankResult, generic_rank
 from .base import Context, Estimand, RouteResult, new_tally
 
 
@@ -28,13 +29,18 @@ def _fmt(names: Sequence[str]) -> str:
     return names[0] if len(names) == 1 else "(" + ",".join(names) + ")"
 
 
-def joint_mod(ctx: Context, keep: tuple[str, ...], outcome: bool = False) -> np.ndarray:
-    """Observable joint moments of ``keep`` mod p (times Y when ``outcome``), axes in ``keep`` order."""
-    d, p = ctx.design, ctx.prime
+def joint_mod(ctx: Context, keep: tuple[str, ...], outcome: bool = False, point: np.ndarray | None = None
+              ) -> np.ndarray:
+    """Observable joint moments of ``keep`` mod p (times Y when ``outcome``), axes in ``keep`` order, at the
+    witness point (or at ``point``)."""
+    d, p, m = ctx.design, ctx.prime, ctx.model
     Y = d.outcome
     names = keep + ((Y,) if outcome and Y not in keep else ())
-    tensor = ctx.class_marginal_tensor(names)  # (*dims, k), from the ancestors of names only
-    tensor = (tensor * ctx.weights % p).sum(axis=-1) % p
+    if point is None:  # from the ancestors of names only
+        classes, weights = ctx.class_marginal_tensor(names), ctx.weights
+    else:
+        classes, weights = ctx.marginals.class_table(point, names, p), m.weights(point, p)
+    tensor = (classes * weights % p).sum(axis=-1) % p
     if outcome:
         var = d.variable(Y)
         values = np.arange(var.dim) if var.categorical else (np.arange(var.dim) == 1).astype(np.int64)
@@ -42,10 +48,12 @@ def joint_mod(ctx: Context, keep: tuple[str, ...], outcome: bool = False) -> np.
     return tensor
 
 
-def zx_matrix(ctx: Context, Z: tuple[str, ...], X: tuple[str, ...], t: int, outcome: bool = False) -> np.ndarray:
-    """P(Z=z, X=x, T=t) (times Y) mod p as a d_Z x d_X matrix (proportional to M[Z,X(,Y)|t])."""
+def zx_matrix(ctx: Context, Z: tuple[str, ...], X: tuple[str, ...], t: int, outcome: bool = False,
+              point: np.ndarray | None = None) -> np.ndarray:
+    """P(Z=z, X=x, T=t) (times Y) mod p as a d_Z x d_X matrix (proportional to M[Z,X(,Y)|t]), at the witness point
+    (or at ``point``)."""
     T = ctx.design.treatment
-    m = joint_mod(ctx, Z + X + (T,), outcome)
+    m = joint_mod(ctx, Z + X + (T,), outcome, point)
     return np.take(m, t, axis=len(Z) + len(X)).reshape(_dim(ctx, Z), _dim(ctx, X))
 
 
@@ -62,20 +70,52 @@ def _dim(ctx: Context, names: Sequence[str]) -> int:
     return int(np.prod([ctx.design.variable(n).dim for n in names]))
 
 
+def zx_rank(ctx: Context, Z: tuple[str, ...], X: tuple[str, ...], t: int) -> RankResult:
+    """Generic rank of M[Z,X|t]: at the shared witness point, then (while below k) at fresh random points until
+    the probability that the generic rank is higher falls below ``ctx.error`` (:func:`~mixid.identify.rank.
+    generic_rank`). The factorisation M = A_t D_t B^T caps the rank at k; a dimension count may cap it lower."""
+    key = ("zx_rank", Z, X, t)
+    if key not in ctx.cache:
+        k, shape = ctx.design.classes, (_dim(ctx, Z), _dim(ctx, X))
+        drawn = []
+
+        def evaluate(rng):
+            if not drawn:  # the shared point first: the route's other checks use it
+                drawn.append(ctx.point)
+                return ctx.point, zx_matrix(ctx, Z, X, t)
+            point = ctx.model.random_point(rng, ctx.prime)
+            return point, zx_matrix(ctx, Z, X, t, point=point)
+
+        bound, reason = ((min(shape), f"dimension count: {shape[0]} x {shape[1]} matrix") if min(shape) < k
+                         else (k, f"factorisation M = A_t D_t B^T through k = {k} classes"))
+        ctx.cache[key] = generic_rank(evaluate, len(ctx.design.names) + 1, error=ctx.error, seed=ctx.rng,
+                                      upper_bound=bound, upper_reason=reason, prime=ctx.prime)
+    return ctx.cache[key]
+
+
 def rank_conditions(ctx: Context, Z, X, route: str) -> tuple[list[Condition], bool]:
-    """rank M[Z,X|t] = k for t = 0, 1, each with a witness minor (the factorisation caps it at k)."""
+    """rank M[Z,X|t] = k for t = 0, 1, each with a witness minor (the factorisation caps it at k).
+
+    A rank below k is proved by a dimension count, or else decided at random points with the error bound of
+    ``ctx.error`` (probabilistic, stated in the condition).
+    """
     k = ctx.design.classes
     out = []
     for t in (0, 1):
-        M = zx_matrix(ctx, Z, X, t)
-        w = ctx.witness(M)
-        holds = w.size >= k
-        why = {"rank_lower_bound": w.size, "upper_bound": k, "witness": w.to_dict()}
-        if min(M.shape) < k:
-            why["reason"] = f"dimension count: {M.shape[0]} x {M.shape[1]} matrix has rank < k = {k}"
+        r = zx_rank(ctx, Z, X, t)
+        holds = r.rank >= k
+        matrix = {"treatment_side": list(Z), "outcome_side": list(X), "arm": t}
+        why = {"rank_lower_bound": r.rank, "upper_bound": k, "witness": {**r.witness.to_dict(), "matrix": matrix},
+               "points": r.points}
+        value = f"{k}"
+        if not holds and r.upper_bound is not None and r.upper_bound < k:
+            why["reason"] = f"{r.upper_reason} has rank < k = {k}"
+            value = f"{r.rank} < k = {k}"
         elif not holds:
-            why["reason"] = "rank below k at a random point (probabilistic)"
-        value = f"{k}" if holds else f"{w.size} < k = {k}"
+            why["error_bound"] = r.error_bound
+            why["reason"] = (f"rank {r.rank} at {r.points} random point(s): rank k is not established "
+                             f"(probabilistic: a higher generic rank has probability <= {r.error_bound:.1e})")
+            value = f"{r.rank} < k = {k} (probabilistic, error <= {r.error_bound:.1e})"
         out.append(Condition(f"rank M[{_fmt(Z)},{_fmt(X)} | {ctx.design.treatment}={t}] = {value}", holds,
                              "rank", route, why))
     return out, all(c.holds for c in out)
@@ -116,7 +156,7 @@ def choose_roles(ctx: Context, mte: bool) -> tuple[tuple[str, ...], tuple[str, .
     t_parents = set(d.parents(d.treatment))
 
     def rank(zx) -> int:
-        return min(len(nonzero_minor(zx_matrix(ctx, *zx, t), ctx.prime)[0]) for t in (0, 1))
+        return min(zx_rank(ctx, *zx, t).rank for t in (0, 1))
 
     def key(zx):
         Z, X = zx
@@ -157,50 +197,35 @@ def verify_factorisations(ctx: Context, Z, X, spo: bool) -> dict:
     return tally
 
 
-def _dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Exact integer product (Python ints: residue products summed would overflow int64)."""
-    return np.asarray(a).astype(object) @ np.asarray(b).astype(object)
-
-
-def _restricted_solve(M: np.ndarray, B: np.ndarray, k: int, p: int) -> np.ndarray:
-    """A solution of M A = B over F_p through a nonsingular k x k minor (a generalized inverse)."""
-    rows, cols = nonzero_minor(M, p)
-    rows, cols = rows[:k], cols[:k]
-    sub = to_nmod(M[np.ix_(rows, cols)], p)
-    rhs = to_nmod(B[list(rows)].reshape(len(rows), -1), p)
-    sol = sub.solve(rhs)
-    out = np.zeros((M.shape[1], rhs.ncols()), dtype=np.int64)
-    for i, c in enumerate(cols):
-        for j in range(rhs.ncols()):
-            out[c, j] = int(sol[i, j])
-    return out
+def estimand_mod_p(ctx: Context, Z, X, n_moments: int) -> tuple[dict[int, int], list[int]]:
+    """The estimand on the model's exact moments at ``ctx.point`` modulo ``ctx.prime``: E[Y(t)] for t = 0, 1 and
+    the synthetic moments m_1..m_n (none for n = 1 beyond the ATE), by the recursion the estimators run
+    (:mod:`mixid.identify.spo_core`, here over F_p)."""
+    arith = spo_core.ModP(ctx.design.classes, ctx.prime)
+    M = {t: zx_matrix(ctx, Z, X, t) for t in (0, 1)}
+    b = {t: zy_vector(ctx, Z, t) for t in (0, 1)}
+    C = {t: zx_matrix(ctx, Z, X, t, outcome=True) for t in (0, 1)} if n_moments > 1 else None
+    step = spo_core.first_step(arith, M, b, ex_vector(ctx, X), C)
+    moments = spo_core.spo_moments(arith, step, n_moments) if C is not None else [
+        (step.potential_outcome_means[1] - step.potential_outcome_means[0]) % ctx.prime]
+    return step.potential_outcome_means, moments
 
 
 def end_to_end(ctx: Context, Z, X, n_moments: int) -> dict:
-    """Run the SPO recursion on the model's exact moments at the witness point (mod p) and compare.
+    """Run the estimand on the model's exact moments at the witness point (mod p) and compare with the target.
 
     Checks E[X]^T alpha_t = E[Y(t)] and m_j = sum_u pi_u tau_u^j for j = 1..n_moments.
     """
     p, k, model = ctx.prime, ctx.design.classes, ctx.model
     pts = [int(v) for v in ctx.point]
-    ex = ex_vector(ctx, X)
-    alpha, A = {}, {}
-    for t in (0, 1):
-        M = zx_matrix(ctx, Z, X, t)
-        alpha[t] = _restricted_solve(M, zy_vector(ctx, Z, t), k, p)[:, 0]
-        if n_moments > 1:
-            A[t] = _restricted_solve(M, zx_matrix(ctx, Z, X, t, outcome=True), k, p)
+    po, moments = estimand_mod_p(ctx, Z, X, n_moments)
     ok = True
     for t in (0, 1):
         truth = sum(eval_poly_mod(ctx.model.weight_poly(u) * model.outcome_class_mean(u, t), pts, p)
                     for u in range(k)) % p
-        ok &= int(_dot(ex, alpha[t]) % p) == truth
-    gamma = (alpha[1] - alpha[0]) % p
+        ok &= po[t] == truth
     pis, taus = [int(x) for x in ctx.weights], ctx.effects
-    for j in range(1, n_moments + 1):
-        if j > 1:
-            gamma = _dot((A[1] - A[0]) % p, gamma) % p
-        m_j = int(_dot(ex, gamma) % p)
+    for j, m_j in enumerate(moments, start=1):
         ok &= m_j == sum(pi * pow(tau, j, p) for pi, tau in zip(pis, taus)) % p
     if not ok:
         raise AssertionError("the estimand disagrees with the target at the witness point; a bug in mixid")
@@ -222,6 +247,10 @@ def proxy_route(ctx: Context, route: str, target: str, mte: bool, formula) -> Ro
     ranks, ranks_ok = rank_conditions(ctx, Z, X, route)
     conds += ranks
     failing = [c.statement for c in conds if not c.holds]
+    elsewhere = [c for c in ranks if c.holds and c.details["witness"]["point"] != [int(x) for x in ctx.point]]
+    if elsewhere:  # rank k at a later random point only: the formula's checks need it at the shared point
+        failing += [f"{c.statement} holds only away from the shared witness point (rerun with another seed)"
+                    for c in elsewhere]
     k = ctx.design.classes
     if mte:
         conds.append(_distinct_condition(ctx, route))
@@ -250,13 +279,20 @@ def proxy_route(ctx: Context, route: str, target: str, mte: bool, formula) -> Ro
 def _distinct_condition(ctx: Context, route: str) -> Condition:
     """det H_0 = prod pi_u prod_{u<v} (tau_u - tau_v)^2 != 0 at the witness point (mod p)."""
     p = ctx.prime
+    det = det_h0(ctx)
+    holds = det != 0
+    return Condition("class effects distinct: det H_0 = prod pi_u prod (tau_u - tau_v)^2 != 0", holds,
+                     "distinct_effects", route,
+                     {"witness": {"point": "the witness point", "prime": p, "det_H0_mod_p": det}})
+
+
+def det_h0(ctx: Context) -> int:
+    """prod pi_u prod_{u<v} (tau_u - tau_v)^2 at the witness point, mod p (det H_0, docs/theory.md)."""
+    p = ctx.prime
     taus, pis = ctx.effects, [int(x) for x in ctx.weights]
     det = 1
     for i, a in enumerate(taus):
         det = det * pis[i] % p
         for b in taus[i + 1:]:
             det = det * (a - b) ** 2 % p
-    holds = det != 0
-    return Condition("class effects distinct: det H_0 = prod pi_u prod (tau_u - tau_v)^2 != 0", holds,
-                     "distinct_effects", route,
-                     {"witness": {"point": "the witness point", "prime": p, "det_H0_mod_p": det}})
+    return det
