@@ -111,13 +111,20 @@ def role_candidates(graph: Graph, for_mte: bool) -> RoleCandidates:
     return RoleCandidates(zs, xs, compat)
 
 
-def role_assignments(c: RoleCandidates) -> list[tuple[tuple[str, ...], tuple[str, ...]]]:
-    """Every (Z, X) pair of disjoint non-empty proxy sets whose members are pairwise compatible."""
-    out = []
-    for nz in range(1, len(c.treatment_side) + 1):
-        for Z in combinations(c.treatment_side, nz):
-            xs = [x for x in c.outcome_side if x not in Z and all((z, x) in c.compatible for z in Z)]
-            for nx_ in range(1, len(xs) + 1):
-                for X in combinations(xs, nx_):
+def role_assignments(c: RoleCandidates, limit: int | None = None) -> list[tuple[tuple[str, ...], tuple[str, ...]]]:
+    """(Z, X) pairs of disjoint non-empty proxy sets whose members are pairwise compatible, fewest proxies first.
+
+    The pairs grow exponentially with the proxies (about 4^m for m on each side): ``limit`` keeps the first
+    ``limit`` in order of |Z| + |X|, which hold the cheapest candidates.
+    """
+    out: list[tuple[tuple[str, ...], tuple[str, ...]]] = []
+    zs, xs_all = c.treatment_side, c.outcome_side
+    for size in range(2, len(zs) + len(xs_all) + 1):
+        for nz in range(max(1, size - len(xs_all)), min(len(zs), size - 1) + 1):
+            for Z in combinations(zs, nz):
+                xs = [x for x in xs_all if x not in Z and all((z, x) in c.compatible for z in Z)]
+                for X in combinations(xs, size - nz):
                     out.append((Z, X))
+                    if limit is not None and len(out) >= limit:
+                        return out
     return out

@@ -15,7 +15,7 @@ Jacobian at a point modulo a prime, and the same in floating point.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache, cached_property
 
@@ -68,6 +68,9 @@ class Model:
         self._dag = nx.DiGraph()
         self._dag.add_nodes_from(design.names)
         self._dag.add_edges_from(design.edges)
+        # called now and then while a polynomial sums out many parent states (a placement sets it to honour its
+        # time budget: it raises to stop the work)
+        self.check: Callable[[], None] | None = None
 
     # ------------------------------------------------------------------------------------- parameters
     @cached_property
@@ -185,7 +188,9 @@ class Model:
         anc, free = self._ancestral(frozenset(assign), frozenset(do))
         fixed = {**do, **assign}
         total = self._zero
-        for combo in itertools.product(*(range(self.dims[v]) for v in free)):
+        for i, combo in enumerate(itertools.product(*(range(self.dims[v]) for v in free))):
+            if self.check is not None and i % 64 == 63:
+                self.check()
             values = {**fixed, **dict(zip(free, combo))}
             term = self._one
             for v in self.order:

@@ -101,7 +101,9 @@ class Context:
         if self.count.parameters > MAX_PARAMETERS:
             raise LimitReached("max_parameters", MAX_PARAMETERS,
                                f"building the model ({self.count.parameters:,} parameters)")
-        return Model(self.design)
+        model = Model(self.design)
+        model.check = lambda: self.check("expanding the model's polynomials")
+        return model
 
     @cached_property
     def marginals(self) -> Marginals:

@@ -24,6 +24,8 @@ from ..model import eval_poly_mod
 from ..rank import RankResult, generic_rank
 from .base import Context, Estimand, RouteResult, new_tally
 
+MAX_ROLE_OPTIONS = 20_000  # role pairs considered, fewest proxies first
+
 
 def _fmt(names: Sequence[str]) -> str:
     return names[0] if len(names) == 1 else "(" + ",".join(names) + ")"
@@ -140,15 +142,17 @@ def choose_roles(ctx: Context, mte: bool) -> tuple[tuple[str, ...], tuple[str, .
 
     Preference: the rank condition holds; then the fewest cells d_Z * d_X (cheapest, best-conditioned
     estimator); then treatment-side proxies that are parents of T; then declaration order. When no pair
-    reaches rank k the richest pair is reported, so the failing rank condition is visible.
+    reaches rank k the richest pair is reported, so the failing rank condition is visible. With many proxies only
+    the first MAX_ROLE_OPTIONS pairs by number of proxies are considered (the pairs grow like 4^m).
     """
     d = ctx.design
     if d.roles is not None:
         return d.roles.treatment_side, d.roles.outcome_side
-    options = role_assignments(role_candidates(ctx.graph, for_mte=mte))
+    ctx.check("choosing proxy roles")
+    options = role_assignments(role_candidates(ctx.graph, for_mte=mte), limit=MAX_ROLE_OPTIONS)
     if not options and mte:
         # No MTE-admissible pair: show the ATE-admissible one so the report names what fails (X ⊥ Y | U, T).
-        options = role_assignments(role_candidates(ctx.graph, for_mte=False))
+        options = role_assignments(role_candidates(ctx.graph, for_mte=False), limit=MAX_ROLE_OPTIONS)
     if not options:
         return None
     k = d.classes
@@ -164,6 +168,7 @@ def choose_roles(ctx: Context, mte: bool) -> tuple[tuple[str, ...], tuple[str, .
 
     options.sort(key=key)
     for zx in options:  # the cheapest pair that reaches rank k
+        ctx.check("choosing proxy roles")
         if rank(zx) >= k:
             return zx
     return options[-1]  # none does: report the richest pair, whose failing rank the conditions show
@@ -183,6 +188,7 @@ def verify_factorisations(ctx: Context, Z, X, spo: bool) -> dict:
     for t in (0, 1):
         lam = [m.outcome_class_mean(u, t) for u in range(k)]
         for z in zs:
+            ctx.check("verifying the proxy factorisations")
             pzt = [m.class_poly({**z, T: t}, u) for u in range(k)]
             lhs = [[pis[u], m.outcome_class_mean(u, None, {**z, T: t})] for u in range(k)]
             ctx.same(lhs, [[pis[u], pzt[u], lam[u]] for u in range(k)], f"M[Z,Y|{t}] at {z}", tally)
