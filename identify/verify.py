@@ -212,6 +212,28 @@ class _Checker:
             self.add(where, f"Kruskal ranks sum{label} = {total} >= 2k + 2 = {2 * k + 2}", total >= 2 * k + 2,
                      "the stated ranks, re-checked above")
 
+    def fibre(self, where: str, cert: Mapping, target: str) -> None:
+        """A fibre count: its witness (two points, same observables at 50 digits) and, for an exact count, the
+        degree of the fibre ideal recomputed at the stated point and prime (when msolve or sympy can)."""
+        from .fibre import msolve_path, recheck_count, recheck_witness
+
+        w = cert.get("witness")
+        if w is not None:
+            key = ("fibre-witness", repr(w["point_b"]))
+            if key not in self.seen:
+                self.seen.add(key)
+                gap = recheck_witness(self.design, w)
+                self.add(where, "two parameter points give the same observables", gap < 1e-30,
+                         f"largest difference at {w.get('digits', 50)} digits: {gap:.1e}")
+        if cert.get("exact") and "point" in cert and ("fibre-count", repr(cert["point"])) not in self.seen:
+            self.seen.add(("fibre-count", repr(cert["point"])))
+            if cert.get("engine") == "msolve" and msolve_path() is None:
+                return self.add(where, f"fibre degree {cert['degree']}", True,
+                                "not re-counted: needs msolve (pip install 'mixid[global]')")
+            self.add(where, f"fibre degree {cert['degree']} = {cert['solutions']} x {cert['relabellings']}",
+                     recheck_count(self.design, cert), f"Groebner basis recomputed at the stated point mod "
+                     f"{cert['prime']}")
+
     # ------------------------------------------------------------------------------------- walk
     def run(self) -> list[Claim]:
         d, k = self.data, self.design.classes
@@ -225,6 +247,8 @@ class _Checker:
             if "kruskal" in cert:
                 self.kruskal(where, cert)
             self.jacobian_certificate(where, cert, target)
+            if cert.get("kind") == "fibre":
+                self.fibre(where, cert, target)
             local = v.get("local_check") or {}
             self.jacobian_certificate(f"{target} (local check)", local.get("witnesses", {}), target)
             for part, comp in (local.get("components") or {}).items():

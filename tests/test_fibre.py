@@ -100,6 +100,8 @@ def test_locally_but_not_globally_identifiable_design():
     tampered["point_b"][0] = "0.5" if w["real"] else ["0.5", "0"]
     assert recheck_witness(design, tampered) > 1e-6
     assert p.to_dict()["global_check"]["status"] == "done"
+    claims = [c for c in p.verify() if "same observables" in c.statement]  # mixid check re-checks the witness
+    assert claims and all(c.holds for c in claims)
 
 
 def test_default_scope_is_cheap_and_never_claims_global_without_a_count():
