@@ -46,6 +46,9 @@ SCOPES = ("auto", "global", "local")
 # up to AUTO_EXACT_PARAMS, else numeric with at most AUTO_PATHS continued paths or starts (a few seconds); the time
 # limit is only a safety net, so that the answer is the same on any machine.
 AUTO_MAX_PARAMS = 24
+# Above this many classes a target that the dimension count settles skips the constructive routes, whose searches
+# grow exponentially in k, instead of running them only to report why they fail.
+COUNTED_ROUTES_MAX_CLASSES = 10
 AUTO_EXACT_PARAMS = 16
 AUTO_PATHS = 40
 AUTO_SAFETY_SECONDS = 60.0
@@ -360,9 +363,14 @@ def place(design: Design | str, *, error: float = DEFAULT_ERROR, seed: int | Non
             verdicts[target] = _not_applicable(design, target)
             continue
         verdict = None
-        counted = jac.count(target)  # settles the target when it says "not identifiable"; the routes then only
-        for route, run in plans[target]:  # report why they fail (they cannot apply), within the budget
-            verdict = constructive(attempt(route, target, run))
+        counted = jac.count(target)  # settles the target when it says "not identifiable"
+        for route, run in plans[target]:
+            if counted is not None and design.classes > COUNTED_ROUTES_MAX_CLASSES:
+                # the routes cannot apply, and their search (Kruskal ranks over column subsets) grows like 2^k
+                routes.append(RouteResult(route, target, False, "not run: the dimension count already shows "
+                                          f"that {TITLES[target]} is not identifiable"))
+                continue
+            verdict = constructive(attempt(route, target, run))  # report why they fail, within the budget
             if verdict:
                 break
         local = _decide(jac, target, stopped)

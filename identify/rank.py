@@ -23,6 +23,7 @@ import numpy as np
 
 PRIME = 2_147_483_647  # 2^31 - 1: products of two residues fit in int64, so numpy evaluates exactly
 DEFAULT_ERROR = 1e-9
+MAX_KRUSKAL_SUBSETS = 20_000  # column subsets a Kruskal rank may enumerate at one size
 
 
 @dataclass(frozen=True)
@@ -181,11 +182,15 @@ def generic_rank(
 def kruskal_rank(matrix: np.ndarray, prime: int = PRIME) -> tuple[int, list[dict]]:
     """Kruskal rank over F_p of an integer matrix: the largest r with every r columns independent.
 
-    Returns the rank and, for every column subset of that size, the rows of a nonzero minor (the witness).
+    Returns the rank and, for every column subset of that size, the rows of a nonzero minor (the witness). Sizes
+    with more than MAX_KRUSKAL_SUBSETS column subsets are not tried (with many classes they number up to 2^k), so
+    the answer is then a certified lower bound, which is all Kruskal's sufficient condition needs.
     """
     matrix = np.asarray(matrix) % prime
     n = matrix.shape[1]
     for r in range(min(matrix.shape), 0, -1):
+        if math.comb(n, r) > MAX_KRUSKAL_SUBSETS:
+            continue
         minors = []
         for cols in combinations(range(n), r):
             rows, _ = nonzero_minor(matrix[:, cols], prime)

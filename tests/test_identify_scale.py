@@ -189,3 +189,21 @@ def test_many_proxies_stay_within_the_budget():
     assert any(r.route == "spo" and r.reason.startswith("stopped: max_seconds") for r in p.routes)
     # what was established stands: the pooled Kruskal route proves the full mixture, which implies the MTE
     assert p.targets["mte"].verdict == "identifiable" and p.targets["mte"].method == "implied by full_mixture"
+
+
+def test_many_classes_skip_routes_the_count_settles():
+    """Fifty classes on four binary items: the dimension count settles the full mixture at once, and the Kruskal
+    searches (column subsets of 50 classes) are not run just to say why they fail."""
+    p = place(Design.latent_class(list("ABCD"), classes=50))
+    assert p.targets["full_mixture"].method == "dimension_count"
+    skipped = [r for r in p.routes if r.reason.startswith("not run: the dimension count")]
+    assert {r.route for r in skipped} == {"kruskal_pooled", "kruskal_per_arm"}
+
+
+def test_kruskal_rank_is_a_certified_lower_bound_when_subsets_are_too_many():
+    from mixid.identify.rank import MAX_KRUSKAL_SUBSETS, PRIME, kruskal_rank
+
+    matrix = np.random.default_rng(0).integers(1, PRIME, size=(5, 40))  # Kruskal rank 5, C(40, 5) = 658,008
+    r, minors = kruskal_rank(matrix)
+    assert math.comb(40, 4) > MAX_KRUSKAL_SUBSETS >= math.comb(40, 3)
+    assert r == 3 and len(minors) == math.comb(40, 3)  # every 3 columns certified; 4 and 5 not tried
