@@ -45,7 +45,7 @@ import numpy as np
 
 from .design import Design
 from .errors import DesignError
-from .model import Model
+from .model import Model, eval_poly_mod
 
 # msolve's FGLM step refuses primes of 2^30 and above: the largest prime below 2^30.
 FIBRE_PRIME = 1_073_741_789
@@ -84,6 +84,7 @@ class Fibre:
     details: dict = field(default_factory=dict)
     witness: dict | None = None
     seconds: float = 0.0
+    points: list = field(default_factory=list, repr=False)  # the numeric engines' fibre points (for the witness)
 
     @property
     def globally_identifiable(self) -> bool | None:
@@ -160,20 +161,10 @@ def engines() -> dict[str, bool]:
 
 # --------------------------------------------------------------------------------------------- the system
 def _cell_polys(model: Model) -> list:
-    """The observable cell probabilities as ring polynomials, built factor by factor from the parameter tables."""
-    out = []
-    rows = model._cell_rows
-    observed = model.design.latent_observed
-    for i, cell in enumerate(model._cells):
-        classes = [int(cell[-1])] if observed else range(model.k)
-        total = model._zero
-        for u in classes:
-            term = model.weight_poly(u)
-            for v, table in enumerate(rows):
-                term = term * model._entry_poly(table[i, u], int(cell[v]))
-            total += term
-        out.append(total)
-    return out
+    """The observable cells (the flattened observable tensor, U last when it is observed) as ring polynomials."""
+    names, observed = model.design.names, model.design.latent_observed
+    return [model.joint_poly(dict(zip(names, map(int, cell))), int(cell[-1]) if observed else None)
+            for cell in model._cells]
 
 
 def _target_polys(model: Model, target: str, rng: np.random.Generator, p: int) -> list:
@@ -199,30 +190,15 @@ def _mod(c, p: int) -> int:
     return int(c.numerator) * pow(int(c.denominator), -1, p) % p
 
 
-def _value_mod(poly, point: list[int], p: int) -> int:
-    total = 0
-    for monom, coeff in poly.terms():
-        term = _mod(coeff, p)
-        for x, e in zip(point, monom):
-            if e:
-                term = term * pow(x, e, p) % p
-        total += term
-    return total % p
-
-
-def _poly_text(poly, names: list[str], p: int, shift: int = 0) -> str:
-    """A ring polynomial minus ``shift`` in msolve's syntax, coefficients reduced mod p."""
+def _poly_text(poly, names: list[str], p: int) -> str:
+    """A ring polynomial in msolve's syntax, coefficients reduced mod p."""
     terms = []
     for monom, coeff in poly.terms():
         c = _mod(coeff, p)
-        if not any(monom):
-            c = (c - shift) % p
         if c == 0:
             continue
         factors = [str(c)] + [f"{names[i]}^{e}" if e > 1 else names[i] for i, e in enumerate(monom) if e]
         terms.append("*".join(factors))
-    if not any(not any(m) for m, _ in poly.terms()) and shift % p:
-        terms.append(str((-shift) % p))
     return "+".join(terms) if terms else "0"
 
 
@@ -287,7 +263,7 @@ def _exact(model: Model, targets: tuple[str, ...], engine: str, seed: int, deadl
     rng = np.random.default_rng(seed)
     point = [int(x) for x in model.random_point(rng, p)] if point is None else [int(x) % p for x in point]
     cells = _cell_polys(model)
-    values = [_value_mod(f, point, p) for f in cells]
+    values = [eval_poly_mod(f, point, p) for f in cells]
     # every cell's equation (a constant cell, e.g. a continuous variable's feature 0, gives none); the ones that
     # sum to one are redundant but harmless
     base = [f - v for f, v in zip(cells, values) if f - v != 0]
@@ -313,7 +289,7 @@ def _exact(model: Model, targets: tuple[str, ...], engine: str, seed: int, deadl
         return Fibre(None, 1, f"groebner ({engine})", True, True, perms, one, details, seconds=time.monotonic() - start)
     one = {"full_mixture": deg == perms}
     for t, polys in extra.items():
-        d_t = degree(base + [f - _value_mod(f, point, p) for f in polys])
+        d_t = degree(base + [f - eval_poly_mod(f, point, p) for f in polys])
         details[f"degree_{t}"] = d_t
         one[t] = d_t == deg
     m = deg // perms if deg % perms == 0 else None
@@ -656,10 +632,8 @@ def _finish(model: Model, targets: tuple[str, ...], orbits: _Orbits, found: list
         one[t] = all(np.abs(v[t] - ref).max() <= 1e-7 * (1 + np.abs(ref).max()) for v in table)
         if not complete and one[t]:
             one[t] = None  # one value on the points found so far proves nothing
-    fib = Fibre(len(found), 0, method, False, complete, _relabellings(model), one, details,
-                seconds=time.monotonic() - start)
-    fib._points = found  # kept for the witness
-    return fib
+    return Fibre(len(found), 0, method, False, complete, _relabellings(model), one, details,
+                 seconds=time.monotonic() - start, points=found)
 
 
 # --------------------------------------------------------------------------------------------------- witness
@@ -700,12 +674,10 @@ def _witness(model: Model, points: list[np.ndarray], targets: tuple[str, ...]) -
     out = {"point_a": [mpmath.nstr(v, WITNESS_DIGITS) for v in a], "point_b": [text(v) for v in b], "real": real,
            "interior": bool(real and _interior(model, np.array([float(v) for v in b]))),
            "digits": WITNESS_DIGITS, "max_observable_difference": mpmath.nstr(diff, 3)}
-    for t in ("ate",):
-        if t in targets:
-            f = model.target_polys(t)[0]
-            out[f"{t}_a"] = float(_evaluator([f], model.n_params)(base)[0].real)
-            out[f"{t}_b"] = complex(_evaluator([f], model.n_params)(second)[0])
-            out[f"{t}_b"] = out[f"{t}_b"].real if real else [out[f"{t}_b"].real, out[f"{t}_b"].imag]
+    if "ate" in targets:
+        ate = _evaluator(model.target_polys("ate"), model.n_params)
+        out["ate_a"], ate_b = float(ate(base)[0].real), complex(ate(second)[0])
+        out["ate_b"] = ate_b.real if real else [ate_b.real, ate_b.imag]
     return out
 
 
@@ -794,8 +766,9 @@ def count_fibre(design: Design | str, *, targets: tuple[str, ...] | None = None,
     (1, 2, True)
     """
     design = Design.load(design)
-    if not isinstance(max_seconds, (int, float)) or not math.isfinite(max_seconds) or max_seconds <= 0:
-        raise DesignError(f"max_seconds must be a positive number of seconds, got {max_seconds!r}")
+    from .placement import check_seconds  # placement imports this module
+
+    max_seconds = check_seconds(max_seconds, "max_seconds")
     if method not in ("auto", "exact", "numeric"):
         raise DesignError(f"method must be auto, exact or numeric, got {method!r}")
     model = Model(design)
@@ -839,7 +812,7 @@ def count_fibre(design: Design | str, *, targets: tuple[str, ...] | None = None,
         numeric = (_monodromy if square else _starts)(model, targets, seed, deadline,
                                                       math.inf if max_paths is None else max_paths)
     if numeric.solutions and numeric.solutions > 1:
-        numeric.witness = _witness(model, numeric._points, targets)
+        numeric.witness = _witness(model, numeric.points, targets)
     if exact is not None:  # the exact count, with the numeric witness of its second point
         exact.witness = numeric.witness
         exact.details["witness_method"] = numeric.method
@@ -848,15 +821,14 @@ def count_fibre(design: Design | str, *, targets: tuple[str, ...] | None = None,
 
 
 def _fibre_dimension(model: Model, seed: int) -> int:
-    """n - rank J at random points mod p: 0 proves a finite generic fibre (a full-rank minor); a deficit at three
-    independent points is the fibre's dimension with probability at least 1 - (degree / p)^3."""
-    from .rank import PRIME, rank_mod
+    """n - generic rank of J: 0 proves a finite generic fibre (a full-rank minor at a random point mod p); a
+    deficit is the fibre's dimension within the error bound of :func:`~mixid.identify.rank.generic_rank`."""
+    from .rank import PRIME, generic_rank
 
-    rng = np.random.default_rng(seed)
-    best = 0
-    for _ in range(3):
-        J = model.evaluate(model.random_point(rng, PRIME), PRIME)[1]
-        best = max(best, rank_mod(J, PRIME))
-        if best == model.n_params:
-            break
-    return model.n_params - best
+    def evaluate(rng):
+        point = model.random_point(rng, PRIME)
+        return point, model.evaluate(point, PRIME)[1]
+
+    degree = max(1, len(model.design.names))  # a cell is a product of one weight and one factor per variable
+    rank = generic_rank(evaluate, degree, seed=seed, upper_bound=model.n_params, upper_reason="parameters")
+    return model.n_params - rank.rank

@@ -32,7 +32,7 @@ import numpy as np
 
 from .design import Design, Roles
 from .errors import DesignError
-from .fibre import GLOBAL_SECONDS, MAX_PARAMS, SYMPY_MAX_PARAMS, count_fibre
+from .fibre import GLOBAL_SECONDS, MAX_PARAMS, SYMPY_MAX_PARAMS, count_fibre, msolve_path
 from .graph import Condition
 from .marginals import LimitReached
 from .rank import DEFAULT_ERROR
@@ -415,26 +415,23 @@ def place(design: Design | str, *, error: float = DEFAULT_ERROR, seed: int | Non
             "jacobian_rank_witness": rank_J.witness.to_dict() if rank_J else None}
     left = ctx.deadline - time.monotonic()
     budget = left if explicit else min(left, GLOBAL_SECONDS)
-    check = _globalise(design, verdicts, scope, budget, 0 if seed is None else seed)
+    check = _globalise(design, jac.d, verdicts, scope, budget, 0 if seed is None else seed)
     return Placement(design, verdicts, roles, conditions, estimands, routes, info, error, check)
 
 
-def _globalise(design: Design, verdicts: dict[str, TargetVerdict], scope: str, budget: float,
+def _globalise(design: Design, n: int, verdicts: dict[str, TargetVerdict], scope: str, budget: float,
                seed: int) -> dict | None:
     """Count the fibre for the targets that only the Jacobian identifies, and make their verdicts global.
 
     m = 1 makes every such target globally identifiable; with m > 1 the full mixture is not globally
     identifiable, and the MTE or the ATE is globally identifiable exactly when it takes one value on the fibre.
     Verdicts the count leaves undecided (budget, size, engine) keep their local scope; the returned
-    ``global_check`` says why.
+    ``global_check`` says why. ``n`` is the number of parameters (the placement has counted them).
     """
     pending = tuple(t for t in ("full_mixture", "mte", "ate")
                     if verdicts[t].verdict == "identifiable" and verdicts[t].scope == "local")
     if scope == "local" or not pending:
         return None
-    from .model import Model
-
-    n = Model(design).n_params
     if scope == "auto" and n > AUTO_MAX_PARAMS:
         return {"status": "skipped", "targets": list(pending), "summary": f"not run by default for {n} parameters "
                 f"(more than {AUTO_MAX_PARAMS}); ask for it with scope='global' (mixid identify --global)"}
@@ -444,8 +441,6 @@ def _globalise(design: Design, verdicts: dict[str, TargetVerdict], scope: str, b
     if budget <= 0:
         return {"status": "budget", "targets": list(pending), "summary": "no time left for the global check"}
     if scope == "auto":  # a budget of work, not time, so that the answer does not depend on the machine
-        from .fibre import msolve_path
-
         small = n <= AUTO_EXACT_PARAMS and (msolve_path() is not None or n <= SYMPY_MAX_PARAMS)
         fib = count_fibre(design, targets=pending, method="exact" if small else "numeric",
                           max_seconds=min(budget, AUTO_SAFETY_SECONDS), max_paths=AUTO_PATHS, seed=seed)
