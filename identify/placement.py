@@ -469,8 +469,13 @@ def _globalise(design: Design, n: int, verdicts: dict[str, TargetVerdict], scope
         summary += f"; decided globally: {', '.join(decided)}"
     left = [t for t in pending if t not in decided]
     if left:
-        why = (f"the default check stops after {AUTO_PATHS} paths; ask for the full count with scope='global' "
-               "(mixid identify --global)" if scope == "auto" else "the budget ran out before the count was complete")
+        if fib.dimension > 0:
+            why = "a positive-dimensional fibre does not decide them"
+        elif scope == "auto":
+            why = (f"the default check stops after {AUTO_PATHS} paths; ask for the full count with scope='global' "
+                   "(mixid identify --global)")
+        else:
+            why = "the budget ran out before the count was complete"
         summary += f"; still local only: {', '.join(left)} ({why})"
     return {"status": status, "targets": list(pending), "decided": decided, "summary": summary,
             "fibre": fib.to_dict()}
