@@ -75,12 +75,35 @@ def test_benchmark_runs(script, tmp_path):
         CHECKS[script](tmp_path)
 
 
+def _verdict(row: dict) -> str:
+    """What a speed row's "within target" must say: "yes" when its seconds beat its "< X s" target, else "NO"."""
+    limit = float(row["target"].removeprefix("<").removesuffix("s"))
+    return "yes" if float(row["seconds"]) < limit else "NO"
+
+
+def test_carcinoma_speed_row_says_what_its_results_file_says():
+    """benchmarks/README.md's carcinoma speed row quotes the committed results (results/mle_speed.csv) and says
+    "not met" exactly when a row there misses its target; the results file's verdicts follow from its timings."""
+    rows = [row for row in _table(BENCH / "results" / "mle_speed.csv") if row["task"].startswith("carcinoma")]
+    assert len(rows) == 2, rows
+    assert all(row["within target"] == _verdict(row) for row in rows), rows
+    readme = [line for line in (BENCH / "README.md").read_text().splitlines()
+              if line.startswith("| carcinoma, 4 classes, 20 starts")]
+    assert len(readme) == 1, readme
+    given, with_place = (f"{float(row['seconds']):.2f} s" for row in rows)
+    assert given in readme[0] and with_place in readme[0], (readme[0], rows)
+    missed = [row["target"] for row in rows if row["within target"] == "NO"]
+    assert ("not met" in readme[0]) == bool(missed), (readme[0], missed)
+    for target in missed:
+        assert f"{target.removeprefix('< ')}: not met" in readme[0], (readme[0], target)
+
+
 def test_bench_mle_quick(tmp_path):
     """bench_mle.py --quick: every section runs (stepmix only when StepMix is installed, and says so), and the
     targets that hold at quick size hold: carcinoma parity with poLCA, no impossible fit in the sweeps, a Wald
     interval in every calibration set, no fit below the truth's likelihood, and a likelihood at least StepMix's.
-    The speed section runs and reports carcinoma's timing; its target is not asserted (no timed asserts: the
-    machine is shared, and a loaded run took 0.8 s)."""
+    The speed section runs and reports carcinoma's timings with the verdicts their targets give; the targets
+    themselves are not asserted (no timed asserts: the machine is shared, and a loaded run took 0.8 s)."""
     import importlib.util
 
     env = {**os.environ, "MIXID_BENCH_RESULTS": str(tmp_path)}
@@ -105,7 +128,9 @@ def test_bench_mle_quick(tmp_path):
     assert jac and all(row["fits below truth loglik"].startswith("0 of") for row in jac)
     speed = _table(tmp_path / "mle_speed_quick.csv")
     carcinoma = [row for row in speed if row["task"].startswith("carcinoma")]
-    assert len(carcinoma) == 2 and all(row["within target"] in ("yes", "NO") for row in carcinoma), carcinoma
+    assert len(carcinoma) == 2 and [row["target"] for row in carcinoma] == ["< 0.5 s", "< 1 s"], carcinoma
+    for row in carcinoma:  # the verdict printed is the one the timing and the target give (the timing is not asserted)
+        assert row["within target"] == _verdict(row), row
     if has_stepmix:
         peers = _table(tmp_path / "mle_stepmix_quick.csv")
         assert peers and all(float(row["loglik diff"]) >= -1e-3 for row in peers), peers

@@ -7,6 +7,8 @@ and has its solutions in ``solutions/NN_solutions.ipynb``; ``00_glossary.ipynb``
 
 from __future__ import annotations
 
+import math
+import re
 from pathlib import Path
 
 import nbformat
@@ -70,3 +72,138 @@ def test_a_lesson_states_its_goal_and_ends_with_exercises(path):
 def test_the_runner_is_documented():
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     assert "python -m theory_notebooks" in readme
+
+
+# ------------------------------------------------------------------------------ numbers quoted in the text
+# A number the prose of a notebook quotes must be one its outputs print (within the precision quoted), so that
+# re-executing a notebook cannot leave its text behind. Integers may also be settings visible in the code (k = 3,
+# n = 1000, seeds). Not quotes, so not checked: code spans, links, file names, references ("section 4",
+# "notebook 05", "Theorem 3", "check C4"), citations ("Agresti 2002"), list numbers, a lesson's exercises (they
+# pose questions), and math that is more than a lone number (a derivation by hand: "$2 + 3 + 6 = 11$" is checked
+# by the reader, not by the outputs). A power of ten alone ("about $10^{-15}$") quotes an order of magnitude.
+CONSTANTS = {"1.96": "the 97.5 % point of the standard normal distribution (a Wald interval's half-width in se)"}
+_REFERENCE = re.compile(r"(?i)\b(?:notebooks?|sections?|exercises?|theorems?|lemmas?|assumptions?|checks?|tables?|"
+                        r"steps?|figures?|items?)\s+[A-Z]?\d+(?:\.\d+)?(?:\s*(?:,|and|or|-|–|to)\s*[A-Z]?\d+(?:\.\d+)?)*")
+_LONE_MATH = re.compile(r"^\s*[-−+]?(?:\d+(?:\.\d+)?\s*(?:\\times|\\cdot)\s*)?(?:10\^\{?[-−]?\d+\}?|\d+(?:\.\d+)?)"
+                        r"\s*(?:\\?%)?\s*$")
+_POWER = re.compile(r"(?:(\d+(?:\.\d+)?)\s*(?:\\times|\\cdot)\s*)?\b10\^\{?([-−]?\d+)\}?")
+_NUMBER = re.compile(r"(?<![\w.^/])(\d{1,3}(?:[  ]\d{3})+|\d+(?:\.\d+)?|\.\d+)(?:\s*(\\?%)|(?![\w.]))")
+_PRINTED = re.compile(r"\d+(?:[_,]\d{3})*(?:\.\d*)?(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?")
+_LEVEL_CLAIM = re.compile(r"\blevel (?:is )?(\d|none),? \(?(global|local)\b|\blevel is (\d|none)\b()")
+
+
+def _quotable(text: str) -> str:
+    """The prose of a markdown cell with what is not a quoted number removed (see above)."""
+    text = re.split(r"^#+ .*Exercises", text, flags=re.M)[0]  # a lesson's exercises pose questions, quote nothing
+    text = re.sub(r"```.*?```|`[^`]*`|<[^>]+>", " ", text, flags=re.S)
+    text = re.sub(r"\]\([^)]*\)", "]", text)
+    text = re.sub(r"\$\$.*?\$\$", " ", text, flags=re.S)
+    text = re.sub(r"\$([^$]*)\$", lambda m: f" {m.group(1)} " if _LONE_MATH.match(m.group(1)) else " ", text)
+    text = re.sub(r"\b\d\d_\w+|^#+\s*\d\d\s*·|^\s*\d+\.\s|^\|\s*\d+\s*\|", " ", text, flags=re.M)  # and row numbers
+    text = re.sub(r"\b[A-Z][\w-]+,? \(?(?:19|20)\d\d\b", " ", text)  # citations
+    return _REFERENCE.sub(" ", text)
+
+
+def quoted_numbers(text: str) -> list[tuple[str, float, int | None, bool]]:
+    """(as written, value, decimals or None for an order of magnitude, is a percentage) for every number quoted in
+    a markdown cell's prose."""
+    prose, out = _quotable(text), []
+    for m in _POWER.finditer(prose):  # "10^{-15}" quotes an order of magnitude, "3 \times 10^5" a value
+        exponent = int(m.group(2).replace("−", "-"))
+        out.append((m.group(0), float(m.group(1) or 1) * 10.0**exponent, None if m.group(1) is None else
+                    max(-exponent, 0) + len((m.group(1) + ".").split(".")[1]), False))
+    for m in _NUMBER.finditer(_POWER.sub(" ", prose)):
+        written = m.group(1).replace(" ", "").replace(" ", "")
+        decimals = len(written.split(".")[1]) if "." in written else 0
+        out.append((m.group(0).strip(), float(written), decimals, bool(m.group(2))))
+    return out
+
+
+def _printed(text: str, percent: bool = False) -> list[float]:
+    values = []
+    for m in _PRINTED.finditer(text):
+        if percent and not re.match(r"\s*%", text[m.end():]):
+            continue
+        values.append(float(m.group(0).replace("_", "").replace(",", "").rstrip(".")))
+    return values
+
+
+def outputs_of(nb) -> tuple[str, str]:
+    """The text every code cell printed (streams, plain text, LaTeX), and the code itself."""
+    printed, code = [], []
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        code.append(cell.source)
+        for o in cell.outputs:
+            if o.output_type == "stream":
+                printed.append(o.text)
+            for mime in ("text/plain", "text/latex", "text/markdown"):
+                if mime in o.get("data", {}) and "image/png" not in o["data"]:
+                    printed.append(o["data"][mime])
+    return "\n".join(printed), "\n".join(code)
+
+
+def unsupported_numbers(nb) -> list[str]:
+    """The numbers a notebook's markdown quotes that its outputs do not print (nor its code set, for integers)."""
+    printed, code = outputs_of(nb)
+    values, percents, settings = _printed(printed), _printed(printed, percent=True), _printed(code)
+    missing = []
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type != "markdown":
+            continue
+        for written, q, decimals, percent in quoted_numbers(cell.source):
+            if written.rstrip(" %\\") in CONSTANTS:
+                continue
+            if decimals is None:  # an order of magnitude: a printed value within a factor of about three
+                ok = any(v > 0 and abs(math.log10(v / q)) <= 0.5 for v in values + settings)
+                if not ok:
+                    missing.append(f"cell {i}: {written!r}")
+                continue
+            close = 0.5 * 10.0**-decimals * (1 + 1e-9)
+            if percent:
+                ok = any(abs(v - q) <= close for v in percents) or any(abs(100 * v - q) < 1e-9 for v in settings)
+            else:
+                ok = any(abs(v - q) <= close for v in values)
+                ok = ok or (decimals == 0 or "10^" in written) and any(abs(v - q) <= 1e-9 * max(1, q) for v in settings)
+            if not ok:
+                missing.append(f"cell {i}: {written!r}")
+        for claim in _LEVEL_CLAIM.findall(_quotable_levels(cell.source)):
+            level, scope = claim[0] or claim[2], claim[1]
+            said = [line for line in printed.splitlines() if re.search(rf"\blevel {level}\b", line)
+                    and (not scope or scope in line)]
+            if not said:
+                missing.append(f"cell {i}: 'level {level}{', ' + scope if scope else ''}' (no output line says so)")
+    return missing
+
+
+def _quotable_levels(text: str) -> str:
+    # level claims about a result ("the level is 4, global", "level 2 (local)"), not the hierarchy's definitions
+    return re.sub(r"`[^`]*`", " ", text)
+
+
+ALL_NOTEBOOKS = NOTEBOOKS + SOLUTIONS
+
+
+@pytest.mark.parametrize("path", ALL_NOTEBOOKS, ids=lambda p: p.parent.name + "/" + p.name)
+def test_every_number_the_text_quotes_is_printed(path):
+    missing = unsupported_numbers(nbformat.read(path, as_version=4))
+    assert not missing, f"{path.name}: the text quotes numbers its outputs do not print: {missing}"
+
+
+def test_the_quote_check_reads_numbers_as_written():
+    """The rules above, on sentences of the kinds the course writes."""
+    got = {w: (v, d, p) for w, v, d, p in quoted_numbers(
+        "At $n = 10^5$ it is 4 %. The ATE drifts from 1.29 to $0.62$ in section 4 of notebook 05; "
+        "$2 + 3 = 5$ by hand; 200 000 rows; (Agresti 2002); about $10^{-15}$; `seed=7`.")}
+    assert got == {"4 %": (4.0, 0, True), "1.29": (1.29, 2, False), "0.62": (0.62, 2, False),
+                   "200 000": (200000.0, 0, False), "10^{-15}": (1e-15, None, False)}
+
+
+def test_the_quote_check_catches_a_number_the_outputs_do_not_print():
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("print(x)", outputs=[nbformat.v4.new_output("stream", text="share 6 %, ratio 0.62\n"
+                                                                                           "level 2 (global)\n")]),
+        nbformat.v4.new_markdown_cell("It is 4 % and 0.62; the level is 4, global; level 2 (global).")])
+    assert unsupported_numbers(nb) == ["cell 1: '4 %'", "cell 1: '4'",
+                                       "cell 1: 'level 4, global' (no output line says so)"]
