@@ -53,7 +53,7 @@ import signal
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 import numpy as np
 
@@ -72,7 +72,11 @@ MAX_WITNESS_CELLS = 200_000  # observables x parameters of a 50-digit fibre witn
 CHECK_SEED = 7_919  # the checker's own random points (probabilistic re-checks); certificates use their own
 WITNESS_TOLERANCE = 1e-30  # largest observable difference of a fibre witness at 50 digits
 DISTINCT_TOLERANCE = 1e-20  # two fibre points closer than this, class by class, are the same point
-EVIDENCE = ("numerical", "probabilistic", "exact")
+# the certificate kind of each method (an implied verdict repeats the kind of the verdict it comes from)
+KINDS = {"latent_class": "witness", "adjustment": "constructive", "none": "none", "stopped": "none",
+         "kruskal_pooled": "constructive", "kruskal_per_arm": "constructive", "spo": "constructive",
+         "proximal": "constructive", "dimension_count": "count", "jacobian": ("witness", "probabilistic"),
+         "fibre": "fibre"}
 
 
 @dataclass(frozen=True)
@@ -271,9 +275,7 @@ class _Checker:
         if self.count.parameters > MAX_PARAMETERS:
             raise _Unchecked(f"limit: {self.count.parameters:,} parameters (the checker builds models of at most "
                              f"{MAX_PARAMETERS:,})")
-        from .model import Model
-
-        return Model(self.design)
+        return _model(json.dumps(self.design.to_dict()))  # key order kept: it orders the parameters
 
     @cached_property
     def graph(self):
@@ -370,15 +372,13 @@ class _Checker:
             Z, X, t = self.roles_of(w)
             p = _prime(_get(w, "prime", "the witness"))
             point = self.point(_get(w, "point", "the witness"), p)
-            if "minor_size" in w and _int(w["minor_size"], "minor_size") < size:
-                raise _Bad(f"minor_size {w['minor_size']} is below {size}")
+            if "minor_size" in w and _int(w["minor_size"], "minor_size") != size:
+                raise _Bad(f"minor_size {w['minor_size']} is not the rank {size}")
             from .routes.proxies import zx_matrix
 
             matrix = zx_matrix(self.context(point, p), Z, X, t)
-            n = len(_list(_get(w, "minor_rows", "the witness"), "minor_rows"))
-            if n < size:
-                raise _Bad(f"a {n} x {n} minor cannot show rank >= {size}")
-            return self.minor(matrix, w["minor_rows"], _get(w, "minor_cols", "the witness"), p, n)
+            return self.minor(matrix, _get(w, "minor_rows", "the witness"), _get(w, "minor_cols", "the witness"), p,
+                              size)
 
         return self.claim(("proxy", repr(w), size), where, what, check)
 
@@ -491,6 +491,10 @@ class _Checker:
         """What the certificate's claims support: (verdict, scope, evidence); the claims go into ``needed``."""
         d, k = self.design, self.k
         kind = cert.get("kind")
+        expected = KINDS.get(method) or (self.kind_of(method[len("implied by "):])
+                                         if method.startswith("implied by ") else None)
+        if expected is not None and kind not in (expected if isinstance(expected, tuple) else (expected,)):
+            raise _Bad(f"a certificate of method {method} is of kind {expected}, not {_shown(kind)}")
         if method == "latent_class" and t == "labels":
             def latent() -> str:
                 if d.latent_observed or k < 2:
@@ -545,6 +549,12 @@ class _Checker:
         if method == "fibre" and t in ("full_mixture", "mte", "ate"):
             return self.fibre(where, cert, t, v, needed)
         raise _Bad(f"method '{_shown(method)}' does not decide {t}")
+
+    def kind_of(self, target: str):
+        """The certificate kind of a target's verdict (what an implied verdict repeats)."""
+        v = self.data["targets"].get(target)
+        cert = v.get("certificate") if isinstance(v, Mapping) else None
+        return cert.get("kind") if isinstance(cert, Mapping) else "?"
 
     def local_check(self, t: str, local) -> None:
         """The Jacobian cross-check's witnesses are claims too: each minor is re-checked."""
@@ -796,9 +806,13 @@ class _Checker:
             w = witnesses[0]
             needed.append(self.distinct_claim(where, w))
 
-    def distinct_claim(self, where: str, w: Mapping, stated=None) -> Claim:
+    def distinct_claim(self, where: str, w: Mapping, stated=None, nonzero: bool = True, prime=None) -> Claim:
+        """det H_0 at the rank witnesses' point and prime: nonzero (or zero, for a condition stated as failing),
+        and equal to the stated value when there is one."""
         def check() -> str:
             p = _prime(_get(w, "prime", "the witness"))
+            if prime is not None and prime != p:
+                raise _Bad(f"stated mod {_shown(prime)}, the rank witnesses' prime is {p}")
             point = self.point(_get(w, "point", "the witness"), p)
             from .routes.proxies import det_h0
 
@@ -806,14 +820,14 @@ class _Checker:
                 det = det_h0(self.context(point, p))
             except ValueError as exc:
                 raise _Bad(f"undefined mod {p}: {exc}") from None
-            if det == 0:
-                raise _Bad(f"0 mod {p} at the rank witnesses' point")
+            if (det != 0) is not nonzero:
+                raise _Bad(f"{det} mod {p} at the rank witnesses' point")
             if stated is not None and _int(stated, "det_H0_mod_p") != det:
                 raise _Bad(f"{det} mod {p}, stated {stated}")
             return f"{det} mod {p} at the rank witnesses' point"
 
-        return self.claim(("distinct", repr(w.get("point")), repr(w.get("prime")), repr(stated)), where,
-                          "det H_0 = prod pi_u prod (tau_u - tau_v)^2 != 0", check)
+        return self.claim(("distinct", repr(w.get("point")), repr(w.get("prime")), repr(stated), nonzero, repr(prime)),
+                          where, f"det H_0 = prod pi_u prod (tau_u - tau_v)^2 {'!=' if nonzero else '=='} 0", check)
 
     def roles_claim(self) -> None:
         """The JSON's ``roles`` are those of the proxy route that set them (SPO first, then proximal)."""
@@ -850,6 +864,11 @@ class _Checker:
 
             def consistent() -> str:
                 r = _int(low, "rank_lower_bound", 0, self.count.observables)
+                Z, X, t = self.roles_of(c["witness"])
+                head = f"rank M[{','.join(Z) if len(Z) == 1 else '(' + ','.join(Z) + ')'},"
+                head += f"{','.join(X) if len(X) == 1 else '(' + ','.join(X) + ')'} | {self.design.treatment}={t}] = "
+                if not str(c.get("statement", "")).startswith(head):
+                    raise _Bad(f"the statement is not about the witness's matrix ({head}...)")
                 if stated is not (r >= self.k):
                     raise _Bad(f"holds is {_shown(stated)} with rank >= {r} and k = {self.k}")
                 return "holds exactly when the rank reaches k"
@@ -863,10 +882,10 @@ class _Checker:
             if not ranks:
                 self.claim(None, where, "det H_0 != 0", _raiser(
                     _Bad("no rank condition of its route states the point")))
-            elif stated is True:
-                self.distinct_claim(where, ranks[0]["witness"], w.get("det_H0_mod_p"))
-            elif stated is not False:
+            elif type(stated) is not bool:
                 self.claim(None, where, "det H_0 != 0", _raiser(_Bad("holds is not a boolean")))
+            else:
+                self.distinct_claim(where, ranks[0]["witness"], w.get("det_H0_mod_p"), stated, w.get("prime"))
         elif kind == "structure":
             self.claim(None, where, f"{_shown(c.get('statement'), 80)}: {_shown(stated)}", lambda: self.structure(c))
         elif kind == "kruskal":
@@ -961,6 +980,8 @@ class _Checker:
                 raise _Bad("one value on the points of an incomplete numerical count proves nothing")
         else:
             verdict = "not_identifiable"
+        if one is not (verdict == "identifiable") and not (t == "full_mixture" and m == 1 and one is None):
+            raise _Bad(f"one_valued {_shown(one)} contradicts {m} point(s) and the verdict it supports, {verdict}")
         needed.append(self.count_claim_fibre(where, cert, m, exact))
         if verdict == "not_identifiable":
             w = cert.get("witness")
@@ -1150,6 +1171,14 @@ class _Checker:
 
         self.claim(None, "level", f"level {_shown(stated[0])} ({_shown(stated[1])}), local level {_shown(stated[2])}",
                    check)
+
+
+@lru_cache(maxsize=8)
+def _model(design_json: str):
+    """The model of a design (by its canonical JSON): a model is built once for repeated checks of one design."""
+    from .model import Model
+
+    return Model(Design.from_dict(json.loads(design_json)))
 
 
 def _raiser(exc: Exception) -> Callable[[], str]:

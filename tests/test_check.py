@@ -197,7 +197,9 @@ def test_fibre_counts_and_witnesses(certs, monkeypatch):
     forged["targets"]["full_mixture"]["certificate"]["degree"] = 4  # 2 points, not 1
     assert not sound(verify(forged))
     forged = copy.deepcopy(data)
-    forged["targets"]["full_mixture"]["certificate"]["solutions"] = 2  # then it needs a witness
+    forged["targets"]["full_mixture"]["certificate"]["solutions"] = 2
+    assert any("one_valued True contradicts 2 point(s)" in c.detail for c in statuses(forged)[FAILS])
+    forged["targets"]["full_mixture"]["certificate"]["one_valued"] = False  # then it needs a witness
     assert any("needs a witness" in c.detail for c in statuses(forged)[FAILS])
     numerical = copy.deepcopy(data)
     numerical["targets"]["full_mixture"]["certificate"].update(exact=False, method="monodromy")
