@@ -502,6 +502,8 @@ class _Checker:
                 return f"{d.latent} latent with {k} classes: P({d.latent}=u | v) is strictly between 0 and 1"
             needed.append(self.claim(None, where, f"{d.latent} is latent: no function of the observed variables "
                                      "recovers a unit's class", latent))
+            needed.append(self.claim(None, where, "the stated posterior at the stated point and cell",
+                                     lambda: self.posterior(cert)))
             return "not_identifiable", "global", "exact"
         if method == "adjustment" and t in ("labels", "full_mixture"):
             def observed() -> str:
@@ -550,6 +552,46 @@ class _Checker:
             return self.fibre(where, cert, t, v, needed)
         raise _Bad(f"method '{_shown(method)}' does not decide {t}")
 
+    def posterior(self, cert: Mapping) -> str:
+        """The labels' witness: at an interior rational point, P(U=u | cell) for every class, recomputed exactly,
+        equals the stated values, each strictly between 0 and 1 (no function of the cell recovers the class)."""
+        from fractions import Fraction
+
+        d, point = self.design, _get(cert, "point", "the witness")
+        if isinstance(point, str):
+            if self.count.parameters <= MAX_PARAMETERS:
+                raise _Bad("a model of this size states its point")
+            return "the uniform point, where every posterior is 1/k"
+        values = []
+        for x in _list(point, "point"):
+            try:
+                values.append(Fraction(x) if isinstance(x, str) and len(x) <= 40 else None)
+            except (ValueError, ZeroDivisionError):
+                values.append(None)
+            if values[-1] is None:
+                raise _Bad(f"a coordinate of the point is not a rational in text, got {_shown(x)}")
+        if len(values) != self.count.parameters:
+            raise _Bad(f"the point has {len(values)} coordinates; the design has {self.count.parameters} parameters")
+        x = np.array(values, dtype=object)
+        if not self.interior(x):
+            raise _Bad("the point is not interior: a probability is not strictly between 0 and 1")
+        cell = _get(cert, "cell", "the witness")
+        if not isinstance(cell, Mapping) or sorted(cell) != sorted(d.names):
+            raise _Bad("the cell gives a value to each observed variable")
+        for name, value in cell.items():
+            _int(value, f"the cell's {name}", 0, d.variable(name).dim - 1)
+        model = self.model
+        joint = [_exact_value(model.weight_poly(u) * model.class_poly(dict(cell), u), values) for u in range(self.k)]
+        total = sum(joint)
+        if total == 0:
+            raise _Bad("the cell has probability 0 at the point")
+        posterior = [v / total for v in joint]
+        if _get(cert, "posterior", "the witness") != [str(v) for v in posterior]:
+            raise _Bad(f"recomputed: {_shown([str(v) for v in posterior], 80)}")
+        if not all(0 < v < 1 for v in posterior):
+            raise _Bad("a posterior is 0 or 1")
+        return "recomputed exactly: every class has a posterior strictly between 0 and 1"
+
     def kind_of(self, target: str):
         """The certificate kind of a target's verdict (what an implied verdict repeats)."""
         v = self.data["targets"].get(target)
@@ -565,7 +607,11 @@ class _Checker:
         if isinstance(comps, Mapping):
             entries += [(f"{t} {part} (local check)", comp, part) for part, comp in comps.items()
                         if part in ("weights", "effects")]
+        rank_j = local.get("rank_J") if isinstance(local, Mapping) else None
         for where, entry, target in entries:
+            said = entry if isinstance(entry, Mapping) else {}
+            self.claim(None, where, f"verdict {_shown(said.get('verdict'))} [{_shown(said.get('kind'))}]",
+                       lambda entry=entry: self.local_verdict(entry, rank_j))
             w = entry.get("witnesses") if isinstance(entry, Mapping) else None
             if not isinstance(w, Mapping):
                 continue
@@ -573,6 +619,35 @@ class _Checker:
                 self.jacobian_claim(where, w["rank_J"])
             if "rank_augmented" in w:
                 self.jacobian_claim(where, w["rank_augmented"], target)
+
+    def local_verdict(self, entry, rank_j) -> str:
+        """A local check's verdict and kind follow from its ranks: identifiable when the gradient adds no rank;
+        ``witness`` when that is exact (rank J = d, or rank J at its dimension-count bound), else
+        ``probabilistic``; ``count`` with no ranks (a dimension count), ``none`` when a limit stopped it."""
+        if not isinstance(entry, Mapping):
+            raise _Bad("a local check is a JSON object")
+        verdict, kind, r_aug = entry.get("verdict"), entry.get("kind"), entry.get("rank_augmented")
+        c = self.count
+        bound = min(c.parameters, c.observables - 1)
+        if kind == "none":
+            expected = ("inconclusive", "none")
+        elif rank_j is None:
+            expected = ("not_identifiable", "count")
+        else:
+            j, a = _int(rank_j, "rank_J", 0, c.parameters), _int(r_aug, "rank_augmented", 0, c.parameters)
+            w = entry.get("witnesses")
+            stated = w.get("rank_augmented", {}).get("rank") if isinstance(w, Mapping) and isinstance(
+                w.get("rank_augmented"), Mapping) else a
+            if stated != a:
+                raise _Bad(f"rank_augmented {a}, its witness states {_shown(stated)}")
+            if a < j:
+                raise _Bad(f"rank_augmented {a} below rank_J {j}")
+            ident = a == j
+            exact = (ident and j == c.parameters) or (not ident and j == bound)
+            expected = ("identifiable" if ident else "not_identifiable", "witness" if exact else "probabilistic")
+        if (verdict, kind) != expected:
+            raise _Bad(f"its ranks give {expected[0]} [{expected[1]}]")
+        return "follows from its ranks"
 
     # ------------------------------------------------------------------------------------- counts, Jacobian
     def count_claim(self, where: str, cert: Mapping, t: str) -> Claim:
@@ -627,6 +702,11 @@ class _Checker:
             return "not_identifiable", "local", "exact"
         if kind != "probabilistic":
             raise _Bad(f"a Jacobian certificate is of kind witness or probabilistic, not {_shown(kind)}")
+        p = _prime(_get(cert, "prime", "a probabilistic certificate"))
+        witness_primes = {json.dumps(e.get("witness", {}).get("prime")) for e in (cert.get("rank_J"), cert.get(
+            "rank_augmented")) if isinstance(e, Mapping) and isinstance(e.get("witness"), Mapping)}
+        if witness_primes != {json.dumps(p)}:
+            raise _Bad(f"prime {p} is not the prime of its rank witnesses")
         verdict = "identifiable" if r_aug == r_j else "not_identifiable"
 
         def rerun() -> str:
@@ -859,7 +939,9 @@ class _Checker:
         if kind == "d_separation":
             self.claim(None, where, f"{_shown(c.get('statement'), 80)}: {_shown(stated)}",
                        lambda: self.d_separation(c))
-        elif kind == "rank" and isinstance(c.get("witness"), Mapping) and "matrix" in c["witness"]:
+        elif kind == "rank" and not (isinstance(c.get("witness"), Mapping) and "matrix" in c["witness"]):
+            self.claim(None, where, f"{_shown(c.get('statement'), 80)}: {_shown(stated)}", lambda: self.extension(c))
+        elif kind == "rank":
             low = c.get("rank_lower_bound")
 
             def consistent() -> str:
@@ -888,15 +970,37 @@ class _Checker:
                 self.distinct_claim(where, ranks[0]["witness"], w.get("det_H0_mod_p"), stated, w.get("prime"))
         elif kind == "structure":
             self.claim(None, where, f"{_shown(c.get('statement'), 80)}: {_shown(stated)}", lambda: self.structure(c))
-        elif kind == "kruskal":
+        elif kind != "kruskal":
+            self.claim(None, where, f"{_shown(c.get('statement'), 80)}", _raiser(_Bad(
+                f"unknown condition kind {_shown(kind)} (d_separation, rank, distinct_effects, kruskal, structure)")))
+        else:
             def total() -> str:
+                views = [_names(v, "a view", self.design) for v in _list(_get(c, "views", "condition"), "views")]
+                if len(views) != 3:
+                    raise _Bad(f"{len(views)} views: Kruskal's condition is about 3")
                 rs = [_int(r, "a Kruskal rank", 0, self.k) for r in _list(_get(c, "kruskal_ranks", "condition"),
                                                                         "kruskal_ranks")]
+                if len(rs) != len(views):
+                    raise _Bad("one Kruskal rank per view")
                 if stated is not (sum(rs) >= 2 * self.k + 2):
                     raise _Bad(f"holds is {_shown(stated)} with ranks summing to {sum(rs)} and 2k + 2 = "
                                f"{2 * self.k + 2}")
                 return "holds exactly when the ranks reach 2k + 2"
             self.claim(None, where, f"{_shown(c.get('statement'), 80)}: {_shown(stated)}", total)
+
+    def extension(self, c: Mapping) -> str:
+        """The pooled route's extension condition: the same set and witness as the full mixture's certificate
+        (whose minor is re-checked with its verdict)."""
+        if "witness" not in c or "through" not in c:
+            raise _Bad("a rank condition carries its witness")
+        v = self.data["targets"].get("full_mixture")
+        cert = v.get("certificate") if isinstance(v, Mapping) else None
+        ext = cert.get("extension") if isinstance(cert, Mapping) else None
+        if not isinstance(ext, Mapping) or c.get("holds") is not True:
+            raise _Bad("only the full mixture's extension states such a condition, as holding")
+        if json.dumps([c["through"], c["witness"]]) != json.dumps([ext.get("through"), ext.get("rank_witness")]):
+            raise _Bad("not the set and witness of the full mixture's extension")
+        return "the full mixture's extension, re-checked with its verdict"
 
     def structure(self, c: Mapping) -> str:
         """The blocks a CP route found (recomputed on the graph), or whether a stitch view was named."""
@@ -918,6 +1022,8 @@ class _Checker:
         if "stitch_view" in c:
             if stated is not (c["stitch_view"] is not None):
                 raise _Bad("holds exactly when a stitch view is named")
+            if c["stitch_view"] is not None:
+                _names(c["stitch_view"], "stitch_view", d, set(d.names) - {d.treatment})
             return "the stitch view is re-checked with the per-arm verdict"
         raise _Bad("a structure condition states its 'blocks' or its 'stitch_view'")
 
@@ -1171,6 +1277,22 @@ class _Checker:
 
         self.claim(None, "level", f"level {_shown(stated[0])} ({_shown(stated[1])}), local level {_shown(stated[2])}",
                    check)
+
+
+def _exact_value(poly, point: list):
+    """A rational polynomial at a rational point, term by term."""
+    from fractions import Fraction
+
+    if not hasattr(poly, "terms"):
+        return Fraction(poly)
+    total = Fraction(0)
+    for monom, coeff in poly.terms():
+        term = Fraction(int(coeff.numerator), int(coeff.denominator))
+        for x, e in zip(point, monom):
+            if e:
+                term *= x**e
+        total += term
+    return total
 
 
 @lru_cache(maxsize=8)

@@ -1,0 +1,132 @@
+"""The checker's fuzz suite: mutations of genuine certificates (tests/check_mutations.py) and property tests.
+
+Every genuine certificate (the built-ins and a few test designs) passes; every mutation that breaks a claim is
+refused (exit 1: a claim fails or is unchecked; exit 2: bad input); no mutation ends in an internal error (anything
+but DesignError escaping the checker).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from functools import cache
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from mixid.identify.builtins import BUILTINS
+from mixid.identify.errors import DesignError
+from mixid.identify.verify import sound, verify
+
+from mixid import Design, place
+from tests.check_mutations import mutations, sample
+from tests.conftest import make_design
+
+MIN_MUTATIONS = 200
+
+
+@cache
+def genuine() -> dict[str, dict]:
+    """Certificates of the built-ins and of test designs that reach the other routes: a pooled Kruskal route with
+    k = 3, an extension to more blocks, probabilistic Jacobian verdicts, dimension counts."""
+    designs = {name: name for name in sorted(BUILTINS)}
+    designs["k3-kruskal"] = make_design(3, {"A": 2, "B": 3, "C": 3, "T": 2, "Y": 2}, ["T -> Y"])
+    designs["lc7-extension"] = Design.latent_class(list("ABCDEFG"), classes=3)
+    designs["probabilistic"] = make_design(2, {"Z": 3, "W": 2, "T": 2, "Y": 2}, ["Z -> T", "T -> Y", "W -> Y"])
+    return {name: json.loads(place(d, scope="local").to_json()) for name, d in designs.items()}
+
+
+def outcome(data: dict) -> str:
+    """``accepted``, ``refused`` or ``internal`` (anything but DesignError escaping: an internal error)."""
+    try:
+        claims = verify(json.loads(json.dumps(data)), max_seconds=30)
+    except DesignError:
+        return "refused"
+    except Exception as exc:  # noqa: BLE001 - the fuzz suite's subject
+        return f"internal: {type(exc).__name__}: {exc}"
+    return "accepted" if sound(claims) else "refused"
+
+
+def evidence_of(data: dict) -> dict[str, str]:
+    """The evidence the checker recomputes for each target of a genuine certificate (its verdict lines say it)."""
+    out = {}
+    for c in verify(data):
+        if c.statement.startswith("verdict ") and "local check" not in c.where:
+            out[c.where.split()[0]] = c.detail.rsplit("recomputed: ", 1)[-1]
+    return out
+
+
+@cache
+def corpus() -> list[tuple[str, str, dict, bool]]:
+    items = []
+    for name, data in genuine().items():
+        items += [(name, label, mutated, refuse) for label, mutated, refuse in
+                  sample(list(mutations(data, evidence_of(data))), per_kind=1)]
+    return items
+
+
+@pytest.mark.parametrize("name", sorted(genuine()))
+def test_every_genuine_certificate_passes(name):
+    assert outcome(genuine()[name]) == "accepted"
+
+
+def test_no_mutation_that_breaks_a_claim_is_accepted():
+    items = corpus()
+    results = [(name, label, refuse, outcome(mutated)) for name, label, mutated, refuse in items]
+    internal = [(n, label, r) for n, label, _, r in results if r.startswith("internal")]
+    accepted = [(n, label) for n, label, refuse, r in results if refuse and r == "accepted"]
+    breaking = sum(refuse for _, _, refuse, _ in results)
+    print(f"\n{len(results)} mutations ({breaking} break a claim): {len(accepted)} of those accepted, "
+          f"{len(internal)} internal errors")
+    assert breaking >= MIN_MUTATIONS
+    assert not internal, internal[:5]
+    assert not accepted, accepted[:10]
+    kinds = {label.split(" ", 1)[-1] for _, label, _, _ in results}
+    assert {"repeated", "boolean", "float", "out of range", "= 0", "= 4", "+1", "flipped", "removed"} <= kinds
+
+
+def _witness(data: dict) -> dict:
+    return data["targets"]["mte"]["certificate"]["rank_witnesses"][0]
+
+
+@settings(max_examples=60, derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(prime=st.one_of(st.integers(-10**30, 10**30), st.floats(allow_nan=False, allow_infinity=False),
+                       st.booleans(), st.text(max_size=5), st.none()))
+def test_any_prime_is_checked_never_trusted(prime):
+    """A stated prime that is not a prime in range fails; any prime is tested, and arithmetic is exact at it."""
+    import flint
+
+    data = copy.deepcopy(genuine()["paper-level3"])
+    genuine_prime = _witness(data)["prime"]
+    _witness(data)["prime"] = prime
+    result = outcome(data)
+    assert not result.startswith("internal"), result
+    valid = type(prime) is int and 3 <= prime < 2**63 and flint.fmpz(prime).is_prime()
+    if not valid:
+        assert result == "refused"
+    if prime == genuine_prime and type(prime) is int:
+        assert result == "accepted"
+
+
+@settings(max_examples=60, derandomize=True, deadline=None)
+@given(rows=st.lists(st.one_of(st.integers(-3, 5), st.booleans(), st.floats(-1, 3), st.text(max_size=2)),
+                     max_size=4))
+def test_any_index_list_is_validated(rows):
+    """Indices must be two distinct integers in 0..1 (the 2 x 2 matrix of paper-level3's proxies)."""
+    data = copy.deepcopy(genuine()["paper-level3"])
+    _witness(data)["minor_rows"] = rows
+    result = outcome(data)
+    assert not result.startswith("internal"), result
+    valid = len(rows) == 2 and all(type(r) is int and 0 <= r <= 1 for r in rows) and len(set(rows)) == 2
+    assert result == ("accepted" if valid else "refused")
+
+
+@settings(max_examples=40, derandomize=True, deadline=None)
+@given(level=st.sampled_from([None, 1, 2, 3, 4, 5, 0, "2", 2.0, True]),
+       scope=st.sampled_from([None, "global", "local", "everywhere"]))
+def test_only_the_level_that_follows_is_accepted(level, scope):
+    data = copy.deepcopy(genuine()["paper-level4"])
+    data["level"], data["level_scope"] = level, scope
+    result = outcome(data)
+    ok = type(level) is int and level == 4 and scope == "global"
+    assert result == ("accepted" if ok else "refused")
