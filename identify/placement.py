@@ -205,15 +205,15 @@ class Placement:
         return json.dumps(self.to_dict(), **kwargs)
 
     def verify(self) -> list:
-        """Re-check every rank claim of :meth:`to_dict` from the JSON alone (what ``mixid check`` runs): each
-        witness minor re-derived at its stated point and prime. Returns the claims (:class:`~mixid.identify.verify.
-        Claim`), each with ``holds``.
+        """Re-check every claim of :meth:`to_dict` from its design alone (what ``mixid check`` runs), then the
+        verdicts and the level. Returns the claims (:class:`~mixid.identify.verify.Claim`), each with ``status``
+        ``holds``, ``fails`` or ``unchecked``.
 
         Examples
         --------
         >>> claims = place("paper-level4").verify()
         >>> all(c.holds for c in claims), sorted({c.where.split()[0] for c in claims})
-        (True, ['ate', 'condition', 'full_mixture', 'model', 'mte'])
+        (True, ['ate', 'condition', 'full_mixture', 'labels', 'level', 'model', 'mte', 'roles'])
         """
         from .verify import verify
 
