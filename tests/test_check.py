@@ -348,3 +348,20 @@ def test_verify_counts_and_extensions():
     data = p.to_dict()
     data["targets"]["full_mixture"]["certificate"]["extension"]["blocks"].pop()  # a variable left out
     assert any("must cover each of" in c.detail for c in statuses(data)[FAILS])
+
+
+def test_input_files_are_read_bounded(tmp_path):
+    """Certificates and design files: regular files only (a FIFO would block, /dev/zero never ends), with a cap."""
+    from mixid.identify.errors import DesignError
+    from mixid.identify.files import read_bounded
+
+    fifo = tmp_path / "design.yaml"
+    os.mkfifo(fifo)
+    for path, message in [("/dev/zero", "a character device"), (fifo, "a FIFO"), (tmp_path, "a folder")]:
+        with pytest.raises(DesignError, match=f"is not a regular file \\({message}\\)"):
+            Design.from_file(path)
+    big = tmp_path / "big.json"
+    big.write_bytes(b" " * 2048)
+    with pytest.raises(DesignError, match="is larger than 1 KiB"):
+        read_bounded(big, 1024, "certificate")
+    assert read_bounded(big, 2048, "certificate") == b" " * 2048
