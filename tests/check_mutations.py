@@ -133,7 +133,7 @@ def mutations(data: dict, evidence: dict[str, str]) -> Iterator[tuple[str, dict,
             yield f"{where} unknown", _set(data, path, ["NOPE"] + value[1:]), True
         elif last == "views" and isinstance(value, list) and value:
             yield f"{where} one fewer", _set(data, path, value[:-1]), True
-        if isinstance(last, str) and last in REQUIRED and not _in_local_check(path):
+        if isinstance(last, str) and last in REQUIRED and value is not None and not _in_local_check(path):
             yield f"{where} removed", _delete(data, path), True
         if key in ("witness_minors", "rank_witnesses", "kruskal") and isinstance(last, int):
             yield f"{where} removed", _delete(data, path), True

@@ -28,11 +28,14 @@ MIN_MUTATIONS = 200
 @cache
 def genuine() -> dict[str, dict]:
     """Certificates of the built-ins and of test designs that reach the other routes: a pooled Kruskal route with
-    k = 3, an extension to more blocks, probabilistic Jacobian verdicts, dimension counts."""
+    k = 3, an extension to more blocks, probabilistic Jacobian verdicts, dimension counts, inconclusive verdicts."""
     designs = {name: name for name in sorted(BUILTINS)}
     designs["k3-kruskal"] = make_design(3, {"A": 2, "B": 3, "C": 3, "T": 2, "Y": 2}, ["T -> Y"])
     designs["lc7-extension"] = Design.latent_class(list("ABCDEFG"), classes=3)
     designs["probabilistic"] = make_design(2, {"Z": 3, "W": 2, "T": 2, "Y": 2}, ["Z -> T", "T -> Y", "W -> Y"])
+    # 2^24 cells: the Jacobian's table is over the size limit, so the causal targets are inconclusive
+    designs["inconclusive"] = make_design(2, {f"V{i}": 2 for i in range(22)} | {"T": 2, "Y": 2},
+                                          ["T -> Y"] + [f"V{i} -> {v}" for i in range(12) for v in "TY"])
     return {name: json.loads(place(d, scope="local").to_json()) for name, d in designs.items()}
 
 
