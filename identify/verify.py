@@ -1064,6 +1064,13 @@ class _Checker:
         if type(exact) is not bool:
             raise _Bad("a fibre certificate states 'exact' (a boolean)")
         evidence = "exact" if exact else "numerical"
+        if cert.get("scope", "global") != "global":
+            raise _Bad("a fibre certificate's scope is global")
+        how = cert.get("method")
+        if exact and how != f"groebner ({cert.get('engine')})":
+            raise _Bad(f"an exact count is by 'groebner (<engine>)' with its engine, not {_shown(how)}")
+        if not exact and (not isinstance(how, str) or how.startswith("groebner")):
+            raise _Bad(f"a numerical count names its method (monodromy, newton starts), not {_shown(how)}")
         m = cert.get("solutions")
         dimension = _int(cert.get("dimension"), "dimension", 0)
         complete = cert.get("complete")

@@ -133,3 +133,20 @@ def test_only_the_level_that_follows_is_accepted(level, scope):
     result = outcome(data)
     ok = type(level) is int and level == 4 and scope == "global"
     assert result == ("accepted" if ok else "refused")
+
+
+def test_fibre_certificate_mutations():
+    """The global check's exact count (re-run at its point by its engine): every change to the count's fields is
+    refused."""
+    data = place(make_design(2, {"Z": 2, "X": 2, "T": 2, "Y": 2}, ["T -> Y", "X -> Y"]), scope="global",
+                 max_seconds=60).to_dict()
+    cert = data["targets"]["full_mixture"]["certificate"]
+    if not cert.get("exact"):
+        pytest.skip("no exact engine for 15 parameters (msolve is not installed)")
+    assert outcome(data) == "accepted"
+    fibre = [item for item in mutations(data, evidence_of(data))
+             if item[0].startswith(("targets/full_mixture/certificate/", "targets/mte/certificate/"))]
+    results = [(label, refuse, outcome(mutated)) for label, mutated, refuse in sample(fibre, per_kind=1)]
+    assert len(results) >= 20
+    assert not [r for r in results if r[2].startswith("internal")]
+    assert not [label for label, refuse, r in results if refuse and r == "accepted"]
