@@ -28,9 +28,11 @@ The checker rebuilds the design from the JSON (with the limits of a design file)
    verdicts (:func:`~mixid.identify.levels.levels`), and compares them with the stated ones. A verdict without
    the claims it needs fails; so does a certificate with no claim at all.
 
-Evidence: constructive routes, witnesses and dimension counts are ``exact``; a probabilistic Jacobian verdict is
-``probabilistic``; a fibre verdict is ``exact`` when its count is an exact (Groebner) count, ``numerical``
-otherwise; an implied verdict has the evidence of the verdict it comes from. A stated evidence that differs fails.
+Evidence: constructive routes, witnesses and dimension counts are ``exact`` (a constructive certificate with a
+check made at random points, a positive ``error_bound``, is ``probabilistic``); a probabilistic Jacobian verdict
+is ``probabilistic``; a fibre verdict is ``exact`` when an exact (Groebner) count decides it by itself,
+``numerical`` otherwise (a numerical count, or a refutation by a witness that a search found); an implied verdict
+has the evidence of the verdict it comes from. A stated evidence that differs fails.
 A certificate written before verdicts carried ``evidence`` is accepted: the verdict's line gives the evidence
 recomputed.
 
@@ -512,7 +514,7 @@ class _Checker:
                 return "from the design"
             needed.append(self.claim(None, where, f"{d.latent} is observed (or there is one class): adjustment "
                                      "identifies it", observed))
-            return "identifiable", "global", "exact"
+            return "identifiable", "global", _constructive_evidence(cert)
         if method == "none" and t in ("mte", "ate"):
             def plain() -> str:
                 if d.causal:
@@ -539,10 +541,10 @@ class _Checker:
             return "identifiable", src.get("scope") or "global", src.get("evidence") or "exact"
         if method in ("kruskal_pooled", "kruskal_per_arm") and t == "full_mixture":
             self.kruskal(where, cert, method == "kruskal_per_arm", needed)
-            return "identifiable", "global", "exact"
+            return "identifiable", "global", _constructive_evidence(cert)
         if (method, t) in (("spo", "mte"), ("proximal", "ate")):
             self.proxy_route(where, cert, method, needed)
-            return "identifiable", "global", "exact"
+            return "identifiable", "global", _constructive_evidence(cert)
         if method == "dimension_count" and t in ("full_mixture", "mte"):
             needed.append(self.count_claim(where, cert, t))
             return "not_identifiable", "local", "exact"
@@ -1063,7 +1065,6 @@ class _Checker:
         exact = cert.get("exact")
         if type(exact) is not bool:
             raise _Bad("a fibre certificate states 'exact' (a boolean)")
-        evidence = "exact" if exact else "numerical"
         if cert.get("scope", "global") != "global":
             raise _Bad("a fibre certificate's scope is global")
         how = cert.get("method")
@@ -1089,13 +1090,22 @@ class _Checker:
             verdict = "identifiable"
         elif one is True and t != "full_mixture":
             verdict = "identifiable"  # the target takes one value on the m points
-            if not exact:
-                raise _Bad("one value on the points of an incomplete numerical count proves nothing")
+            if not complete:
+                raise _Bad("one value on the points of an incomplete count proves nothing")
         else:
             verdict = "not_identifiable"
+        # exact only when an exact count decides the target by itself; a refutation rests on a witness that a
+        # floating-point search found (re-checked here at 50 digits): numerical
+        evidence = "exact" if exact and verdict == "identifiable" else "numerical"
+        if "evidence" in cert and cert["evidence"] != evidence:
+            raise _Bad(f"the certificate states evidence {_shown(cert['evidence'])}; its count supports {evidence}")
+        if "identifiable" in cert and cert["identifiable"] is not (verdict == "identifiable"):
+            raise _Bad(f"'identifiable' {_shown(cert['identifiable'])} contradicts the count ({verdict})")
         if one is not (verdict == "identifiable") and not (t == "full_mixture" and m == 1 and one is None):
             raise _Bad(f"one_valued {_shown(one)} contradicts {m} point(s) and the verdict it supports, {verdict}")
-        needed.append(self.count_claim_fibre(where, cert, m, exact))
+        count = self.count_claim_fibre(where, cert, m, exact)  # always re-checked (or unchecked) as a claim
+        if verdict == "identifiable":
+            needed.append(count)  # a refutation rests on its witness alone
         if verdict == "not_identifiable":
             w = cert.get("witness")
             if not isinstance(w, Mapping):
@@ -1202,14 +1212,22 @@ class _Checker:
             x[:] = [mpmath.mpf(v.real) if isinstance(v, mpmath.mpc) else v for v in x]
             if not self.interior(x):
                 raise _Bad(f"{name} is not a probability model: a probability is not strictly between 0 and 1")
-        if w.get("real") is not True or w.get("interior") is not True:
-            raise _Bad("the witness must state real and interior as true (they are recomputed)")
+        if w.get("real") is not True or w.get("interior") is not True or w.get("valid", True) is not True \
+                or w.get("nonsingular", True) is not True:
+            raise _Bad("a refuting witness states real, interior (and valid, nonsingular) as true; real and interior "
+                       "are recomputed")
         if self.same_up_to_relabelling(a, b):
             raise _Bad("point_b is point_a with the classes relabelled")
         if t != "full_mixture":
             va, vb = self.target_values(a, t), self.target_values(b, t)
             if max(abs(x - y) for x, y in zip(va, vb)) < DISTINCT_TOLERANCE:
                 raise _Bad(f"{t} takes the same value at the two points")
+        if self.design.causal and ("ate_a" in w or "ate_b" in w):
+            ates = self.target_values(a, "ate")[0], self.target_values(b, "ate")[0]
+            for name, value in zip(("ate_a", "ate_b"), ates):
+                stated = w.get(name)
+                if type(stated) not in (int, float) or not abs(stated - value) <= 1e-9 * (1 + abs(value)):
+                    raise _Bad(f"{name} is {_shown(stated)}; at the point it is {float(value):.12g}")
         return "real, interior, and distinct up to relabelling, recomputed at 50 digits"
 
     def class_profiles(self, x: np.ndarray) -> list[list]:
@@ -1284,6 +1302,33 @@ class _Checker:
 
         self.claim(None, "level", f"level {_shown(stated[0])} ({_shown(stated[1])}), local level {_shown(stated[2])}",
                    check)
+        if "level_evidence" in d:
+            level = stated[0]
+
+            def evidence() -> str:
+                target = TARGETS[level - 1] if type(level) is int and 1 <= level <= 4 else None
+                expected = self.derived.get(target, {}).get("evidence") if target else None
+                if d["level_evidence"] != expected:
+                    raise _Bad(f"the level's target has evidence {expected}")
+                return "the evidence of the level's target"
+            self.claim(None, "level", f"level evidence {_shown(d['level_evidence'])}", evidence)
+
+
+def _error_bound(node) -> float:
+    """The sum of the positive ``error_bound`` values stated anywhere in a certificate."""
+    if isinstance(node, Mapping):
+        own = node.get("error_bound")
+        own = float(own) if type(own) in (int, float) and own > 0 else 0.0
+        return own + sum(_error_bound(v) for k, v in node.items() if k != "error_bound")
+    if isinstance(node, list):
+        return sum(_error_bound(v) for v in node)
+    return 0.0
+
+
+def _constructive_evidence(cert: Mapping) -> str:
+    """A constructive certificate is exact, unless one of its checks was made at random points (a positive
+    ``error_bound``, e.g. identities too large to expand): then probabilistic."""
+    return "probabilistic" if _error_bound(cert) > 0 else "exact"
 
 
 def _exact_value(poly, point: list):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import json
 from functools import cache
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -150,3 +151,70 @@ def test_fibre_certificate_mutations():
     assert len(results) >= 20
     assert not [r for r in results if r[2].startswith("internal")]
     assert not [label for label, refuse, r in results if refuse and r == "accepted"]
+
+
+TWIN = Path(__file__).parent / "certificates" / "k3_valid_twin.json"
+
+
+def _swap_classes(data: dict, point: list) -> list:
+    """A point with classes 0 and 1 exchanged (the same model, relabelled)."""
+    from mixid.identify.model import Model
+
+    params = Model(Design.from_dict(data["design"])).params
+    index = {(p.variable, p.category, p.parents, p.klass): i for i, p in enumerate(params)}
+    out = list(point)
+    for i, p in enumerate(params):
+        if p.klass in (0, 1):
+            out[i] = point[index[(p.variable, p.category, p.parents, 1 - p.klass)]]
+    return out
+
+
+def test_a_valid_twin_holds_and_every_forgery_of_it_fails():
+    """A genuine refutation (notebook 05's k = 3 design: a second real interior model with the same law, from the
+    global check) holds but for its numerical count; each change to its witness or count makes a claim fail."""
+    data = json.loads(TWIN.read_text())
+    claims = verify(data)
+    assert [c.status for c in claims].count("unchecked") == 1 and sum(c.status == "fails" for c in claims) == 0
+    assert sum(c.statement.startswith("the second point is a valid model") and c.holds for c in claims) == 3
+    forgeries = []
+    for t in ("full_mixture", "mte", "ate"):
+        cert = data["targets"][t]["certificate"]
+        w = cert["witness"]
+        a, b = w["point_a"], w["point_b"]
+        changes = {
+            "point_b = point_a": ("witness", dict(w, point_b=list(a))),
+            "point_b = point_a relabelled": ("witness", dict(w, point_b=_swap_classes(data, a))),
+            "point_b moved": ("witness", dict(w, point_b=[str(float(b[0]) + 1e-9)] + b[1:])),
+            "point_b outside": ("witness", dict(w, point_b=["1.5"] + b[1:])),
+            "point_b shorter": ("witness", dict(w, point_b=b[:-1])),
+            "point_b complex": ("witness", dict(w, point_b=[[b[0], "0.1"]] + b[1:])),
+            "point_b nan": ("witness", dict(w, point_b=["nan"] + b[1:])),
+            "real false": ("witness", dict(w, real=False)),
+            "interior false": ("witness", dict(w, interior=False)),
+            "valid false": ("witness", dict(w, valid=False)),
+            "parameters reordered": ("witness", dict(w, parameters=w["parameters"][::-1])),
+            "ate_b changed": ("witness", dict(w, ate_b=w["ate_b"] + 0.1)),
+            "solutions 1": ("solutions", 1),
+            "one_valued": ("one_valued", True),
+            "identifiable": ("identifiable", True),
+            "evidence exact": ("evidence", "exact"),
+            "exact": ("exact", True),
+        }
+        for label, (key, value) in changes.items():
+            forged = copy.deepcopy(data)
+            forged["targets"][t]["certificate"][key] = value
+            forgeries.append((f"{t}: {label}", forged))
+        forged = copy.deepcopy(data)
+        del forged["targets"][t]["certificate"]["witness"]
+        forgeries.append((f"{t}: witness removed", forged))
+    passed = []
+    for label, forged in forgeries:
+        try:
+            failing = [c for c in verify(forged) if c.status == "fails"]
+        except DesignError:
+            continue
+        if not failing:
+            passed.append(label)
+        if label.endswith("point_b = point_a relabelled"):  # the same law, refused as the same model
+            assert any(c.detail == "point_b is point_a with the classes relabelled" for c in failing)
+    assert len(forgeries) == 54 and not passed
