@@ -14,6 +14,7 @@ import pytest
 from mixid.identify import fibre as fibre_module
 from mixid.identify.builtins import BUILTINS
 from mixid.identify.levels import levels
+from mixid.identify.model import Model
 from mixid.identify.verify import FAILS, HOLDS, UNCHECKED, sound, verify
 
 from mixid import Design, place
@@ -221,7 +222,7 @@ def test_fibre_counts_and_witnesses(certs, monkeypatch):
     assert any(c.detail.startswith("budget: the count did not finish") for c in out[UNCHECKED])
     monkeypatch.undo()
     # a refuting witness of paper-level2's globally identified ATE: point_b = point_a, or its classes swapped
-    model = fibre_module.Model(Design.builtin("paper-level2"))
+    model = Model(Design.builtin("paper-level2"))
     point = ["0.3"] + ["0.2", "0.7"] * ((model.n_params - 1) // 2)
     swapped = ["0.7"] + ["0.7", "0.2"] * ((model.n_params - 1) // 2)
     data = copy.deepcopy(certs["paper-level2"])
