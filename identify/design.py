@@ -264,14 +264,10 @@ class Design:
         >>> Design.from_file(p).names
         ('T', 'Y')
         """
+        from .files import read_bounded
+
         path = Path(path)
-        try:
-            with open(path, "rb") as handle:
-                raw = handle.read(MAX_FILE_BYTES + 1)
-        except OSError as exc:
-            raise DesignError(f"cannot read design file {shown(str(path))}: {exc.strerror or exc}") from None
-        if len(raw) > MAX_FILE_BYTES:
-            raise DesignError(f"design file {shown(str(path))} is larger than {MAX_FILE_BYTES // 1024} KiB")
+        raw = read_bounded(path, MAX_FILE_BYTES, "design")  # a regular file only: no FIFO, no /dev/zero
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:

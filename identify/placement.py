@@ -34,6 +34,7 @@ from .design import Design, Roles
 from .errors import DesignError
 from .fibre import GLOBAL_SECONDS, MAX_PARAMS, SYMPY_MAX_PARAMS, count_fibre, msolve_path
 from .graph import Condition
+from .levels import TARGETS, levels
 from .marginals import LimitReached
 from .rank import DEFAULT_ERROR
 from .routes import adjustment, kruskal, proximal, spo
@@ -53,8 +54,6 @@ AUTO_EXACT_PARAMS = 16
 AUTO_PATHS = 40
 AUTO_SAFETY_SECONDS = 60.0
 
-TARGETS = ("labels", "full_mixture", "mte", "ate")
-LEVELS = {"labels": 1, "full_mixture": 2, "mte": 3, "ate": 4}
 TITLES = {"labels": "class labels (HTE)", "full_mixture": "full mixture", "mte": "mixture of treatment effects",
           "ate": "average treatment effect"}
 
@@ -143,14 +142,7 @@ class Placement:
 
     # ------------------------------------------------------------------------------------------ levels
     def _levels(self) -> tuple[int | None, str | None, int | None]:
-        found = [t for t in TARGETS if self.targets[t].identifiable]
-        if not found:
-            return None, None, None
-        finest = LEVELS[found[0]]
-        proved = [t for t in found if self.targets[t].scope == "global"]
-        if proved:
-            return LEVELS[proved[0]], "global", finest
-        return finest, "local", finest
+        return levels({t: {"verdict": v.verdict, "scope": v.scope} for t, v in self.targets.items()})
 
     @property
     def level(self) -> int | None:
@@ -213,15 +205,15 @@ class Placement:
         return json.dumps(self.to_dict(), **kwargs)
 
     def verify(self) -> list:
-        """Re-check every rank claim of :meth:`to_dict` from the JSON alone (what ``mixid check`` runs): each
-        witness minor re-derived at its stated point and prime. Returns the claims (:class:`~mixid.identify.verify.
-        Claim`), each with ``holds``.
+        """Re-check every claim of :meth:`to_dict` from its design alone (what ``mixid check`` runs), then the
+        verdicts and the level. Returns the claims (:class:`~mixid.identify.verify.Claim`), each with ``status``
+        ``holds``, ``fails`` or ``unchecked``.
 
         Examples
         --------
         >>> claims = place("paper-level4").verify()
         >>> all(c.holds for c in claims), sorted({c.where.split()[0] for c in claims})
-        (True, ['ate', 'condition', 'full_mixture', 'model', 'mte'])
+        (True, ['ate', 'condition', 'full_mixture', 'labels', 'level', 'model', 'mte', 'roles'])
         """
         from .verify import verify
 

@@ -1,0 +1,58 @@
+"""Reading input files with a size cap: only regular files, never more than a stated number of bytes.
+
+A FIFO would block the reader forever and a device such as /dev/zero never ends, so both are refused before
+they are opened; a regular file is read up to its cap plus one byte, so that a file that grows while it is
+read is refused too.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+from .errors import DesignError, MixidError
+
+
+def _shown(text: str, limit: int = 60) -> str:
+    """A path (or any text) for an error message: quoted, and cut to ``limit`` characters."""
+    text = repr(text)
+    return text if len(text) <= limit else f"{text[:limit - 4]}...({len(text)} characters)"
+
+
+def read_bounded(path: str | Path, limit: int, what: str, error: type[MixidError] = DesignError) -> bytes:
+    """The bytes of a regular file of at most ``limit`` bytes; else ``error`` naming ``what`` and the path.
+
+    Examples
+    --------
+    >>> read_bounded("/dev/zero", 1024, "certificate")
+    Traceback (most recent call last):
+    ...
+    mixid.identify.errors.DesignError: certificate file '/dev/zero' is not a regular file (a character device)
+    """
+    name = _shown(str(path))
+    try:
+        info = os.stat(path)
+        if not stat.S_ISREG(info.st_mode):
+            kind = ("a folder" if stat.S_ISDIR(info.st_mode) else "a FIFO" if stat.S_ISFIFO(info.st_mode)
+                    else "a character device" if stat.S_ISCHR(info.st_mode) else "a socket"
+                    if stat.S_ISSOCK(info.st_mode) else "a special file")
+            raise error(f"{what} file {name} is not a regular file ({kind})")
+        if info.st_size > limit:
+            raise error(f"{what} file {name} is larger than {_size(limit)}")
+        # O_NONBLOCK: should the path have become a FIFO since the check, opening it does not wait for a writer
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(fd, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                raise error(f"{what} file {name} is not a regular file")
+            raw = handle.read(limit + 1)
+    except OSError as exc:
+        raise error(f"cannot read {what} file {name}: {exc.strerror or exc}") from None
+    if len(raw) > limit:
+        raise error(f"{what} file {name} is larger than {_size(limit)}")
+    return raw
+
+
+def _size(limit: int) -> str:
+    return f"{limit >> 20} MiB" if limit >= 1 << 20 and not limit % (1 << 20) else (
+        f"{limit >> 10} KiB" if limit >= 1 << 10 and not limit % (1 << 10) else f"{limit} bytes")
