@@ -23,13 +23,13 @@ and what had been established.
 from __future__ import annotations
 
 import json
-import math
 import time
 from dataclasses import dataclass
 from fractions import Fraction
 
 import numpy as np
 
+from .budget import check_seconds
 from .design import Design, Roles
 from .errors import DesignError
 from .fibre import GLOBAL_SECONDS, MAX_PARAMS, SYMPY_MAX_PARAMS, count_fibre, msolve_path
@@ -479,24 +479,6 @@ def _globalise(design: Design, n: int, verdicts: dict[str, TargetVerdict], scope
         summary += f"; still local only: {', '.join(left)} ({why})"
     return {"status": status, "targets": list(pending), "decided": decided, "summary": summary,
             "fibre": fib.to_dict()}
-
-
-def check_seconds(value, flag: str) -> float:
-    """A time budget: a positive finite number of seconds, else DesignError naming ``flag``.
-
-    Examples
-    --------
-    >>> check_seconds(2, "max_seconds")
-    2.0
-    >>> check_seconds(float("inf"), "--max-seconds")
-    Traceback (most recent call last):
-    ...
-    mixid.identify.errors.DesignError: --max-seconds must be a positive finite number of seconds, got inf
-    """
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0
-    if not ok:
-        raise DesignError(f"{flag} must be a positive finite number of seconds, got {value!r}")
-    return float(value)
 
 
 def rank_text(info: dict) -> str:
