@@ -142,3 +142,53 @@ def test_the_perfect_format_3x3x5_has_the_published_six_points():
     f = count_fibre(design, method="numeric", max_paths=8, max_seconds=120)
     assert f.method == "monodromy" and f.solutions == 6
     assert recheck_witness(design, f.witness) < 1e-40
+
+
+def binary_t_x_design() -> Design:
+    """The issue's design: k = 2, binary Z, X, T, Y, edges T -> Y and X -> Y (15 parameters, square)."""
+    return Design.from_dict({"name": "tx", "latent": {"classes": 2},
+                             "variables": {v: {"type": "categorical", "categories": 2} for v in "ZXTY"},
+                             "treatment": "T", "outcome": "Y", "edges": ["T -> Y", "X -> Y"]})
+
+
+def test_failed_paths_never_count_as_quiet_loops(monkeypatch):
+    """Every continued path forced to fail: the count stays incomplete and every verdict stays local."""
+    from mixid.identify.fibre import monodromy
+
+    def fail(self, x, z, via):
+        self.failures += 1
+        return None
+
+    monkeypatch.setattr(monodromy.Tracker, "loop", fail)
+    from mixid.identify import placement
+
+    for module in (fibre_module, placement):  # no exact engine: the count is numerical
+        monkeypatch.setattr(module, "msolve_path", lambda: None)
+    f = count_fibre(binary_t_x_design(), method="numeric", max_paths=40, max_seconds=60)
+    assert f.method == "monodromy" and f.complete is False and f.globally_identifiable is None
+    assert f.details["failed_paths"] == f.details["paths"] == 40 and f.details["stable_loops"] == 0
+    assert all(v is None for v in f.one_valued.values())
+    p = place(binary_t_x_design())  # the default check: 40 paths, all failing
+    assert p.global_check["status"] == "budget" and p.global_check["fibre"]["complete"] is False
+    for t in ("full_mixture", "mte"):
+        assert p.targets[t].scope == "local" and p.targets[t].method != "fibre"
+    assert p.targets["ate"].method == "proximal" and p.local_level == 2  # the full mixture: local only
+
+
+def test_quiet_loops_need_every_path_to_succeed(monkeypatch):
+    """One failed path in every loop: never `stable` quiet loops in a row, so the count never completes."""
+    from mixid.identify.fibre import monodromy
+
+    real_loop = monodromy.Tracker.loop
+    calls = {"n": 0}
+
+    def sometimes(self, x, z, via):
+        calls["n"] += 1
+        if calls["n"] % 2:
+            self.failures += 1
+            return None
+        return real_loop(self, x, z, via)
+
+    monkeypatch.setattr(monodromy.Tracker, "loop", sometimes)
+    f = count_fibre(LC({"A": 2, "B": 2, "C": 2}, classes=2), method="numeric", max_paths=30, max_seconds=60)
+    assert f.complete is False and f.details["failed_paths"] >= 15 and f.one_valued["full_mixture"] is None

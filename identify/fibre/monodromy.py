@@ -84,9 +84,14 @@ class Tracker:
 
 
 
-def count_monodromy(model: Model, targets: tuple[str, ...], seed: int, deadline: float, max_paths: float = math.inf,
-               stable: int = STABLE_LOOPS) -> Fibre:
-    """Count the fibre of a random real interior point by monodromy loops (probabilistic)."""
+def count_monodromy(model: Model, targets: tuple[str, ...], seed: int, deadline: float,
+                    max_paths: float = math.inf, stable: int = STABLE_LOOPS) -> Fibre:
+    """Count the fibre of a random real interior point by monodromy loops (numerical).
+
+    A loop counts as quiet only when every path of it succeeded and none found a new orbit: a failed path may
+    have been the one that leads to a missing point, so it never counts towards ``stable``. The count is
+    ``complete`` only after ``stable`` quiet loops in a row; a budget that runs out first leaves it a lower bound.
+    """
     rng = np.random.default_rng(seed)
     start = time.monotonic()
     base = model.random_point(rng).astype(complex)
@@ -95,27 +100,30 @@ def count_monodromy(model: Model, targets: tuple[str, ...], seed: int, deadline:
     tracker = Tracker(model, rng, deadline)
     z = tracker.R @ y
     known = [base]  # every solution of the squared system found, one per orbit
-    loops = since_new = paths = 0
+    loops = quiet = paths = 0
     complete = True
     try:
-        while since_new < stable:
+        while quiet < stable:
             scale = float(np.abs(z).max())
             via = [z + scale * (rng.normal(size=z.shape) + 1j * rng.normal(size=z.shape)) for _ in range(2)]
             loops += 1
-            since_new += 1
+            failed = new = False
             for x in list(known):
                 if paths >= max_paths:
                     raise FibreBudget
                 paths += 1
                 end = tracker.loop(x, z, via)
-                if end is not None and not any(orbits.same(end, f) for f in known):
+                if end is None:
+                    failed = True
+                elif not any(orbits.same(end, f) for f in known):
                     known.append(end)
-                    since_new = 0
+                    new = True
+            quiet = 0 if failed or new else quiet + 1
     except FibreBudget:
         complete = False
     found = [x for x in (refine(model, x, y) for x in known) if x is not None]
     found = [x for i, x in enumerate(found) if not any(orbits.same(x, f) for f in found[:i])]
-    details = {"loops": loops, "stable_loops": min(since_new, loops), "paths": paths,
+    details = {"loops": loops, "stable_loops": quiet, "paths": paths,
                "failed_paths": tracker.failures, "squared_solutions": len(known), "seed": seed}
     return _finish(model, targets, orbits, found, complete, "monodromy", details, start)
 
