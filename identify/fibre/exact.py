@@ -188,12 +188,17 @@ def count_exact(model: Model, targets: tuple[str, ...], engine: str, seed: int, 
     if deg < 0:
         one = {t: (False if t == "full_mixture" else None) for t in targets}
         return Fibre(None, 1, f"groebner ({engine})", True, True, perms, one, details, seconds=time.monotonic() - start)
+    if deg % perms:  # every fibre point comes with its k! relabellings: the point or the prime is special
+        details["degree_note"] = (f"degree {deg} is not a multiple of the {perms} relabellings: the random point or "
+                                  "the prime is special, and the count decides nothing")
+        return Fibre(None, 0, f"groebner ({engine})", True, False, perms, {t: None for t in targets}, details,
+                     seconds=time.monotonic() - start)
     one = {"full_mixture": deg == perms}
     for t, polys in extra.items():
         d_t = degree(base + [f - eval_poly_mod(f, point, p) for f in polys])
         details[f"degree_{t}"] = d_t
         one[t] = d_t == deg
-    m = deg // perms if deg % perms == 0 else None
+    m = deg // perms
     details["degree_note"] = f"degree {deg} = m * {perms} relabellings"
     return Fibre(m, 0, f"groebner ({engine})", True, True, perms, {t: one.get(t) for t in targets}, details,
                  seconds=time.monotonic() - start)
