@@ -174,7 +174,7 @@ def main() -> None:
         for r in out["published"]:
             lines.append(f"| {r['design']} | {r['m']} | {r['expected']} | {r['method']} | {r['complete']} | "
                          f"{r['evidence']['full_mixture']} | {r['seconds']} |")
-    (RESULTS / "fibre.md").write_text("\n".join(lines) + "\n")
+    (RESULTS / "fibre").with_suffix(".md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
 
