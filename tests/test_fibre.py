@@ -309,3 +309,13 @@ def test_the_report_names_numerical_evidence(monkeypatch):
     loops = fm.certificate["loops"]
     assert p.level_text() == f"level 2 (global, numerical: monodromy, {loops} loops)"
     assert p.level_evidence == p.to_dict()["level_evidence"] == "numerical"
+
+
+def test_a_budget_that_runs_out_leaves_the_count_incomplete_and_refutes_only_with_a_valid_witness():
+    design = tight_design()
+    f = count_fibre(design, method="numeric", max_seconds=0.5)
+    assert f.complete is False and not f.fractions  # an incomplete fibre is never sampled
+    for t in f.one_valued:
+        assert f.identifiable(t) is None or (f.identifiable(t) is False and f.witnesses[t]["valid"])
+        assert f.identifiable(t) is not True
+    assert "the count is not complete" in f.statement("ate")
