@@ -23,15 +23,16 @@ and what had been established.
 from __future__ import annotations
 
 import json
-import math
 import time
 from dataclasses import dataclass
 from fractions import Fraction
 
 import numpy as np
 
+from .budget import check_seconds
 from .design import Design, Roles
 from .errors import DesignError
+from .evidence import error_bound, evidence_of, weakest
 from .fibre import GLOBAL_SECONDS, MAX_PARAMS, SYMPY_MAX_PARAMS, count_fibre, msolve_path
 from .graph import Condition
 from .levels import TARGETS, levels
@@ -52,6 +53,7 @@ AUTO_MAX_PARAMS = 24
 COUNTED_ROUTES_MAX_CLASSES = 10
 AUTO_EXACT_PARAMS = 16
 AUTO_PATHS = 40
+AUTO_SAMPLES = 10  # parameter points the default check samples when a complex count finds no valid twin
 AUTO_SAFETY_SECONDS = 60.0
 
 TITLES = {"labels": "class labels (HTE)", "full_mixture": "full mixture", "mte": "mixture of treatment effects",
@@ -67,6 +69,10 @@ class TargetVerdict:
     fact (U latent; no treatment) or an implication from a global verdict, and ``local`` for the Jacobian route:
     an identifiable verdict with scope ``local`` means *locally* identifiable (not proved global), while a local
     ``not_identifiable`` (not even locally identifiable) implies global non-identifiability too.
+
+    ``evidence`` says how the verdict is known (:mod:`~mixid.identify.evidence`): ``exact``, ``probabilistic``
+    (with :attr:`error_bound`) or ``numerical`` (a floating-point search: never a proof); None for an
+    ``inconclusive`` verdict. By default it is read off the certificate.
     """
 
     target: str
@@ -76,6 +82,33 @@ class TargetVerdict:
     certificate: dict
     reason: str = ""
     local_check: dict | None = None
+    evidence: str | None = None
+
+    def __post_init__(self):
+        if self.evidence is None:
+            self.evidence = evidence_of(self.certificate, self.verdict)
+
+    @property
+    def error_bound(self) -> float:
+        """The probability that a probabilistic verdict is wrong (0 for exact evidence)."""
+        return error_bound(self.certificate)
+
+    @property
+    def evidence_text(self) -> str:
+        """The evidence in words, with what it rests on, e.g. ``numerical: monodromy, 40 loops``.
+
+        Examples
+        --------
+        >>> TargetVerdict("ate", "identifiable", "local", "jacobian", {"kind": "probabilistic",
+        ...               "error_bound": 2e-12}).evidence_text
+        'probabilistic: error <= 2e-12'
+        """
+        if self.evidence == "probabilistic":
+            return f"probabilistic: error <= {self.error_bound:.0e}"
+        if self.evidence == "numerical":
+            how = self.certificate.get("evidence_note")
+            return f"numerical: {how}" if how else "numerical"
+        return self.evidence or "no evidence"
 
     @property
     def identifiable(self) -> bool:
@@ -97,12 +130,14 @@ class TargetVerdict:
                 self.certificate.get("dimension") == 0:
             m = self.certificate.get("solutions")
             more = "" if self.certificate.get("complete") else "at least "
-            return f"not globally identifiable ({more}{m} points; locally identifiable)"
+            return f"not globally identifiable ({more}{m} points over C; locally identifiable)"
         return self.verdict.replace("_", " ")
 
     def to_dict(self) -> dict:
-        out = {"verdict": self.verdict, "scope": self.scope, "method": self.method,
+        out = {"verdict": self.verdict, "scope": self.scope, "evidence": self.evidence, "method": self.method,
                "certificate": self.certificate, "reason": self.reason}
+        if self.evidence == "probabilistic":
+            out["error_bound"] = self.error_bound
         if self.local_check is not None:
             out["local_check"] = self.local_check
         return out
@@ -159,25 +194,40 @@ class Placement:
         """The finest locally identifiable target (equal to :attr:`level`, or finer when only local)."""
         return self._levels()[2]
 
+    @property
+    def level_evidence(self) -> str | None:
+        """How :attr:`level` is known: the evidence of the target it rests on (``exact``, ``probabilistic`` or
+        ``numerical``; a target implied by a finer one carries that one's)."""
+        level = self._levels()[0]
+        return None if level is None else weakest([self.targets[TARGETS[level - 1]].evidence])
+
     def level_text(self, titles: bool = False) -> str:
-        """The level with its scope in words, e.g. ``level 4 (global); level 2 only locally: not proved global``.
+        """The level with its scope in words, and its evidence when it is not exact, e.g. ``level 4 (global);
+        level 2 only locally (probabilistic: error <= 1e-12): not proved global`` or ``level 2 (global, numerical:
+        monodromy, 40 loops)``. Only exact and probabilistic evidence is a proof.
 
         With ``titles`` each level is followed by its target's name.
 
         Examples
         --------
-        >>> place("paper-level2").level_text(titles=True)
-        'level 2 = full mixture (global)'
+        >>> place("paper-level1").level_text(titles=True)
+        'level 1 = class labels (HTE) (global)'
         """
         level, scope, local = self._levels()
         name = (lambda lv: f"level {lv} = {TITLES[TARGETS[lv - 1]]}") if titles else (lambda lv: f"level {lv}")
+
+        def how(lv: int, before: str = ", ", after: str = "") -> str:
+            v = self.targets[TARGETS[lv - 1]]
+            return "" if v.evidence == "exact" else f"{before}{v.evidence_text}{after}"
+
         if level is None:
             return "level none (no target is identifiable)"
         if scope == "local":
-            return f"{name(level)}, local only: not proved global"
+            return f"{name(level)}, local only{how(level, ' (', ')')}: not proved global"
+        glob = f"{name(level)} (global{how(level)})"
         if local < level:
-            return f"{name(level)} (global); {name(local)} only locally: not proved global"
-        return f"{name(level)} (global)"
+            return f"{glob}; {name(local)} only locally{how(local, ' (', ')')}: not proved global"
+        return glob
 
     def to_dict(self) -> dict:
         """The JSON of ``mixid identify --json`` (docs/json.md).
@@ -188,6 +238,7 @@ class Placement:
         return {
             "level": self.level,
             "level_scope": self.level_scope,
+            "level_evidence": self.level_evidence,
             "local_level": self.local_level,
             "targets": {t: v.to_dict() for t, v in self.targets.items()},
             "roles": self.roles.to_dict() if self.roles else None,
@@ -232,7 +283,8 @@ class Placement:
                          f"X = {', '.join(self.roles.outcome_side)}")
         for t in TARGETS:
             v = self.targets[t]
-            lines.append(f"  {t:13s} {v.label:40s} {v.scope:6s} via {v.method} [{v.certificate.get('kind')}]"
+            known = v.scope if v.evidence in ("exact", None) else f"{v.scope} ({v.evidence_text})"
+            lines.append(f"  {t:13s} {v.label:40s} {known} via {v.method} [{v.certificate.get('kind')}]"
                          + (f": {v.reason}" if v.reason else ""))
         if self.global_check:
             lines.append(f"  global check: {self.global_check['summary']}")
@@ -372,9 +424,11 @@ def place(design: Design | str, *, error: float = DEFAULT_ERROR, seed: int | Non
             finer = [verdicts[t] for t in TARGETS[: TARGETS.index(target)] if verdicts[t].identifiable]
             if finer:  # implied by the closest finer target of the strongest scope; it inherits that scope
                 f = next((v for v in reversed(finer) if v.scope == "global"), finer[-1])
-                verdict = TargetVerdict(target, "identifiable", f.scope, f"implied by {f.target}",
-                                        {"kind": f.certificate["kind"], "implied_by": f.target},
-                                        f"{f.target} determines {target}")
+                cert = {"kind": f.certificate["kind"], "implied_by": f.target}
+                if f.evidence == "probabilistic":
+                    cert["error_bound"] = f.error_bound
+                verdict = TargetVerdict(target, "identifiable", f.scope, f"implied by {f.target}", cert,
+                                        f"{f.target} determines {target}", evidence=f.evidence)
             elif counted is not None:
                 many = f"{jac.d:,} parameters" if target == "full_mixture" else \
                     f"{design.classes - 1:,} free class weights"
@@ -435,60 +489,63 @@ def _globalise(design: Design, n: int, verdicts: dict[str, TargetVerdict], scope
     if scope == "auto":  # a budget of work, not time, so that the answer does not depend on the machine
         small = n <= AUTO_EXACT_PARAMS and (msolve_path() is not None or n <= SYMPY_MAX_PARAMS)
         fib = count_fibre(design, targets=pending, method="exact" if small else "numeric",
-                          max_seconds=min(budget, AUTO_SAFETY_SECONDS), max_paths=AUTO_PATHS, seed=seed)
+                          max_seconds=min(budget, AUTO_SAFETY_SECONDS), max_paths=AUTO_PATHS, seed=seed,
+                          samples=AUTO_SAMPLES)
     else:
         fib = count_fibre(design, targets=pending, max_seconds=budget, seed=seed)
     decided = []
     for t in pending:
-        one = fib.one_valued.get(t)
-        if fib.globally_identifiable:
-            one = True
-        if one is None:
-            continue
+        real = fib.identifiable(t)  # over the real parameter space; None: the count does not decide
         old = verdicts[t]
+        if real is None:
+            frac = fib.fractions.get(t)
+            if frac is not None:  # m > 1 over C, yet no valid twin anywhere sampled: say so, keep the local verdict
+                old.reason += (f"; the global check found {fib.solutions} points over the complex numbers but no "
+                               f"other valid model at {frac['points']} sampled parameter points (identifiable at "
+                               f"{100 * frac['estimate']:.0f} %, {100 * frac['low']:.0f}-{100 * frac['high']:.0f} %): "
+                               "not proved global")
+            continue
         cert = fib.certificate(t)
-        verdict = "identifiable" if one else "not_identifiable"
-        reason = (f"one value on the fibre ({fib.solutions} point(s) up to relabelling)" if one else
-                  f"{fib.solutions} points up to relabelling give the same observables with different {t}")
+        verdict = "identifiable" if real else "not_identifiable"
+        reason = (f"one value on the fibre ({fib.solutions} point(s) up to relabelling)" if real else
+                  f"a second valid model (real, interior, nonsingular; {fib.refuted_at.get(t, 'base')} point) has the "
+                  f"same observables and another {t}")
         verdicts[t] = TargetVerdict(t, verdict, "global", "fibre", cert, reason, old.local_check)
         decided.append(t)
     status = "done" if len(decided) == len(pending) else ("budget" if not fib.complete else "undecided")
     m = fib.solutions
-    what = (f"{'at least ' if not fib.complete else ''}{m} point(s) up to relabelling" if m is not None else
-            f"positive-dimensional fibre (dimension {fib.dimension})")
+    what = (f"{'at least ' if not fib.complete else ''}{m} point(s) up to relabelling over the complex numbers"
+            if m is not None else f"positive-dimensional fibre (dimension {fib.dimension})" if fib.dimension else
+            "no count")
     summary = f"{what}, by {fib.method} in {fib.seconds:.1f} s"
-    if decided:
-        summary += f"; decided globally: {', '.join(decided)}"
+    if fib.valid_solutions is not None:
+        summary += f"; {fib.valid_solutions} valid (real, interior) at the base point"
+    if decided:  # grouped by how they are known
+        groups: dict[str, list[str]] = {}
+        for t in decided:
+            groups.setdefault(verdicts[t].evidence_text, []).append(t)
+        summary += "; decided globally: " + "; ".join(f"{', '.join(ts)} ({how})" for how, ts in groups.items())
     left = [t for t in pending if t not in decided]
     if left:
         if fib.dimension > 0:
             why = "a positive-dimensional fibre does not decide them"
-        elif scope == "auto":
+        elif fib.fractions and all(t in fib.fractions for t in left):
+            f = fib.fractions[left[0]]
+            why = (f"no other valid model at the base point or at {f['points']} sampled parameter points: "
+                   f"identifiable at {100 * f['estimate']:.0f} % ({100 * f['low']:.0f}-{100 * f['high']:.0f} %) "
+                   "of them, not proved for every point")
+        elif not fib.complete and scope == "auto":
             why = (f"the default check stops after {AUTO_PATHS} paths; ask for the full count with scope='global' "
                    "(mixid identify --global)")
-        else:
+        elif not fib.complete:
             why = "the budget ran out before the count was complete"
+        elif m is None:
+            why = fib.details.get("degree_note", "the count decided nothing")
+        else:
+            why = "no other valid model at the base point, and no time left to sample the parameter space"
         summary += f"; still local only: {', '.join(left)} ({why})"
     return {"status": status, "targets": list(pending), "decided": decided, "summary": summary,
             "fibre": fib.to_dict()}
-
-
-def check_seconds(value, flag: str) -> float:
-    """A time budget: a positive finite number of seconds, else DesignError naming ``flag``.
-
-    Examples
-    --------
-    >>> check_seconds(2, "max_seconds")
-    2.0
-    >>> check_seconds(float("inf"), "--max-seconds")
-    Traceback (most recent call last):
-    ...
-    mixid.identify.errors.DesignError: --max-seconds must be a positive finite number of seconds, got inf
-    """
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0
-    if not ok:
-        raise DesignError(f"{flag} must be a positive finite number of seconds, got {value!r}")
-    return float(value)
 
 
 def rank_text(info: dict) -> str:

@@ -18,12 +18,23 @@ from .rank import DEFAULT_ERROR
 
 @dataclass
 class SearchResult:
-    """The smallest design found (None if none within the bounds) and every candidate tried."""
+    """The smallest design found (None if none within the bounds) and every candidate tried.
+
+    Each row of ``tried`` has the candidate's ``categories``, its placement's ``level``, ``level_scope`` and
+    ``local_level``, and the ``scope`` and ``evidence`` of the verdict on the level's target (``exact``,
+    ``probabilistic`` or ``numerical``): :attr:`numerical` lists the answers that rest on a numerical count.
+    """
 
     level: int
     design: Design | None
     placement: Placement | None
     tried: list[dict] = field(default_factory=list)
+
+    @property
+    def numerical(self) -> list[dict]:
+        """The candidates whose answer rests on numerical evidence (a monodromy or random-start count, or sampled
+        parameter points): found or rejected by a search that may have missed a point, not by a proof."""
+        return [row for row in self.tried if row["evidence"] == "numerical"]
 
     @property
     def categories(self) -> dict[str, int] | None:
@@ -51,7 +62,8 @@ def smallest_design(template: Design | str, level: int, vary: Sequence[str] | No
     scope : {"local", "global"}
         ``"global"`` requires the level's target to be proved globally (a constructive certificate, or the default
         global check of :func:`~mixid.identify.placement.place`); ``"local"`` accepts the Jacobian route's local
-        identifiability (not proved global; the candidates are placed with ``scope="local"``).
+        identifiability (not proved global; the candidates are placed with ``scope="local"``). With ``"global"``
+        some answers may rest on a numerical count (see :attr:`SearchResult.numerical`).
 
     Examples
     --------
@@ -61,8 +73,9 @@ def smallest_design(template: Design | str, level: int, vary: Sequence[str] | No
     >>> r = smallest_design(k3, level=3, max_categories=4)
     >>> r.categories, r.placement.level, r.placement.level_scope, r.placement.targets["full_mixture"].method
     ({'Z': 2, 'X': 3}, 2, 'local', 'jacobian')
-    >>> smallest_design(k3, level=3, max_categories=4, scope="global").categories
-    {'Z': 3, 'X': 3}
+    >>> g = smallest_design(k3, level=3, max_categories=4, scope="global")
+    >>> g.categories, [(row["categories"], row["evidence"]) for row in g.numerical]
+    ({'Z': 3, 'X': 3}, [({'Z': 2, 'X': 3}, 'numerical')])
     """
     template = Design.load(template)
     if level not in (1, 2, 3, 4):
@@ -93,8 +106,9 @@ def smallest_design(template: Design | str, level: int, vary: Sequence[str] | No
                         template.latent, template.latent_observed, template.roles,
                         f"{template.name}[{','.join(f'{n}={c}' for n, c in sizes.items())}]")
         p = place(design, error=error, scope="local" if scope == "local" else "auto")
+        v = p.targets[target]
         result.tried.append({"categories": sizes, "level": p.level, "level_scope": p.level_scope,
-                             "local_level": p.local_level, "scope": p.targets[target].scope})
+                             "local_level": p.local_level, "scope": v.scope, "evidence": v.evidence})
         if scope == "local":
             reached = p.local_level is not None and p.local_level <= level
         else:

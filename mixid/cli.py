@@ -91,13 +91,14 @@ def render(p, console=None) -> None:
                   f"  ({p.model_info['parameters']} parameters, {p.model_info['observables']} observables, "
                   f"Jacobian rank {rank_text(p.model_info)})")
     table = Table(show_header=True, header_style="bold")
-    for col in ("level", "target", "verdict", "scope", "method", "certificate"):
+    for col in ("level", "target", "verdict", "scope", "evidence", "method", "certificate"):
         table.add_column(col, no_wrap=True)
     table.add_column("why", overflow="fold")
     for i, t in enumerate(TARGETS, start=1):
         v = p.targets[t]
         colour = "yellow" if v.identifiable and v.scope != "global" else _COLOURS.get(v.verdict, "dim")
-        table.add_row(str(i), TITLES[t], f"[{colour}]{escape(v.label)}[/{colour}]", escape(v.scope),
+        evidence = v.evidence_text if v.evidence else ""
+        table.add_row(str(i), TITLES[t], f"[{colour}]{escape(v.label)}[/{colour}]", escape(v.scope), escape(evidence),
                       escape(v.method), escape(str(v.certificate.get("kind", ""))), escape(v.reason))
     console.print(table)
     if p.roles:

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from mixid.identify import Design, DesignError, place
 from mixid.identify import fibre as fibre_module
-from mixid.identify.fibre import _FastMap, count_fibre, recheck_count, recheck_witness
+from mixid.identify.fibre import count_fibre, recheck_count, recheck_separation, recheck_witness
+from mixid.identify.fibre.system import FastMap
 from mixid.identify.model import Model
 
 from mixid.cli import main
@@ -34,7 +35,7 @@ def test_fast_map_equals_the_model(design):
     m = Model(Design.load(design))
     x = m.random_point(np.random.default_rng(3)).astype(complex) + 0.2j
     p0, J0 = m.evaluate(x)
-    p1, J1 = _FastMap(m)(x)
+    p1, J1 = FastMap(m)(x)
     assert np.abs(p0 - p1).max() < 1e-14 and np.abs(J0 - J1).max() < 1e-14
 
 
@@ -67,7 +68,10 @@ def test_defective_formats_have_a_positive_dimensional_fibre(items, k, d):
     assert model.n_params == d <= model.n_observables - 1
     f = count_fibre(LC(items, classes=k), targets=("full_mixture",))
     assert f.dimension == 1 and f.solutions is None and f.globally_identifiable is False
-    assert f.details == {"jacobian_rank": d - 1, "parameters": d} and f.one_valued == {"full_mixture": False}
+    assert f.details["jacobian_rank"] == d - 1 and f.details["parameters"] == d
+    assert f.one_valued == {"full_mixture": False}
+    # a rank deficit at random points is probabilistic evidence, with its bound
+    assert f.evidence("full_mixture") == "probabilistic" and 0 < f.details["error_bound"] < 1e-9
 
 
 def test_a_positive_dimensional_fibre_leaves_the_ate_undecided():
@@ -84,33 +88,84 @@ def test_overdetermined_design_by_random_starts():
     assert f.details["converged_starts"] >= f.details["stable_starts"] == 60
 
 
+def check_valid_witness(design: Design, w: dict) -> None:
+    """A refuting witness: a valid second model (real, interior, nonsingular), not a relabelling of the first,
+    with the same law at 50 digits, stated with the model's parameter names."""
+    assert w["valid"] and w["real"] and w["interior"] and w["nonsingular"]
+    assert w["parameters"] == [p.name for p in Model(design).params]
+    assert all(len(v.lstrip("-").replace(".", "").split("e")[0]) >= 45 for v in w["point_a"][:3])  # 50 digits
+    assert recheck_witness(design, w) < 1e-40 and recheck_separation(design, w) > 1e-3
+    assert all(0 < float(v) < 1 for v in w["point_b"][:1])  # the class weight is a probability
+
+
 def test_locally_but_not_globally_identifiable_design():
-    """The issue's design: a second parameter point with the same law and another ATE, re-checked at 50 digits."""
+    """The issue's design, default check: a valid twin with another ATE at a sampled parameter point refutes, and
+    the share of sampled points with one valid model is reported with its interval."""
     design = tight_design()
-    p = place(design, scope="global", max_seconds=90)
+    p = place(design)
     fm, ate = p.targets["full_mixture"], p.targets["ate"]
     assert fm.verdict == ate.verdict == "not_identifiable" and fm.scope == ate.scope == "global"
+    assert fm.evidence == ate.evidence == "numerical" and fm.to_dict()["evidence"] == "numerical"
     assert fm.local_check["verdict"] == "identifiable"  # locally identifiable all along
-    assert fm.certificate["kind"] == "fibre" and fm.certificate["solutions"] >= 2
+    cert = ate.certificate
+    assert cert["kind"] == "fibre" and cert["solutions"] == 4 and cert["identifiable"] is False
+    assert cert["valid_solutions"] == 1  # at the base point the other three are not valid models
+    check_valid_witness(design, cert["witness"])
+    w = cert["witness"]
+    assert abs(w["ate_a"] - w["ate_b"]) > 1e-3
+    frac = cert["identifiable_fraction"]
+    assert set(frac) == {"estimate", "low", "high", "points"} and frac["points"] >= 5
+    assert 0 <= frac["low"] <= frac["estimate"] < 1 and frac["estimate"] <= frac["high"] <= 1
+    assert "at a sampled parameter point (none at the base point)" in cert["statement"]
     assert p.level is None and "not globally identifiable" in fm.label
-    w = ate.certificate["witness"]
-    assert recheck_witness(design, w) < 1e-40
-    assert abs(w["ate_a"] - (w["ate_b"] if w["real"] else w["ate_b"][0])) > 1e-3
+    assert "numerical" in p.report() and p.global_check["status"] == "done"
     tampered = dict(w, point_b=list(w["point_b"]))
-    tampered["point_b"][0] = "0.5" if w["real"] else ["0.5", "0"]
+    tampered["point_b"][0] = "0.5"
     assert recheck_witness(design, tampered) > 1e-6
-    assert p.to_dict()["global_check"]["status"] == "done"
-    claims = [c for c in p.verify() if "same observables" in c.statement]  # mixid check re-checks the witness
-    assert claims and all(c.holds for c in claims)
+    swapped = dict(w, point_b=list(w["point_a"]))  # the same model: no twin
+    assert recheck_separation(design, swapped) == 0.0
+    with pytest.raises(DesignError, match="parameters are not this design's"):
+        recheck_witness(design, dict(w, parameters=w["parameters"][::-1]))
+
+
+def test_no_refutation_without_a_valid_second_model(monkeypatch):
+    """Every fibre point outside the parameter space (forced): m = 4 over C, but no verdict "not identifiable";
+    the verdicts stay local and say at which share of sampled points one valid model explains the law."""
+    from mixid.identify.fibre import sampling
+
+    monkeypatch.setattr(sampling, "interior", lambda model, x: False)
+    design = tight_design()
+    p = place(design)  # the default check: 40 paths, then 10 sampled parameter points
+    f = p.global_check["fibre"]
+    assert f["solutions"] == 4 and f["complete"] and f["valid_solutions"] == 1
+    for t in ("full_mixture", "mte", "ate"):
+        assert f["identifiable"][t] is None and f["evidence"][t] == "numerical"
+        assert f["identifiable_fraction"][t]["estimate"] == 1.0 and f["identifiable_fraction"][t]["points"] >= 5
+        assert not f["witnesses"][t]["valid"]
+        assert (p.targets[t].verdict, p.targets[t].scope) == ("identifiable", "local")
+    fm = p.targets["full_mixture"]
+    assert fm.method == "jacobian" and "no other valid model at" in fm.reason and "not proved global" in fm.reason
+    assert p.global_check["status"] == "undecided" and p.level_scope == "local"
+    assert "not proved for every point" in p.global_check["summary"]
+
+
+def test_a_degree_that_is_not_a_multiple_of_the_relabellings_decides_nothing(monkeypatch):
+    from mixid.identify.fibre import exact
+
+    monkeypatch.setattr(exact, "_run_msolve", lambda names, polys, p, seconds: 3)  # k = 2: degrees come in pairs
+    monkeypatch.setattr(fibre_module, "msolve_path", lambda: "msolve")
+    f = count_fibre(binary_t_x_design(), method="exact", max_seconds=60)
+    assert f.solutions is None and not f.complete and all(v is None for v in f.one_valued.values())
+    assert "not a multiple of the 2 relabellings" in f.statement("full_mixture")
+    assert f.identifiable("full_mixture") is None and f.globally_identifiable is None
 
 
 def test_default_scope_is_cheap_and_never_claims_global_without_a_count():
-    p = place(tight_design())  # scope="auto": at most a couple of seconds
+    p = place(binary_t_x_design())  # scope="auto": an exact count (15 parameters)
     check = p.global_check
-    assert check is not None and check["status"] in ("budget", "done", "undecided")
-    for t in ("full_mixture", "mte", "ate"):
-        v = p.targets[t]
-        assert v.scope == "global" or v.label == "locally identifiable (not proved global)"
+    assert check is not None and check["status"] == "done"
+    fm = p.targets["full_mixture"]
+    assert fm.scope == "global" and fm.certificate["exact"] and fm.evidence == "exact"
     assert place(tight_design(), scope="local").global_check is None
     assert place("paper-level2").global_check is None  # nothing local to check
 
@@ -141,3 +196,126 @@ def test_the_perfect_format_3x3x5_has_the_published_six_points():
     f = count_fibre(design, method="numeric", max_paths=8, max_seconds=120)
     assert f.method == "monodromy" and f.solutions == 6
     assert recheck_witness(design, f.witness) < 1e-40
+
+
+def binary_t_x_design() -> Design:
+    """The issue's design: k = 2, binary Z, X, T, Y, edges T -> Y and X -> Y (15 parameters, square)."""
+    return Design.from_dict({"name": "tx", "latent": {"classes": 2},
+                             "variables": {v: {"type": "categorical", "categories": 2} for v in "ZXTY"},
+                             "treatment": "T", "outcome": "Y", "edges": ["T -> Y", "X -> Y"]})
+
+
+def test_failed_paths_never_count_as_quiet_loops(monkeypatch):
+    """Every continued path forced to fail: the count stays incomplete and every verdict stays local."""
+    from mixid.identify.fibre import monodromy
+
+    def fail(self, x, z, via):
+        self.failures += 1
+        return None
+
+    monkeypatch.setattr(monodromy.Tracker, "loop", fail)
+    from mixid.identify import placement
+
+    for module in (fibre_module, placement):  # no exact engine: the count is numerical
+        monkeypatch.setattr(module, "msolve_path", lambda: None)
+    f = count_fibre(binary_t_x_design(), method="numeric", max_paths=40, max_seconds=60)
+    assert f.method == "monodromy" and f.complete is False and f.globally_identifiable is None
+    assert f.details["failed_paths"] == f.details["paths"] == 40 and f.details["stable_loops"] == 0
+    assert all(v is None for v in f.one_valued.values())
+    p = place(binary_t_x_design())  # the default check: 40 paths, all failing
+    assert p.global_check["status"] == "budget" and p.global_check["fibre"]["complete"] is False
+    for t in ("full_mixture", "mte"):
+        assert p.targets[t].scope == "local" and p.targets[t].method != "fibre"
+    assert p.targets["ate"].method == "proximal" and p.local_level == 2  # the full mixture: local only
+
+
+def test_quiet_loops_need_every_path_to_succeed(monkeypatch):
+    """One failed path in every loop: never `stable` quiet loops in a row, so the count never completes."""
+    from mixid.identify.fibre import monodromy
+
+    real_loop = monodromy.Tracker.loop
+    calls = {"n": 0}
+
+    def sometimes(self, x, z, via):
+        calls["n"] += 1
+        if calls["n"] % 2:
+            self.failures += 1
+            return None
+        return real_loop(self, x, z, via)
+
+    monkeypatch.setattr(monodromy.Tracker, "loop", sometimes)
+    f = count_fibre(LC({"A": 2, "B": 2, "C": 2}, classes=2), method="numeric", max_paths=30, max_seconds=60)
+    assert f.complete is False and f.details["failed_paths"] >= 15 and f.one_valued["full_mixture"] is None
+
+
+def test_msolve_is_found_in_any_site_packages_directory(monkeypatch, tmp_path):
+    """A virtual environment with system site packages sees msolve only through site.getsitepackages()."""
+    import site
+    import sysconfig
+
+    from mixid.identify.fibre import exact
+
+    exe = tmp_path / "system" / "sage_wheels" / "bin" / "msolve"
+    exe.parent.mkdir(parents=True)
+    exe.write_text("")
+    monkeypatch.delenv("MIXID_MSOLVE", raising=False)
+    monkeypatch.setattr(sysconfig, "get_paths", lambda: {"platlib": str(tmp_path / "venv"),
+                                                        "purelib": str(tmp_path / "venv")})
+    monkeypatch.setattr(site, "getsitepackages", lambda: [str(tmp_path / "venv"), str(tmp_path / "system")])
+    assert exact.msolve_path() == str(exe)
+    monkeypatch.setenv("MIXID_MSOLVE", str(tmp_path / "missing"))
+    assert exact.msolve_path() is None
+
+
+def test_every_verdict_says_how_it_is_known():
+    """Evidence on every target: exact certificates, probabilistic checks with their bound, numerical counts."""
+    from mixid.identify.evidence import evidence_of
+
+    for name in ("paper-level1", "paper-level2", "paper-level3", "paper-level4"):
+        p = place(name)
+        for t, v in p.targets.items():
+            d = v.to_dict()
+            assert d["evidence"] in ("exact", "probabilistic", "numerical"), (name, t)
+            if d["evidence"] == "probabilistic":
+                assert 0 < d["error_bound"] < 1e-9
+    assert evidence_of({"kind": "probabilistic", "error_bound": 1e-12}, "identifiable") == "probabilistic"
+    assert evidence_of({"kind": "constructive", "verification": {"error_bound": 1e-16}}, "identifiable") == \
+        "probabilistic"
+    assert evidence_of({"kind": "constructive", "verification": {"error_bound": 0.0}}, "identifiable") == "exact"
+    assert evidence_of({"kind": "fibre", "exact": True, "evidence": "exact"}, "identifiable") == "exact"
+    assert evidence_of({"kind": "fibre"}, "identifiable") == "numerical"  # a fibre never claims more than stated
+    # a numerical count is named next to the verdict and the level (the issue's design without msolve)
+    numeric = count_fibre(binary_t_x_design(), method="numeric", max_seconds=60)
+    cert = numeric.certificate("full_mixture")
+    assert numeric.identifiable("full_mixture") is True and cert["evidence"] == "numerical"
+    assert cert["evidence_note"].startswith("monodromy, ") and cert["evidence_note"].endswith(" loops")
+    exact_count = count_fibre(binary_t_x_design(), method="exact", max_seconds=60)
+    assert exact_count.certificate("full_mixture")["evidence"] == "exact"
+
+
+def test_the_report_names_numerical_evidence(monkeypatch):
+    from mixid.identify import placement
+
+    for module in (fibre_module, placement):  # no exact engine: the default check counts numerically
+        monkeypatch.setattr(module, "msolve_path", lambda: None)
+    p = place(binary_t_x_design())
+    fm = p.targets["full_mixture"]
+    assert (fm.verdict, fm.scope, fm.evidence) == ("identifiable", "global", "numerical")
+    assert p.targets["mte"].evidence == "numerical"  # implied by the full mixture: its evidence too
+    line = next(ln for ln in p.report().splitlines() if ln.split()[:1] == ["full_mixture"])
+    assert "global (numerical: monodromy, " in line and " loops)" in line
+    assert p.to_dict()["targets"]["full_mixture"]["evidence"] == "numerical"
+    assert "full_mixture, mte (numerical: monodromy" in p.global_check["summary"]
+    loops = fm.certificate["loops"]
+    assert p.level_text() == f"level 2 (global, numerical: monodromy, {loops} loops)"
+    assert p.level_evidence == p.to_dict()["level_evidence"] == "numerical"
+
+
+def test_a_budget_that_runs_out_leaves_the_count_incomplete_and_refutes_only_with_a_valid_witness():
+    design = tight_design()
+    f = count_fibre(design, method="numeric", max_seconds=0.5)
+    assert f.complete is False and not f.fractions  # an incomplete fibre is never sampled
+    for t in f.one_valued:
+        assert f.identifiable(t) is None or (f.identifiable(t) is False and f.witnesses[t]["valid"])
+        assert f.identifiable(t) is not True
+    assert "the count is not complete" in f.statement("ate")

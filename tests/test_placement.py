@@ -9,6 +9,7 @@ import networkx as nx
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from mixid.identify.placement import TARGETS
 from mixid.identify.routes.base import Context
 from mixid.identify.routes.jacobian import JacobianRoute, recheck
 
@@ -342,6 +343,9 @@ def test_smallest_design_global_scope():
     assert r.categories == {"Z": 3, "X": 3} and r.placement.targets["mte"].scope == "global"
     assert r.placement.level_scope == "global" and r.placement.level <= 3
     assert all(t["level_scope"] != "global" or t["level"] > 3 for t in r.tried[:-1])
+    # (Z 2, X 3) was rejected by the default global check: a valid twin found by a numerical search
+    assert [row["categories"] for row in r.numerical] == [{"Z": 2, "X": 3}]
+    assert all(row["evidence"] in ("exact", "probabilistic", "numerical") for row in r.tried)
     with pytest.raises(DesignError, match="scope"):
         smallest_design(k3, level=3, scope="everywhere")
 
@@ -354,7 +358,12 @@ def test_paper_levels_are_global(name, level):
     """paper-level3 is level 2 by per-arm Kruskal (a constructive, global route), not 3."""
     p = place(name)
     assert levels(p) == (level, "global", level)
-    assert p.level_text() == f"level {level} (global)"
+    # paper-level2's pooled Kruskal route checks its factorisations at random points: a probabilistic proof
+    evidence = "probabilistic" if name == "paper-level2" else "exact"
+    assert p.level_evidence == p.targets[TARGETS[level - 1]].evidence == evidence
+    named = ", probabilistic: error <= 1e-16" if name == "paper-level2" else ""
+    assert p.level_text() == f"level {level} (global{named})"
+    assert p.to_dict()["level_evidence"] == evidence
     assert "not proved global" not in p.report()
     _check_scope_consistency(p)
 
@@ -422,7 +431,8 @@ def test_cli_render_shows_scope():
     console = Console(record=True, width=250)
     render(place(Design.latent_class(list("ABCDEFG"), classes=3, name="lc")), console)
     text = console.export_text()
-    assert "lc: level 2 (global)" in text and text.count("not applicable") == 2
+    # the pooled Kruskal route checks its factorisations at random points: the evidence is named next to the level
+    assert "lc: level 2 (global, probabilistic: error <= 6e-16)" in text and text.count("not applicable") == 2
 
 
 # ------------------------------------------------------------------------------ plain latent class designs

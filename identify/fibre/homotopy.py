@@ -1,0 +1,96 @@
+"""Parameter homotopy: follow the fibre points of a base parameter point as the base point moves.
+
+Every point x of the fibre of theta solves F(x) = F(theta). Moving theta along a path theta(t) keeps the right-hand
+side inside the image of the map, so each tracked x(t) stays a true fibre point of theta(t), for square and
+overdetermined designs alike (no squaring up, hence no spurious solutions); the corrector is Gauss-Newton on the
+full system. The path leaves the real parameter space (a complex detour): along a real path fibre points may meet
+where the number of real solutions changes, and a complex path avoids those places with probability one.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from ..model import Model
+from .result import FibreBudget
+from .system import FastMap
+
+
+class ParameterHomotopy:
+    """Track fibre points from base theta_a to base theta_b (predictor-corrector in the parameters).
+
+    ``failures`` counts the paths that failed (step size below its floor, or a singular Jacobian): a failed path
+    tells nothing about where its point went.
+    """
+
+    def __init__(self, model: Model, rng: np.random.Generator, deadline: float):
+        self.model, self.rng, self.deadline = model, rng, deadline
+        self.F = FastMap(model)
+        self.failures = 0
+
+    def detour(self, theta_a: np.ndarray, theta_b: np.ndarray) -> np.ndarray:
+        """A random complex bend for the path from theta_a to theta_b (the same for every point tracked)."""
+        size = max(float(np.abs(theta_b - theta_a).max()), 0.1)
+        n = len(theta_a)
+        return size * (self.rng.normal(size=n) + 1j * self.rng.normal(size=n)) / 2
+
+    def _solve(self, J: np.ndarray, r: np.ndarray) -> np.ndarray:
+        """Least squares through the normal equations (J has full column rank along a good path)."""
+        JH = J.conj().T
+        return np.linalg.solve(JH @ J, JH @ r)
+
+    def track(self, x: np.ndarray, theta_a: np.ndarray, theta_b: np.ndarray, bend: np.ndarray) -> np.ndarray | None:
+        """The fibre point of theta_b that x (a fibre point of theta_a) continues to; None if the path failed.
+
+        theta(t) = theta_a + t (theta_b - theta_a) + t (1 - t) bend. RK4 predictor on J(x) dx/dt = d F(theta(t))/dt,
+        Gauss-Newton corrector on F(x) = F(theta(t)).
+        """
+        x = np.asarray(x, dtype=complex)
+        d = theta_b - theta_a
+
+        def theta(t):
+            return theta_a + t * d + t * (1 - t) * bend
+
+        def slope(x, t):
+            Jt = self.F(theta(t))[1]
+            Jx = self.F(x)[1]
+            return self._solve(Jx, Jt @ (d + (1 - 2 * t) * bend))
+
+        s, h = 0.0, 0.05
+        try:
+            while s < 1.0:
+                if time.monotonic() > self.deadline:
+                    raise FibreBudget
+                h = min(h, 1.0 - s)
+                k1 = slope(x, s)
+                k2 = slope(x + h / 2 * k1, s + h / 2)
+                k3 = slope(x + h / 2 * k2, s + h / 2)
+                k4 = slope(x + h * k3, s + h)
+                guess = x + h / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
+                target = self.F(theta(s + h))[0]
+                scale = 1 + float(np.abs(x).max())
+                first, ok = None, False
+                for _ in range(3):
+                    f, J = self.F(guess)
+                    delta = self._solve(J, f - target)
+                    guess = guess - delta
+                    size = float(np.abs(delta).max())
+                    first = size if first is None else first
+                    if size < 1e-10 * scale:
+                        ok = True
+                        break
+                if ok and first < 1e-2 * scale:
+                    x, s = guess, s + h
+                    if first < 1e-5 * scale:
+                        h = min(2 * h, 0.25)
+                else:
+                    h /= 2
+                    if h < 1e-8:
+                        self.failures += 1
+                        return None
+        except np.linalg.LinAlgError:
+            self.failures += 1
+            return None
+        return x
