@@ -61,6 +61,7 @@ import numpy as np
 
 from .design import Design
 from .errors import DesignError
+from .evidence import error_bound
 from .levels import LEVELS, TARGETS, levels
 from .marginals import MAX_CELLS, MAX_PARAMETERS, LimitReached, dimension_count
 from .rank import DEFAULT_ERROR, MAX_KRUSKAL_SUBSETS, PRIME, det_mod
@@ -1097,8 +1098,6 @@ class _Checker:
         # exact only when an exact count decides the target by itself; a refutation rests on a witness that a
         # floating-point search found (re-checked here at 50 digits): numerical
         evidence = "exact" if exact and verdict == "identifiable" else "numerical"
-        if "evidence" in cert and cert["evidence"] != evidence:
-            raise _Bad(f"the certificate states evidence {_shown(cert['evidence'])}; its count supports {evidence}")
         if "identifiable" in cert and cert["identifiable"] is not (verdict == "identifiable"):
             raise _Bad(f"'identifiable' {_shown(cert['identifiable'])} contradicts the count ({verdict})")
         if one is not (verdict == "identifiable") and not (t == "full_mixture" and m == 1 and one is None):
@@ -1114,6 +1113,8 @@ class _Checker:
         elif stated == "identifiable" and m > 1:
             needed.append(self.claim(None, where, f"{t} takes one value on the {m} points", _raiser(
                 _Unchecked("the target's degree is not re-counted"))))
+        if "evidence" in cert and cert["evidence"] != evidence:
+            raise _Bad(f"the certificate states evidence {_shown(cert['evidence'])}; its count supports {evidence}")
         return verdict, "global", evidence
 
     def count_claim_fibre(self, where: str, cert: Mapping, m: int, exact: bool) -> Claim:
@@ -1314,21 +1315,10 @@ class _Checker:
             self.claim(None, "level", f"level evidence {_shown(d['level_evidence'])}", evidence)
 
 
-def _error_bound(node) -> float:
-    """The sum of the positive ``error_bound`` values stated anywhere in a certificate."""
-    if isinstance(node, Mapping):
-        own = node.get("error_bound")
-        own = float(own) if type(own) in (int, float) and own > 0 else 0.0
-        return own + sum(_error_bound(v) for k, v in node.items() if k != "error_bound")
-    if isinstance(node, list):
-        return sum(_error_bound(v) for v in node)
-    return 0.0
-
-
 def _constructive_evidence(cert: Mapping) -> str:
     """A constructive certificate is exact, unless one of its checks was made at random points (a positive
     ``error_bound``, e.g. identities too large to expand): then probabilistic."""
-    return "probabilistic" if _error_bound(cert) > 0 else "exact"
+    return "probabilistic" if error_bound(cert) > 0 else "exact"
 
 
 def _exact_value(poly, point: list):

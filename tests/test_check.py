@@ -71,7 +71,7 @@ def test_a_zero_or_malformed_minor_fails(tmp_path, capsys, certs):
     failing = [line for line in lines if line.startswith("fails")]
     assert code == 1 and lines[-1].endswith("fail")
     assert failing[0] == "fails     mte (spo): rank M[Z,X | T=0] >= 2 (minor rows repeats an index: [0, 0])"
-    assert any(line.startswith("fails     mte (spo): verdict identifiable, global (rests on a claim that fails")
+    assert any(line.startswith("fails     mte (spo): verdict identifiable, global, exact (rests on a claim that fails")
                for line in failing)
     bad = copy.deepcopy(data)
     bad["targets"]["full_mixture"]["certificate"]["kruskal"][0]["witness_minors"] = []  # a subset not covered
@@ -200,11 +200,15 @@ def test_fibre_counts_and_witnesses(certs, monkeypatch):
     assert not sound(verify(forged))
     forged = copy.deepcopy(data)
     forged["targets"]["full_mixture"]["certificate"]["solutions"] = 2
+    assert any("'identifiable' True contradicts the count (not_identifiable)" in c.detail
+               for c in statuses(forged)[FAILS])
+    del forged["targets"]["full_mixture"]["certificate"]["identifiable"]
     assert any("one_valued True contradicts 2 point(s)" in c.detail for c in statuses(forged)[FAILS])
     forged["targets"]["full_mixture"]["certificate"]["one_valued"] = False  # then it needs a witness
     assert any("needs a witness" in c.detail for c in statuses(forged)[FAILS])
     numerical = copy.deepcopy(data)
-    numerical["targets"]["full_mixture"]["certificate"].update(exact=False, method="monodromy")
+    numerical["targets"]["full_mixture"]["certificate"].update(exact=False, method="monodromy", evidence="numerical")
+    numerical["targets"]["full_mixture"]["evidence"] = numerical["level_evidence"] = "numerical"
     out = statuses(numerical)
     assert not out[FAILS] and any("numerical count (monodromy) cannot be re-checked" in c.detail
                                   for c in out[UNCHECKED])
