@@ -22,11 +22,13 @@ import numpy as np
 from .. import spo_core
 from ..graph import Condition, iter_role_assignments, role_candidates
 from ..latex import tex_name, tex_names
+from ..marginals import ancestral
 from ..model import eval_poly_mod
-from ..rank import RankResult, generic_rank
+from ..rank import RankResult, generic_rank, points_needed
 from .base import Context, Estimand, RouteResult, new_tally
 
 MAX_ROLE_OPTIONS = 20_000  # role pairs generated at most, fewest proxies first
+EXACT_CELLS = 16  # largest d_Z d_X whose factorisations are expanded exactly
 
 
 def _fmt(names: Sequence[str]) -> str:
@@ -204,9 +206,14 @@ def choose_roles(ctx: Context, mte: bool) -> tuple[tuple[str, ...], tuple[str, .
 def verify_factorisations(ctx: Context, Z, X, spo: bool) -> dict:
     """Check the factorisations as polynomial identities in the model's parameters.
 
+    Small ones (at most EXACT_CELLS cells d_Z d_X, nothing summed out but Z, X, T and Y themselves) are expanded;
+    larger ones are checked at random points from the class tables (:func:`_factorisations_at_points`).
     Raises AssertionError naming the first identity that fails (a bug: d-separation said it must hold).
     """
     m, d = ctx.model, ctx.design
+    involved = tuple(Z) + tuple(X) + (d.treatment, d.outcome)
+    if _dim(ctx, Z) * _dim(ctx, X) > EXACT_CELLS or set(ancestral(d, involved)) != set(involved):
+        return _factorisations_at_points(ctx, tuple(Z), tuple(X), spo)
     T, k = d.treatment, d.classes
     zs, xs = m.proxy_states(Z), m.proxy_states(X)
     px = {(i, u): m.class_poly(x, u) for i, x in enumerate(xs) for u in range(k)}
@@ -227,6 +234,68 @@ def verify_factorisations(ctx: Context, Z, X, spo: bool) -> dict:
                     ctx.same(lhs, [[pis[u], pzt[u], px[i, u], lam[u]] for u in range(k)],
                              f"M[Z,X,Y|{t}] at {z},{x}", tally)
     tally["method"] = "polynomial identities (expanded exactly, or at random points when large)"
+    return tally
+
+
+def _factorisations_at_points(ctx: Context, Z: tuple[str, ...], X: tuple[str, ...], spo: bool) -> dict:
+    """The identities of :func:`verify_factorisations` at random points mod p, both sides from the class tables
+    of the marginals (no polynomial is expanded: a treatment or an outcome with many parents sums them out in
+    every cell). Per point and arm t, for every z, x:
+
+        sum_u pi_u sum_y y P(z, t, y | u)       = sum_u pi_u P(z, t | u) E[Y(t) | u]
+        sum_u pi_u P(z, x, t | u)               = sum_u pi_u P(z, t | u) P(x | u)
+        pi_u sum_y y P(z, x, t, y | u)          = pi_u P(z, t | u) P(x | u) E[Y(t) | u]     (SPO, every u)
+
+    A wrong identity of degree D survives a random point with probability <= D / (p - 1) (Schwartz-Zippel).
+    """
+    m, d, p, k = ctx.model, ctx.design, ctx.prime, ctx.design.classes
+    T, Y = d.treatment, d.outcome
+    var = d.variable(Y)
+    y_values = np.arange(var.dim) if var.categorical else (np.arange(var.dim) == 1).astype(np.int64)
+    lam_polys = {t: [m.outcome_class_mean(u, t) for u in range(k)] for t in (0, 1)}  # under do(T=t): small
+    degree = 1 + 3 * len(ancestral(d, Z + X + (T, Y)))
+    points = [m.random_point(ctx.rng, p) for _ in range(points_needed(degree, ctx.error, p))]
+    dz, dx = _dim(ctx, Z), _dim(ctx, X)
+
+    def table(point, names):  # P(names | u) mod p, with T's axis first when present: (2?, cells, k)
+        t = ctx.marginals.class_table(point, names, p)
+        if T in names:
+            t = np.moveaxis(t, names.index(T), 0)
+            return t.reshape(2, -1, k)
+        return t.reshape(-1, k)
+
+    for point in points:
+        ctx.check("verifying the proxy factorisations")
+        pts = [int(v) for v in point]
+        pi = m.weights(point, p).astype(np.int64) % p
+        zt, x_u = table(point, Z + (T,)), table(point, X)
+        zxt = table(point, Z + X + (T,))
+        zty = ctx.marginals.class_table(point, Z + (T, Y), p)  # (*Z dims, 2, dY, k)
+        zty = np.moveaxis(zty.reshape(dz, 2, var.dim, k), 1, 0)  # (2, dz, dY, k)
+        zy = np.tensordot(zty, y_values, axes=([2], [0])) % p  # (2, dz, k)
+        zxty = np.moveaxis(ctx.marginals.class_table(point, Z + X + (T, Y), p).reshape(dz * dx, 2, var.dim, k),
+                           1, 0) if spo else None
+        for t in (0, 1):
+            lam = np.array([eval_poly_mod(f, pts, p) for f in lam_polys[t]], dtype=np.int64)
+            checks = [("M[Z,Y|t]", zy[t] * pi % p, zt[t] * pi % p * lam % p, False),
+                      ("M[Z,X|t]", zxt[t] * pi % p,
+                       (zt[t][:, None, :] * x_u[None, :, :] % p * pi % p).reshape(dz * dx, k), False)]
+            if spo:
+                lhs = np.tensordot(zxty[t], y_values, axes=([1], [0])) % p * pi % p
+                rhs = (zt[t][:, None, :] * x_u[None, :, :] % p * pi % p).reshape(dz * dx, k) * lam % p
+                checks.append(("M[Z,X,Y|t]", lhs, rhs, True))
+            for what, lhs, rhs, per_class in checks:
+                same = (np.array_equal(lhs % p, rhs % p) if per_class
+                        else np.array_equal(lhs.sum(axis=-1) % p, rhs.sum(axis=-1) % p))
+                if not same:
+                    raise AssertionError(f"identity {what.replace('t', str(t))} does not hold for the model at a "
+                                         "random point; this is a bug in mixid")
+    identities = 2 * (dz + dz * dx + (dz * dx * k if spo else 0))
+    tally = new_tally()
+    tally["random_point_identities"] = identities
+    tally["error_bound"] = identities * (degree / (p - 1)) ** len(points)
+    tally["method"] = (f"polynomial identities at {len(points)} random point(s) mod p, from the class tables of the "
+                       "marginals")
     return tally
 
 
