@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import stat
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -308,10 +309,41 @@ def chunk_sums(design: Design, cols: Mapping[str, np.ndarray]) -> np.ndarray:
             if f:
                 weights = weights * cols[name] ** f
         out[(slice(None), *feats)] = np.bincount(code, weights=None if not cont else weights, minlength=size)
+    if cont and not np.isfinite(out).all():
+        raise DataError(_overflow_message(design, cols))
     out = out.reshape([d for _, d in cat] + cont_dims)
     # axes are categorical-then-continuous; restore declaration order
     order = [n for n, _ in cat] + [n for n, _ in cont]
     return out.transpose([order.index(n) for n, _, _ in axes])
+
+
+def _overflow_message(design: Design, cols: Mapping[str, np.ndarray]) -> str:
+    """Why the moments of continuous columns are not finite: their powers overflow the float range."""
+    parts = []
+    for v in design.variables:
+        if not v.categorical and v.name in cols and len(cols[v.name]):
+            top = float(np.max(np.abs(cols[v.name])))
+            parts.append(f"'{v.name}' (values up to {top:.3g}, powers up to {v.dim - 1})")
+    return (f"the moments of continuous column {', '.join(parts)} overflow the float range (about 1.8e308); "
+            "rescale the column (for example to standard units)")
+
+
+def huge_moments(stats: SufficientStats, limit: float = 1e50) -> str | None:
+    """A message naming the continuous columns whose moments exceed ``limit`` in size (the estimators multiply
+    moments, so products overflow the float range), or None."""
+    d = stats.design
+    if stats.sums is None:
+        return None
+    parts = []
+    for v in d.variables:
+        if not v.categorical:
+            sums = np.abs(stats.marginal((v.name,))) / max(stats.n, 1)
+            if sums.max() > limit:
+                parts.append(f"'{v.name}' (mean of its power {v.dim - 1}: {sums.max():.3g})")
+    if not parts:
+        return None
+    return (f"the moments of continuous column {', '.join(parts)} are too large: the estimator's products of "
+            "moments overflow the float range (about 1.8e308); rescale the column (for example to standard units)")
 
 
 def _check_totals(design: Design, stats: SufficientStats) -> SufficientStats:
@@ -428,6 +460,7 @@ def _file_chunks(design: Design, path: Path, chunksize: int, cmap: dict[str, str
     data column); a file that cannot be parsed raises DataError, also midway through the chunks."""
     if not path.exists():
         raise DataError(f"data file '{path}' does not exist")
+    _check_regular(path)
     suffix = path.suffix.lower()
     wanted = list(cmap.values())
     if suffix == ".csv":
@@ -439,9 +472,11 @@ def _file_chunks(design: Design, path: Path, chunksize: int, cmap: dict[str, str
                 raise DataError(f"cannot parse CSV file '{path}': {str(exc).strip().splitlines()[0]}") from None
 
         try:
-            notes = _select(design, pd.read_csv(path, nrows=0).columns, cmap)
+            header = pd.read_csv(path, nrows=0).columns
         except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
             raise DataError(f"cannot parse CSV file '{path}': {str(exc).strip().splitlines()[0]}") from None
+        notes = _select(design, header, cmap)
+        _check_ragged(path, len(header))
         return notes, csv_chunks()
     if suffix in (".parquet", ".pq"):
         import pyarrow.parquet as pq
@@ -458,6 +493,47 @@ def _file_chunks(design: Design, path: Path, chunksize: int, cmap: dict[str, str
         return notes, ({c: b.column(c).to_numpy(zero_copy_only=False) for c in wanted}
                        for b in pf.iter_batches(batch_size=chunksize, columns=wanted))
     raise DataError(f"data file '{path}' must end in .csv or .parquet")
+
+
+def _check_regular(path: Path) -> None:
+    """A data file must be a regular file (links followed): a folder, a FIFO or a device (``/dev/zero``) would
+    fail late, block, or never end."""
+    mode = path.stat().st_mode
+    if not stat.S_ISREG(mode):
+        kind = ("a folder" if stat.S_ISDIR(mode) else "a FIFO" if stat.S_ISFIFO(mode)
+                else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "not a regular file")
+        raise DataError(f"data file '{path}' is {kind}, not a regular file")
+
+
+def _check_ragged(path: Path, width: int) -> None:
+    """Every row of a CSV file has as many fields as its header (a short row would otherwise read as missing
+    answers). Rows are counted as lines of the file, the header being line 1."""
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+
+    bad = []
+
+    def invalid(row) -> str:
+        bad.append(row)
+        return "error"
+
+    names = [f"c{i}" for i in range(width)]
+    try:  # pyarrow's parser counts the fields of every row; only the first column is converted (as text)
+        for _ in pcsv.open_csv(path, read_options=pcsv.ReadOptions(column_names=names, skip_rows=1),
+                               parse_options=pcsv.ParseOptions(invalid_row_handler=invalid),
+                               convert_options=pcsv.ConvertOptions(include_columns=["c0"],
+                                                                   column_types={"c0": pa.string()})):
+            pass
+    except pa.ArrowInvalid as exc:
+        if not bad:
+            raise DataError(f"cannot parse CSV file '{path}': {str(exc).strip().splitlines()[0]}") from None
+    if bad:
+        row = bad[0]
+        with path.open(encoding="utf-8", errors="replace", newline="") as f:
+            line = next((i for i, text in enumerate(f, start=1) if text.rstrip("\r\n") == row.text), None)
+        where = f"line {line}" if line is not None else f"the row {shown(row.text)}"
+        raise DataError(f"CSV file '{path}': {where} has {row.actual_columns} fields, the header "
+                        f"{row.expected_columns} (lines counted from 1, the header is line 1)")
 
 
 def read_chunks(design: Design, data: Any, columns: Mapping[str, str] | None = None, chunksize: int = 1_000_000
@@ -503,6 +579,8 @@ def _accumulate(design: Design, chunks: Iterable[Mapping[str, np.ndarray]], cmap
         cols = validate_columns(design, chunk, offset=n, cmap=cmap)
         sums = chunk_sums(design, cols)
         total = sums if total is None else total + sums
+        if not np.isfinite(total).all():  # each chunk was finite: the running sums overflow
+            raise DataError(_overflow_message(design, cols))
         n += len(next(iter(cols.values())))
         if kept is not None:
             if n * len(cols) * 8 > memory_budget:

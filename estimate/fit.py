@@ -10,16 +10,17 @@ from __future__ import annotations
 import json
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 from mixid.identify import Design, Placement, place
 from mixid.identify.design import shown
-from mixid.identify.errors import DataError, IdentificationError
+from mixid.identify.errors import DataError, DesignError, IdentificationError, MixidError
 from mixid.identify.rank import DEFAULT_ERROR
 
 from .adjustment import adjustment
-from .data import SufficientStats, check_estimable, chunk_sums, sufficient_stats, unobserved_categories
+from .data import SufficientStats, check_estimable, chunk_sums, huge_moments, sufficient_stats, unobserved_categories
 from .evaluate import Moments
 from .progress import Progress, track
 from .proximal import proximal
@@ -151,6 +152,19 @@ def _roles(p: Placement, target: str) -> tuple[tuple[str, ...], tuple[str, ...]]
     return tuple(roles["treatment_side"]), tuple(roles["outcome_side"])
 
 
+def _check_placement(placement: Any, design: Design) -> None:
+    """A placement given to fit() must be one of this design (names aside): another design's placement would
+    report its level and drive the estimator with its roles."""
+    if not isinstance(placement, Placement):
+        raise DesignError(f"placement must be a Placement from place(), got {type(placement).__name__}")
+    mine, theirs = design.to_dict(), placement.design.to_dict()
+    mine.pop("name", None)
+    theirs.pop("name", None)
+    if mine != theirs:
+        raise DesignError(f"placement is of design '{placement.design.name}', not of design '{design.name}' "
+                          "(place this design, or leave placement out)")
+
+
 def fit(design: Design | str, data: Any, estimator: str = "auto", bootstrap: int = 0,
         seed: int | np.random.Generator | None = None, *, starts: int = 10, method: str = "pencil",
         ci_level: float = 0.95, placement: Placement | None = None, truth: dict | None = None,
@@ -213,6 +227,8 @@ def fit(design: Design | str, data: Any, estimator: str = "auto", bootstrap: int
         raise DataError(f"ci_level must be in (0, 1), got {ci_level}")
     if isinstance(seed, bool) or not (seed is None or isinstance(seed, (int, np.integer, np.random.Generator))):
         raise DataError(f"seed must be an integer, got {shown(seed)}")
+    if placement is not None:
+        _check_placement(placement, design)
     p = placement or _cached_place(design)
     rng = as_generator(seed)
     name, run = compile_estimator(p, estimator, method=method, seed=rng, starts=starts, progress=progress)
@@ -221,20 +237,21 @@ def fit(design: Design | str, data: Any, estimator: str = "auto", bootstrap: int
         raise DataError(f"md: minimum distance weighs every cell of the table, and the table of design "
                         f"'{design.name}' is too large to hold; use estimator='mle' (observed response patterns)")
     mo = Moments.of(stats)
-    if name == "md":  # the efficient weight matrix needs the rows' feature covariance
-        from .md import feature_covariance
+    with _overflow_is_bad_data(name, stats):  # moments near the float range: a DataError naming the column
+        if name == "md":  # the efficient weight matrix needs the rows' feature covariance
+            from .md import feature_covariance
 
-        cov = feature_covariance(design, stats.columns) if stats.columns is not None else None
-        est = run(mo, covariance=cov)
-        replicate = lambda m: run(m, covariance=cov, standard_errors=False)  # noqa: E731 - bootstrap replicates
-    elif name == "mle":
-        est = run(mo)
-        start = np.asarray(est.extra["params"], float)  # replicates warm-start here and need no standard errors
-        replicate = lambda m: run(m, initial=start, standard_errors=False)  # noqa: E731
-    else:
-        est = run(mo)
-        replicate = run
-    _check_finite(name, est, design)
+            cov = feature_covariance(design, stats.columns) if stats.columns is not None else None
+            est = run(mo, covariance=cov)
+            replicate = lambda m: run(m, covariance=cov, standard_errors=False)  # noqa: E731 - bootstrap replicates
+        elif name == "mle":
+            est = run(mo)
+            start = np.asarray(est.extra["params"], float)  # replicates warm-start here and need no standard errors
+            replicate = lambda m: run(m, initial=start, standard_errors=False)  # noqa: E731
+        else:
+            est = run(mo)
+            replicate = run
+        _check_finite(name, est, design)
     naive = naive_difference(mo) if design.causal else None
     result = Result(name, p.level, stats.n, est, naive, truth=truth, ci_level=ci_level)
     result.warnings += stats.notes
@@ -246,6 +263,25 @@ def fit(design: Design | str, data: Any, estimator: str = "auto", bootstrap: int
         if failures:
             result.warnings.append(f"{failures} of {bootstrap} bootstrap replicates failed and were left out")
     return result
+
+
+@contextmanager
+def _overflow_is_bad_data(name: str, stats: SufficientStats):
+    """Estimators multiply moments: with continuous columns whose moments are huge (values near 1e100 and up),
+    the products overflow and numpy fails inside (a linear algebra error, a non-finite moment, a NaN estimate).
+    That is bad data, not a bug: a DataError naming the column. Other failures pass unchanged."""
+    try:
+        yield
+    except MixidError as exc:
+        big = huge_moments(stats)
+        if big and "divides by is 0" in str(exc):
+            raise DataError(f"{name}: {big}") from None
+        raise
+    except (np.linalg.LinAlgError, ValueError, FloatingPointError, ZeroDivisionError, OverflowError):
+        big = huge_moments(stats)
+        if big:
+            raise DataError(f"{name}: {big}") from None
+        raise
 
 
 def _check_finite(name: str, est: Estimate, design: Design) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 from mixid.identify import Design, place
-from mixid.identify.errors import MixidError
+from mixid.identify.errors import DesignError, MixidError
 
 from .data import check_estimable, sufficient_stats
 from .evaluate import Moments
@@ -108,6 +108,9 @@ def validate(design: Design | str, params: Mapping[str, float] | None = None,
     """
     design = Design.load(design)
     check_estimable(design, "validate")
+    if not design.causal:
+        raise DesignError(f"validate compares estimates of the ATE with the truth, and design '{design.name}' has no "
+                          "treatment and outcome (a plain latent class model): use simulate and fit instead")
     if runs < 1 or not ns or any(int(n) < 10 for n in ns):
         raise MixidError("validate needs runs >= 1 and sample sizes of at least 10 rows")
     rng = as_generator(seed)

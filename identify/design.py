@@ -12,6 +12,7 @@ construction: every malformed field raises :class:`DesignError` naming that fiel
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Iterable, Mapping, Sized
 from dataclasses import dataclass, field
@@ -411,6 +412,9 @@ class Design:
         """A built-in name, a design file path, or a Design (returned unchanged)."""
         if isinstance(source, Design):
             return source
+        if not isinstance(source, (str, os.PathLike)):
+            raise DesignError(f"a design must be a Design, a built-in name or a design file path, got "
+                              f"{type(source).__name__}")
         from .builtins import BUILTINS
 
         if str(source) in BUILTINS:

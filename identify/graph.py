@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import math
+from collections.abc import Hashable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from itertools import combinations
@@ -107,24 +108,76 @@ def role_candidates(graph: Graph, for_mte: bool) -> RoleCandidates:
     zs = tuple(v for v in others if graph.separated({v}, {Y}, {U, T}))
     xs = tuple(v for v in others if graph.separated({v}, {T}, {U})
                and (not for_mte or graph.separated({v}, {Y}, {U, T})))
-    compat = frozenset((z, x) for z in zs for x in xs if z != x and graph.separated({z}, {x}, {U, T}))
-    return RoleCandidates(zs, xs, compat)
+    return RoleCandidates(zs, xs, _compatible_pairs(graph, zs, xs))
 
 
-def role_assignments(c: RoleCandidates, limit: int | None = None) -> list[tuple[tuple[str, ...], tuple[str, ...]]]:
-    """(Z, X) pairs of disjoint non-empty proxy sets whose members are pairwise compatible, fewest proxies first.
+def _compatible_pairs(graph: Graph, zs: tuple[str, ...], xs: tuple[str, ...]) -> frozenset:
+    """Pairs (z, x), z != x, with z ⊥ x | U, T.
 
-    The pairs grow exponentially with the proxies (about 4^m for m on each side): ``limit`` keeps the first
-    ``limit`` in order of |Z| + |X|, which hold the cheapest candidates.
+    Given U (a parent of every variable, so a conditioned fork) a connecting path must run along observed edges:
+    variables in different components of the observed graph are separated without a query. Within a component
+    one query per z covers all its x (d-separation of sets is pairwise); only when it fails are pairs queried.
     """
-    out: list[tuple[tuple[str, ...], tuple[str, ...]]] = []
-    zs, xs_all = c.treatment_side, c.outcome_side
-    for size in range(2, len(zs) + len(xs_all) + 1):
-        for nz in range(max(1, size - len(xs_all)), min(len(zs), size - 1) + 1):
+    d = graph.design
+    given = {d.latent, d.treatment}
+    observed = nx.Graph(list(d.edges))
+    observed.add_nodes_from(d.names)
+    part = {n: i for i, c in enumerate(nx.connected_components(observed)) for n in c}
+    out = set()
+    for z in zs:
+        near = [x for x in xs if x != z and part[x] == part[z]]
+        out.update((z, x) for x in xs if x != z and part[x] != part[z])
+        if near and graph.separated({z}, near, given):
+            out.update((z, x) for x in near)
+        else:
+            out.update((z, x) for x in near if graph.separated({z}, {x}, given))
+    return frozenset(out)
+
+
+def iter_role_assignments(c: RoleCandidates, dims: Mapping[str, int] | None = None, min_dim: int = 1,
+                          twins: Mapping[str, Hashable] | None = None
+                          ) -> Iterator[tuple[tuple[str, ...], tuple[str, ...]]]:
+    """(Z, X) pairs of disjoint non-empty proxy sets whose members are pairwise compatible, fewest proxies first
+    (then in declaration order), generated lazily: the pairs grow exponentially with the proxies (about 4^m
+    for m on each side).
+
+    With ``dims`` (categories of each variable), only sets with at least ``min_dim`` joint states on both sides
+    are generated (a rank k needs k rows and k columns); splits that cannot reach it are skipped whole.
+    ``twins`` maps each variable to a class of interchangeable variables (same categories, parents and
+    children: swapping two of them maps the design onto itself, so every statement about a pair holds for its
+    image). Only pairs that use the first members of each class (in declaration order) are generated: any other
+    pair is the image of one of these that comes earlier in declaration order.
+    """
+    zs_all, xs_all = c.treatment_side, c.outcome_side
+    members: dict = {}
+    for v in dict.fromkeys(zs_all + xs_all):
+        members.setdefault(v if twins is None else twins[v], []).append(v)
+    rank = {v: i for group in members.values() for i, v in enumerate(group)}
+    cls = {v: key for key, group in members.items() for v in group}
+
+    def states(names) -> int:
+        return 1 if dims is None else math.prod(dims[n] for n in names)
+
+    def reach(names, size) -> int:  # the most joint states ``size`` of ``names`` can have
+        return math.prod(sorted((dims[n] for n in names), reverse=True)[:size]) if dims else min_dim
+
+    def first_members(names) -> bool:  # per class, the members used are its first ones
+        used: dict = {}
+        for v in names:
+            used[cls[v]] = used.get(cls[v], 0) + 1
+        return all(rank[v] < used[cls[v]] for v in names)
+
+    for size in range(2, len(zs_all) + len(xs_all) + 1):
+        # a pair of ``size`` proxies uses at most the first ``size`` members of a class
+        zs = tuple(v for v in zs_all if rank[v] < size)
+        xs_size = tuple(v for v in xs_all if rank[v] < size)
+        for nz in range(max(1, size - len(xs_size)), min(len(zs), size - 1) + 1):
+            if reach(zs, nz) < min_dim or reach(xs_size, size - nz) < min_dim:
+                continue
             for Z in combinations(zs, nz):
-                xs = [x for x in xs_all if x not in Z and all((z, x) in c.compatible for z in Z)]
+                if states(Z) < min_dim:
+                    continue
+                xs = [x for x in xs_size if x not in Z and all((z, x) in c.compatible for z in Z)]
                 for X in combinations(xs, size - nz):
-                    out.append((Z, X))
-                    if limit is not None and len(out) >= limit:
-                        return out
-    return out
+                    if states(X) >= min_dim and (twins is None or first_members(Z + X)):
+                        yield Z, X

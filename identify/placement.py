@@ -355,6 +355,10 @@ def place(design: Design | str, *, error: float = DEFAULT_ERROR, seed: int | Non
     design = Design.load(design)
     if scope not in SCOPES:
         raise DesignError(f"scope must be one of {', '.join(SCOPES)}, got {scope!r}")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
+        raise DesignError(f"seed must be a non-negative integer or None, got {seed!r}")
+    if isinstance(error, bool) or not isinstance(error, (int, float)) or not 0 < error < 1:
+        raise DesignError(f"error must be a probability in (0, 1), got {error!r}")
     explicit = max_seconds is not None
     max_seconds = check_seconds(DEFAULT_MAX_SECONDS if max_seconds is None else max_seconds, "max_seconds")
     ctx = Context(design, error=error, seed=seed, max_seconds=max_seconds)

@@ -216,11 +216,26 @@ def _check_output(path: Path | None, flag: str, suffixes: tuple[str, ...] = (), 
     parent = path.parent if str(path.parent) else Path(".")
     if not parent.is_dir():
         raise _bad(f"{flag} {shown}: folder '{_shown(str(parent))[1:-1]}' does not exist")
+    import os
+
+    try:
+        longest = os.pathconf(parent, "PC_NAME_MAX")
+    except (OSError, ValueError):
+        longest = 255
+    if len(os.fsencode(path.name)) > longest:
+        raise _bad(f"{flag} {shown}: the file name is longer than {longest} bytes")
+    if not os.access(parent, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise _bad(f"{flag} {shown}: not writable")
     if folder:
         if path.exists() and not path.is_dir():
             raise _bad(f"{flag} {shown} is a file, not a folder")
     elif path.is_dir():
         raise _bad(f"{flag} {shown} is a folder, not a file")
+
+
+def _no_constant(name: str):
+    """NaN, Infinity and -Infinity are not JSON: refused on read, so that they never reach an output."""
+    raise _bad(f"{name} is not a JSON number (strict JSON has no NaN or Infinity)")
 
 
 def _read_json(path: Path, what: str) -> dict:
@@ -231,7 +246,7 @@ def _read_json(path: Path, what: str) -> dict:
     try:
         if path.stat().st_size > MAX_JSON_BYTES:
             raise _bad(f"{what} file {shown} is larger than {MAX_JSON_BYTES >> 20} MiB")
-        return json.loads(path.read_bytes().decode("utf-8"), parse_int=_bounded_int)
+        return json.loads(path.read_bytes().decode("utf-8"), parse_int=_bounded_int, parse_constant=_no_constant)
     except OSError as exc:
         raise _bad(f"cannot read {what} file {shown}: {exc.strerror or exc}") from None
     except UnicodeDecodeError:
@@ -242,6 +257,15 @@ def _read_json(path: Path, what: str) -> dict:
         raise _bad(f"{what} file {shown} is nested too deeply") from None
     except MixidError as exc:
         raise _bad(f"{what} file {shown}: {exc}") from None
+
+
+@contextmanager
+def _writing(path: Path, flag: str):
+    """Writing an output: a failure (a full device, a file removed meanwhile) is bad input, said in one line."""
+    try:
+        yield
+    except OSError as exc:
+        raise _bad(f"cannot write {flag} {_shown(str(path))}: {exc.strerror or exc}") from None
 
 
 def _read_params(path: Path | None) -> dict | None:
@@ -273,12 +297,21 @@ def simulate(
     _check_output(truth_out, "--truth", (".json",))
     point = _read_params(params)
     data, truth = run(design, n, params=point, seed=seed)
-    if output.suffix.lower() == ".csv":
-        data.to_csv(output, index=False)
-    else:
-        data.to_parquet(output, index=False)
+    # the truth first (small, strict JSON), then the data: a failure leaves neither file half written
     if truth_out is not None:
-        truth_out.write_text(json.dumps(truth.to_dict(), indent=2))
+        with _writing(truth_out, "--truth"):
+            truth_out.write_text(json.dumps(truth.to_dict(), indent=2, allow_nan=False))
+    try:
+        with _writing(output, "output"):
+            if output.suffix.lower() == ".csv":
+                data.to_csv(output, index=False)
+            else:
+                data.to_parquet(output, index=False)
+    except Exception:
+        for written in (output, truth_out):
+            if written is not None and written.is_file():
+                written.unlink()
+        raise
     _err().print(f"wrote {n} rows to {output}" + (f" and the truth to {truth_out}" if truth_out else ""),
                  markup=False, highlight=False)
 
@@ -319,7 +352,8 @@ def estimate(
         result = fit(design, str(data), estimator=estimator, bootstrap=bootstrap, seed=seed, truth=truth,
                      columns=mapping, progress=report, starts=starts)
     if plot is not None:
-        result.plot(path=plot)
+        with _writing(plot, "--plot"):
+            result.plot(path=plot)
     if json_out:
         print(json.dumps(result.to_dict(), indent=2))
         for w in result.to_dict()["warnings"]:  # stdout holds only the JSON: repeat the notices on stderr
@@ -368,26 +402,79 @@ def _parse_sizes(text: str) -> list[int]:
 
 
 def _load_plugin(spec: str):
-    """``module:function`` -> the function (an extra estimator for validate), imported from the current folder
-    first (as ``python -m`` would), then from the installed packages."""
+    """``module:function`` (an installed module) or ``path/to/file.py:function`` (a file) -> the function, an
+    extra estimator for validate.
+
+    The current folder is not put on ``sys.path`` (a ``scipy.py`` there would shadow the installed package): a
+    plugin that is not installed is given by its file path, e.g. ``./myplugin.py:estimate``. A module's source is
+    read first, and a function it does not define is refused before any of its code runs.
+    """
     import importlib
+    import importlib.util
     import os
 
-    module, _, name = spec.partition(":")
-    if not module or not name:
-        raise _bad(f"--plugin must look like package.module:function, got {spec!r}")
-    cwd = os.getcwd()
-    if cwd not in sys.path and "" not in sys.path:
-        sys.path.insert(0, cwd)
-    try:
-        function = getattr(importlib.import_module(module), name)
-    except Exception as exc:  # a plugin may fail to import in any way: one line, never a traceback
+    module, _, name = spec.rpartition(":")
+    if not module or not name or not name.isidentifier():
+        raise _bad(f"--plugin must look like package.module:function or path/to/file.py:function, got {spec!r}")
+
+    def failed(exc: BaseException):
         detail = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        raise _bad(f"cannot load plugin {spec!r}: {type(exc).__name__}" + (f": {detail}" if detail else "")) \
-            from None
+        return _bad(f"cannot load plugin {spec!r}: {type(exc).__name__}" + (f": {detail}" if detail else ""))
+
+    try:
+        if module.endswith(".py") or os.sep in module or (os.altsep and os.altsep in module):
+            path = Path(module)
+            if not path.is_file():
+                raise _bad(f"plugin {spec!r}: no file {_shown(module)}")
+            source = path.read_text(encoding="utf-8")
+            _require_definition(source, name, spec)
+            found = importlib.util.spec_from_file_location(f"mixid_plugin_{path.stem}", path)
+            loaded = importlib.util.module_from_spec(found)
+            found.loader.exec_module(loaded)
+        else:
+            found = importlib.util.find_spec(module)
+            if found is None:
+                raise _bad(f"plugin {spec!r}: no installed module {module!r} (give a file as "
+                           f"path/to/{module.rpartition('.')[2]}.py:{name})")
+            source = found.loader.get_source(module) if hasattr(found.loader, "get_source") else None
+            if source is not None:
+                _require_definition(source, name, spec)
+            loaded = importlib.import_module(module)
+        function = getattr(loaded, name)
+    except Exception as exc:  # a plugin may fail to import in any way: one line, never a traceback
+        errors = sys.modules.get("mixid.identify.errors")
+        if errors is not None and isinstance(exc, errors.MixidError):
+            raise
+        raise failed(exc) from None
     if not callable(function):
         raise _bad(f"plugin {spec!r} is not a function")
     return function
+
+
+def _require_definition(source: str, name: str, spec: str) -> None:
+    """Refuse a plugin whose module source does not bind ``name`` at top level (checked before running it); a
+    module that may create names dynamically (``__getattr__``, ``import *``) is given the benefit of the doubt."""
+    import ast
+
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError) as exc:
+        raise _bad(f"cannot load plugin {spec!r}: {type(exc).__name__}: {exc}") from None
+    bound: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            bound.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            for alias in node.names:
+                bound.add((alias.asname or alias.name).partition(".")[0])
+        else:
+            for sub in ast.walk(node):  # assignments, also inside if/try blocks at top level
+                if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Store):
+                    bound.add(sub.id)
+                elif isinstance(sub, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                    bound.add(sub.name)
+    if name not in bound and "__getattr__" not in bound and "*" not in bound:
+        raise _bad(f"cannot load plugin {spec!r}: it defines no {name!r} (read without running it)")
 
 
 @app.command()
@@ -399,8 +486,8 @@ def validate(
     seed: int = typer.Option(0, "--seed", help="Random seed."),
     output: Path = typer.Option(Path("validate_out"), "--out", help="Folder for the table, CSV and figure."),
     plugin: list[str] = typer.Option(None, "--plugin", metavar="MODULE:FUNCTION",
-                                     help="Extra estimator to validate, repeatable (modules in the current folder "
-                                     "are found)."),
+                                     help="Extra estimator to validate, repeatable: an installed module's function, "
+                                     "or a file's (./myplugin.py:estimate); the current folder is not searched."),
 ) -> None:
     """Check every applicable estimator on exact moments, then study its error against n."""
     _check_range(runs, "--runs", 1, MAX_RUNS)
@@ -411,7 +498,7 @@ def validate(
     ns = _parse_sizes(sizes)
     from mixid.estimate.validate import validate as run
 
-    with _progress() as report:
+    with _progress() as report, _writing(output, "--out"):
         result = run(design, params=point, ns=ns, runs=runs, seed=seed, out=output, extra=extra, progress=report)
     _out().print(result.markdown(), markup=False, highlight=False)
     _out().print(f"wrote {', '.join(result.files)}", markup=False, highlight=False)
@@ -456,13 +543,21 @@ def demo(
         result = fit("paper-level3", data, bootstrap=bootstrap, seed=1, placement=p, truth=truth.to_dict(),
                      progress=report)
     out.print(result.summary(), markup=False, highlight=False)
-    spo = fit("paper-level3", data, estimator="spo", placement=p)
+    from mixid.identify.errors import MixidError
+
+    try:
+        spo = fit("paper-level3", data, estimator="spo", placement=p)
+        by_spo = f"the SPO formula's by {spo.estimate.ate - truth.ate:+.3f}"
+    except MixidError as exc:  # a few rows may leave an arm without the rank the formula needs
+        by_spo = f"the SPO formula cannot be applied to these {n:,} rows ({_one_line(exc)})"
     bias = result.naive - truth.ate
+    se = result.to_dict()["ate"]["se"]
     out.print(f"\nthe naive difference in means is off by {bias:+.3f}; the likelihood's ATE by "
-              f"{result.estimate.ate - truth.ate:+.3f} (se {result.to_dict()['ate']['se']:.3f}); "
-              f"the SPO formula's by {spo.estimate.ate - truth.ate:+.3f}")
+              f"{result.estimate.ate - truth.ate:+.3f} ({'no standard error' if se is None else f'se {se:.3f}'}); "
+              f"{by_spo}", markup=False, highlight=False)
     if plot is not None:
-        result.plot(path=plot)
+        with _writing(plot, "--plot"):
+            result.plot(path=plot)
         out.print(f"figure saved to {plot}", markup=False, highlight=False)
 
 

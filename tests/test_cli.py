@@ -209,22 +209,23 @@ def test_latex_escapes_names_and_uses_the_designs_own(tmp_path, capsys):
         parser.parse(f"${formula}$")
 
 
-def test_plugin_loads_from_the_current_folder(tmp_path, capsys, monkeypatch):
+def test_plugin_loads_from_a_file_path(tmp_path, capsys, monkeypatch):
     (tmp_path / "my_plugin.py").write_text(
         "from mixid.estimate.proximal import proximal\n\n\n"
         "def ate(mo):\n    return proximal(mo, ('Z',), ('X',), 2)\n")
-    (tmp_path / "broken_plugin.py").write_text("import no_such_module_anywhere\n")
-    (tmp_path / "raising_plugin.py").write_text("raise RuntimeError('boom\\nsecond line')\n")
-    # the installed command, run from that folder, as a user would (no PYTHONPATH)
+    (tmp_path / "broken_plugin.py").write_text("import no_such_module_anywhere\n\n\ndef ate(mo):\n    pass\n")
+    (tmp_path / "raising_plugin.py").write_text("raise RuntimeError('boom\\nsecond line')\n\n\ndef f(mo):\n    pass\n")
+    # the installed command, run from that folder, as a user would (no PYTHONPATH): a local plugin by its path
     ok = subprocess.run([MIXID, "validate", "paper-level4", "--n", "1e3", "--runs", "1", "--out", "v",
-                         "--plugin", "my_plugin:ate"], capture_output=True, text=True, cwd=tmp_path)
+                         "--plugin", "./my_plugin.py:ate"], capture_output=True, text=True, cwd=tmp_path)
     assert ok.returncode == 0, ok.stderr
-    assert "my_plugin:ate" in ok.stdout and (tmp_path / "v" / "validate.png").exists()
+    assert "my_plugin.py:ate" in ok.stdout and (tmp_path / "v" / "validate.png").exists()
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(sys, "path", list(sys.path))  # restored afterwards
-    for spec, fragment in (("broken_plugin:ate", "ModuleNotFoundError"), ("my_plugin:nope", "AttributeError"),
-                           ("nope_module:f", "No module named"), ("my_plugin", "module:function"),
-                           ("raising_plugin:f", "RuntimeError: boom")):
+    for spec, fragment in (("./broken_plugin.py:ate", "ModuleNotFoundError"), ("./my_plugin.py:nope", "defines no"),
+                           ("nope_module:f", "no installed module"), ("my_plugin", "module:function"),
+                           ("my_plugin:ate", "path/to/my_plugin.py:ate"), ("./missing.py:f", "no file"),
+                           ("./raising_plugin.py:f", "RuntimeError: boom")):
         code, _, err = run(["validate", "paper-level4", "--plugin", spec], capsys)
         assert code == 2 and len(err.strip().splitlines()) == 1 and fragment in err, err
         assert "Traceback" not in err

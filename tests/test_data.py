@@ -98,8 +98,8 @@ def test_source_errors(tmp_path, frame):
     bad = tmp_path / "bad.csv"
     frame.head(20).to_csv(bad, index=False)
     with open(bad, "a") as fh:
-        fh.write("1,0,1\n")  # a short row is a missing value
-    with pytest.raises(DataError, match="row 20"):
+        fh.write("1,0,1\n")  # a short row is refused (not read as missing answers), by its line in the file
+    with pytest.raises(DataError, match=r"line 22 has 3 fields, the header 4"):
         sufficient_stats(D, bad)
     with pytest.raises(DataError, match="row 1234"):
         chunked = tmp_path / "chunked.csv"

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sysconfig
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -207,3 +210,201 @@ def test_constructive_estimators_read_marginals_of_observed_patterns(monkeypatch
         assert got["ate"]["estimate"] == pytest.approx(want["ate"]["estimate"], abs=1e-9), e
         assert got["ate"]["ci"] is not None
     assert population_moments(d, params).shape == (2, 2, 2, 2)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Issue 22 (outside the checker): every hostile input ends in exit 2 with one line, or a DataError / DesignError.
+
+MIXID = str(Path(sysconfig.get_path("scripts")) / "mixid")
+CONTINUOUS_Y = {"variables": {"Z": {"type": "categorical", "categories": 2},
+                              "X": {"type": "categorical", "categories": 2},
+                              "T": {"type": "categorical", "categories": 2},
+                              "Y": {"type": "continuous", "features": 3}},
+                "treatment": "T", "outcome": "Y", "edges": ["Z -> T", "T -> Y"]}
+
+
+def _exit_2(args, capsys, *fragments):
+    code = main(args)
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
+    for fragment in fragments:
+        assert fragment in err, err
+    return err
+
+
+@pytest.fixture(scope="module")
+def level3(tmp_path_factory):
+    """paper-level3 data (CSV) and its truth, in a folder of their own."""
+    d = tmp_path_factory.mktemp("level3")
+    data, truth = simulate("paper-level3", 300, seed=0)
+    data.to_csv(d / "data.csv", index=False)
+    (d / "truth.json").write_text(json.dumps(truth.to_dict()))
+    return d
+
+
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+def test_a_truth_file_with_nan_or_infinity_is_refused_on_read(level3, tmp_path, capsys, constant):
+    text = (level3 / "truth.json").read_text()
+    key = '"ate": '
+    start = text.index(key) + len(key)
+    end = min(i for i in (text.index(",", start), text.index("}", start)))
+    (tmp_path / "t.json").write_text(text[:start] + constant + text[end:])
+    _exit_2(["estimate", "paper-level3", str(level3 / "data.csv"), "--truth", str(tmp_path / "t.json"), "--json"],
+            capsys, constant.lstrip("-"), "strict JSON")
+
+
+def test_plugins_never_import_from_the_current_folder_first(tmp_path):
+    marker = tmp_path / "shadowed"
+    (tmp_path / "scipy.py").write_text(f"open({str(marker)!r}, 'w').close()\nraise SystemExit('shadow scipy ran')\n")
+    (tmp_path / "my_plugin.py").write_text(
+        "from mixid.estimate.proximal import proximal\n\n\ndef ate(mo):\n    return proximal(mo, ('Z',), ('X',), 2)\n")
+    ok = subprocess.run([MIXID, "validate", "paper-level4", "--n", "1e3", "--runs", "1", "--out", "v",
+                         "--plugin", "./my_plugin.py:ate"], capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert ok.returncode == 0, ok.stderr
+    assert "./my_plugin.py:ate" in ok.stdout and not marker.exists()
+    # a module name is looked up among the installed packages only; the error says how to give a file
+    bad = subprocess.run([MIXID, "validate", "paper-level4", "--plugin", "my_plugin:ate"], capture_output=True,
+                         text=True, cwd=tmp_path, timeout=300)
+    assert bad.returncode == 2 and "./" not in bad.stderr and "my_plugin.py:ate" in bad.stderr, bad.stderr
+    assert len(bad.stderr.strip().splitlines()) == 1 and not marker.exists()
+
+
+def test_a_plugin_function_that_does_not_exist_is_refused_before_the_module_runs(tmp_path):
+    (tmp_path / "loud.py").write_text("print('IMPORT-TIME CODE RAN')\n\n\ndef ate(mo):\n    return None\n")
+    for spec in ("this:x", "./loud.py:nope"):  # the standard library's `this` prints the Zen of Python on import
+        r = subprocess.run([MIXID, "validate", "paper-level4", "--plugin", spec], capture_output=True, text=True,
+                           cwd=tmp_path, timeout=300)
+        assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
+        assert "defines no" in r.stderr and "Zen of Python" not in r.stdout and "IMPORT-TIME" not in r.stdout
+
+
+@pytest.mark.parametrize("scale", [1e200, 1e120])
+def test_continuous_values_near_the_float_range_are_a_data_error_naming_the_column(scale):
+    d = Design.from_dict(CONTINUOUS_Y)
+    data, _ = simulate(d, 2000, seed=0)
+    data["Y"] = data["Y"] * scale
+    for estimator in ("spo", "md", "auto"):
+        with pytest.raises(DataError, match="column 'Y'.*overflow"):
+            fit(d, data, estimator=estimator)
+
+
+def test_the_divides_by_zero_message_says_overflow_when_that_is_the_cause(monkeypatch):
+    import importlib
+
+    fit_module = importlib.import_module("mixid.estimate.fit")
+    d = Design.from_dict(CONTINUOUS_Y)
+    data, _ = simulate(d, 2000, seed=0)
+    data["Y"] = data["Y"] * 1e100
+    real = fit_module.compile_estimator
+
+    def nan_estimator(*args, **kwargs):  # an estimator whose products overflowed into a NaN ATE
+        name, run = real(*args, **kwargs)
+
+        def nan(mo, **kw):
+            est = run(mo, **kw)
+            est.ate = float("nan")
+            return est
+        return name, nan
+
+    monkeypatch.setattr(fit_module, "compile_estimator", nan_estimator)
+    with pytest.raises(DataError, match="overflow") as info:
+        fit(d, data, estimator="proximal")
+    assert "divides by is 0" not in str(info.value)
+
+
+def _full(tmp_path, name):
+    link = tmp_path / name
+    link.symlink_to("/dev/full")
+    return str(link)
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full (Linux)")
+def test_full_or_unwritable_outputs_exit_2_with_one_line(level3, tmp_path, capsys):
+    long = "x" * 300
+    _exit_2(["simulate", "paper-level3", "-n", "50", "-o", _full(tmp_path, "full.csv")], capsys, "cannot write")
+    _exit_2(["simulate", "paper-level3", "-n", "50", "-o", str(tmp_path / f"{long}.csv")], capsys, "longer than")
+    _exit_2(["simulate", "paper-level3", "-n", "50", "-o", str(tmp_path / "nofolder" / "d.csv")], capsys,
+            "does not exist")
+    _exit_2(["estimate", "paper-level3", str(level3 / "data.csv"), "--plot", _full(tmp_path, "full.png")], capsys,
+            "cannot write --plot")
+    _exit_2(["estimate", "paper-level3", str(level3 / "data.csv"), "--plot", str(tmp_path / f"{long}.png")], capsys,
+            "longer than")
+    _exit_2(["validate", "paper-level4", "--n", "1e3", "--runs", "1", "--out", str(tmp_path / long)], capsys,
+            "longer than")
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full (Linux)")
+def test_simulate_leaves_no_data_behind_when_the_truth_cannot_be_written(tmp_path, capsys):
+    data = tmp_path / "d.csv"
+    _exit_2(["simulate", "paper-level3", "-n", "50", "-o", str(data), "--truth", _full(tmp_path, "full.json")],
+            capsys, "cannot write --truth")
+    assert not data.exists()
+    _exit_2(["simulate", "paper-level3", "-n", "50", "-o", str(data), "--truth", str(tmp_path / ("t" * 300 + ".json"))],
+            capsys, "longer than")
+    assert not data.exists()
+
+
+def test_a_folder_or_a_ragged_csv_as_data_is_a_data_error(level3, tmp_path, capsys):
+    folder = tmp_path / "folder.csv"
+    folder.mkdir()
+    with pytest.raises(DataError, match="is a folder"):
+        fit("paper-level3", str(folder))
+    _exit_2(["estimate", "paper-level3", str(folder)], capsys, "is a folder")
+    lines = (level3 / "data.csv").read_text().splitlines()
+    lines[5] = lines[5].rsplit(",", 1)[0]  # the fifth data row loses its last field
+    (tmp_path / "ragged.csv").write_text("\n".join(lines) + "\n")
+    with pytest.raises(DataError, match=r"line 6 has 3 fields, the header 4 \(lines counted from 1, the header"):
+        fit("paper-level3", str(tmp_path / "ragged.csv"))
+    lines = (level3 / "data.csv").read_text().splitlines()
+    lines[7] += ",1"  # a long row is refused too
+    (tmp_path / "long.csv").write_text("\n".join(lines) + "\n")
+    _exit_2(["estimate", "paper-level3", str(tmp_path / "long.csv")], capsys, "line 8 has 5 fields")
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo") or not os.path.exists("/dev/zero"), reason="needs FIFOs and /dev/zero")
+def test_a_fifo_or_a_device_as_data_exits_2_at_once(tmp_path):
+    os.mkfifo(tmp_path / "fifo.csv")
+    (tmp_path / "zero.csv").symlink_to("/dev/zero")
+    for name, kind in (("fifo.csv", "a FIFO"), ("zero.csv", "a device")):  # would block, or read without end
+        r = subprocess.run([MIXID, "estimate", "paper-level3", name], capture_output=True, text=True, cwd=tmp_path,
+                           timeout=60)
+        assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
+        assert kind in r.stderr and "not a regular file" in r.stderr
+
+
+def test_validate_refuses_a_plain_one_class_design_in_one_line(tmp_path, capsys):
+    (tmp_path / "one.yaml").write_text("latent: {classes: 1}\n" + LC3)
+    _exit_2(["validate", str(tmp_path / "one.yaml"), "--n", "100,1000", "--runs", "1", "--out", str(tmp_path / "v")],
+            capsys, "no treatment and outcome")
+
+
+def test_demo_runs_at_its_documented_minimum_of_10_rows(capsys):
+    assert main(["demo", "-n", "10"]) == 0
+    out = capsys.readouterr().out
+    assert "the naive difference in means is off by" in out
+
+
+def test_fit_refuses_another_designs_placement():
+    data, _ = simulate("paper-level3", 500, seed=0)
+    with pytest.raises(DesignError, match="placement is of design 'paper-level2', not of design 'paper-level3'"):
+        fit("paper-level3", data, placement=place("paper-level2"))
+    with pytest.raises(DesignError, match="placement must be a Placement"):
+        fit("paper-level3", data, placement="paper-level3")
+    assert fit("paper-level3", data, placement=place(Design.builtin("paper-level3")), seed=0).level == 2
+
+
+def test_wrong_types_of_the_main_arguments_are_design_or_data_errors():
+    d = Design.builtin("paper-level3")
+    for bad in (123, None, 1.5, ["paper-level3"]):
+        with pytest.raises(DesignError, match="a design must be a Design, a built-in name or a design file"):
+            place(bad)
+        with pytest.raises(DesignError, match="a design must be"):
+            simulate(bad, 10)
+        with pytest.raises(DesignError, match="a design must be"):
+            fit(bad, {"Z": [0]})
+    with pytest.raises(DesignError, match="seed must be a non-negative integer"):
+        place(d, seed="x")
+    with pytest.raises(DesignError, match="error must be a probability"):
+        place(d, error="x")
+    with pytest.raises(DesignError, match="placement must be a Placement"):
+        fit(d, {"Z": [0]}, placement=3)
