@@ -45,8 +45,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_estimate import AUTHORS_ATE_L3_L4, AUTHORS_L2_L3, AUTHORS_L3_L4, _mte_error  # noqa: E402
 from harness import RESULTS, machine_info, timed_subprocess, write_results  # noqa: E402
-from mixid.estimate.data import SufficientStats  # noqa: E402
-from mixid.estimate.mle import Patterns, likelihood, maximise  # noqa: E402
+from mixid.estimate.data import (
+    Patterns,  # noqa: E402
+    SufficientStats,  # noqa: E402
+)
+from mixid.estimate.likelihood import likelihood, maximise  # noqa: E402
 from mixid.estimate.simulate import paper_main_params, point_from_params  # noqa: E402
 
 from mixid import Design, Model, datasets, fit, place, population_moments, random_params, simulate, truth  # noqa: E402
@@ -247,7 +250,7 @@ def section_stepmix(quick: bool) -> tuple[list[list], list[str]]:
              "constructive (CP) start where identify certifies one; StepMix gets the same total.",
              "mixid path: 'fit()' is `mixid.fit(design, frame, estimator='mle', starts=R, seed=2, "
              "placement=place(design))` (place() timed apart, column 'mixid place s'); 'engine' is "
-             "`mixid.estimate.mle.maximise(likelihood(design), Patterns.from_columns(...), starts=R)`, the same "
+             "`mixid.estimate.likelihood.maximise(likelihood(design), Patterns.from_columns(...), starts=R)`, the same "
              "EM/SQUAREM on observed patterns that fit() runs, called directly because fit() cannot run these "
              "designs: place() grows exponentially with the number of items (see mle_speed) and the first step of "
              "fit(), sufficient_stats, builds the dense table:"]
@@ -460,7 +463,7 @@ def _match_error(d: Design, point_hat: np.ndarray, point_true: np.ndarray) -> di
     label permutation that best matches the item tables (Hungarian)."""
     lik = likelihood(d)
     if d.causal:
-        from mixid.estimate.mle import causal_quantities
+        from mixid.estimate.likelihood import causal_quantities
 
         vh, _ = causal_quantities(d, point_hat)
         vt, _ = causal_quantities(d, point_true)
@@ -529,7 +532,7 @@ def section_jacobian_only(quick: bool) -> tuple[list[list], list[str]]:
 
 
 def _compiled(lik, patterns):
-    from mixid.estimate.mle import _Compiled
+    from mixid.estimate.likelihood.model import _Compiled
 
     return _Compiled.build(lik, patterns)
 

@@ -274,7 +274,7 @@ def _bootstrap(stats: SufficientStats, mo: Moments, run, B: int, rng: np.random.
     design, n = stats.design, stats.n
     out = np.full((B, width), np.nan)
     if stats.categorical and not stats.dense:  # observed patterns: multinomial draws of their counts
-        from .mle import Patterns
+        from .data import Patterns
 
         pat = stats.patterns
 

@@ -19,7 +19,8 @@ from mixid.identify import Design, Model
 from mixid.identify.errors import DataError
 from mixid.identify.model import LAST, ONE
 
-from .mle import causal_quantities, face_delta, identification, weight_gradients
+from .likelihood.inference import causal_quantities, face_delta, weight_gradients
+from .mle import identification
 
 BOUNDARY = 1e-6
 

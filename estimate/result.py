@@ -254,7 +254,6 @@ class Result:
         from mixid.identify.errors import DataError
 
         from .data import data_columns, validate_columns
-        from .mle import posterior
 
         fit = self.estimate.extra.get("mle")
         if fit is None:
@@ -262,7 +261,7 @@ class Result:
         if hasattr(data, "columns") and hasattr(data, "to_numpy"):
             data = {c: data[c].to_numpy() for c in data.columns}
         cols = validate_columns(fit.design, data)
-        return posterior(fit, [cols[c] for c in data_columns(fit.design)])
+        return fit.posterior([cols[c] for c in data_columns(fit.design)])
 
     def _mixture_lines(self, m: dict) -> list[str]:
         """Class weights and the class-conditional response tables, one block per variable."""

@@ -1,5 +1,5 @@
-"""Maximum likelihood (estimate/mle.py): plant and recover on exact population moments, published maxima, standard
-errors against the sampling spread, identification gating, survey patterns and bad input."""
+"""Maximum likelihood (estimate/mle.py and estimate/likelihood/): plant and recover on exact population moments,
+published maxima, standard errors against the sampling spread, identification gating, survey patterns and bad input."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ import json
 import numpy as np
 import pytest
 from mixid.estimate import data as data_module
-from mixid.estimate import mle
+from mixid.estimate import data as edata
 from mixid.estimate.evaluate import Moments
 from mixid.estimate.fit import compile_estimator
+from mixid.estimate.likelihood import inference, model, optimise
 from mixid.identify import Model
 from mixid.identify.errors import DataError, IdentificationError
 
@@ -37,7 +38,7 @@ def test_exact_moments_recover_the_truth(name, seed):
     assert est.ate == pytest.approx(t.ate, abs=1e-8)
     assert est.fit["g2"] == pytest.approx(0, abs=1e-6)  # the model reproduces the table
     # every parameter, classes relabelled as the estimate orders them
-    lik = mle.likelihood(d)
+    lik = model.likelihood(d)
     pi, tables = lik.from_point(np.array([params[q.name] for q in lik.model.params]))
     planted = lik.to_point(pi[order], [tb[:, order] for tb in tables])
     np.testing.assert_allclose(est.extra["params"], planted, atol=1e-6)
@@ -47,7 +48,7 @@ def test_latent_class_survey_recovers_the_truth():
     d = Design.latent_class({"A": 2, "B": 3, "C": 2, "D": 3, "E": 2}, classes=3)
     params = random_params(d, seed=4, concentration=1.0)
     est = exact_fit(d, params)
-    lik = mle.likelihood(d)
+    lik = model.likelihood(d)
     pi, tables = lik.from_point(np.array([params[q.name] for q in lik.model.params]))
     order = np.argsort(-pi)  # plain latent class fits order the classes by weight
     np.testing.assert_allclose(est.mixture["weights"], pi[order], atol=1e-7)
@@ -64,7 +65,7 @@ def test_a_local_only_design_reaches_a_point_of_the_fibre():
     est = exact_fit(d, params, starts=10)
     fit_ = est.extra["mle"]
     expected = population_moments(d, params).ravel()
-    np.testing.assert_allclose(mle.likelihood(d).cell_probs(fit_.point), expected, atol=1e-7)
+    np.testing.assert_allclose(model.likelihood(d).cell_probs(fit_.point), expected, atol=1e-7)
     assert any("only locally" in w for w in est.warnings)
 
 
@@ -82,11 +83,11 @@ def test_carcinoma_reaches_the_published_maxima(k, published):
 
 def test_fisher_information_is_the_curvature_of_the_expected_loglik():
     d = Design.builtin("paper-level3")
-    lik = mle.likelihood(d)
+    lik = model.likelihood(d)
     point = lik.model.random_point(np.random.default_rng(0))
     p0 = lik.cell_probs(point)
-    info = mle._expected_information(lik, point, 1.0)
-    fit_ = mle.MLEFit(lik, point, 0.0, 1.0, 1, 1, True, None, mle.Patterns.from_table(p0.reshape(lik.dims)),
+    info = inference.expected_information(lik, point, 1.0)
+    fit_ = optimise.MLEFit(lik, point, 0.0, 1.0, 1, 1, True, None, edata.Patterns.from_table(p0.reshape(lik.dims)),
                       information=info)
 
     def expected_loglik(x):
@@ -158,7 +159,7 @@ def test_posterior_is_bayes_rule():
     df = datasets.load("carcinoma")
     r = fit(d, df, seed=0)
     post = r.posterior(df)
-    lik = mle.likelihood(d)
+    lik = model.likelihood(d)
     pi, tables = lik.from_point(r.estimate.extra["mle"].point)
     row = df.iloc[40].to_numpy()
     joint = pi * np.prod([tables[i][0, :, row[i]] for i in range(7)], axis=0)
@@ -172,9 +173,9 @@ def test_patterns_without_the_dense_table_give_the_same_fit(monkeypatch):
     df = datasets.load("carcinoma")
     dense = fit(d, df, seed=1).to_dict()
     monkeypatch.setattr(data_module, "MAX_DENSE_CELLS", 10)
-    patterns = mle.patterns_from_data(d, df)
+    patterns = edata.patterns_from_data(d, df)
     assert len(patterns.codes) == len(np.unique(df.to_numpy(), axis=0)) and patterns.counts.sum() == 118
-    assert patterns.notes == [] and mle.patterns_from_data(d, df.assign(site=1)).notes == [
+    assert patterns.notes == [] and edata.patterns_from_data(d, df.assign(site=1)).notes == [
         "ignored 1 column the design does not use: site"]
     sparse = fit(d, df, seed=1)
     assert sparse.estimate.diagnostics["patterns"] == len(patterns.codes)
@@ -185,13 +186,13 @@ def test_patterns_without_the_dense_table_give_the_same_fit(monkeypatch):
 def test_empirical_information_agrees_with_the_expected_one_in_expectation():
     """The outer product of pattern scores, weighted by the exact probabilities, is the expected information."""
     d = Design.latent_class({"A": 2, "B": 3, "C": 2}, classes=2)
-    lik = mle.likelihood(d)
+    lik = model.likelihood(d)
     point = lik.model.random_point(np.random.default_rng(1))
     table = lik.cell_probs(point).reshape(lik.dims)
-    patterns = mle.Patterns.from_table(table)
-    data = mle._Compiled.build(lik, patterns)
-    emp = mle._empirical_information(lik, lik.state_of(point), data)
-    np.testing.assert_allclose(emp, mle._expected_information(lik, point, 1.0), atol=1e-9)
+    patterns = edata.Patterns.from_table(table)
+    data = model._Compiled.build(lik, patterns)
+    emp = inference.empirical_information(lik, lik.state_of(point), data)
+    np.testing.assert_allclose(emp, inference.expected_information(lik, point, 1.0), atol=1e-9)
 
 
 def test_bad_input_is_refused_or_warned():
