@@ -66,7 +66,7 @@ def _cached_place(design: Design, *, error: float = DEFAULT_ERROR, seed: int | N
 
 def compile_estimator(p: Placement, estimator: str = "auto", method: str = "pencil",
                       seed: int | np.random.Generator | None = None, starts: int = 10,
-                      progress: Progress | None = None
+                      progress: Progress | None = None, max_starts: int | None = None
                       ) -> tuple[str, Callable[[Moments], Estimate]]:
     """The estimator's name and a function from moments to an :class:`Estimate`.
 
@@ -107,7 +107,7 @@ def compile_estimator(p: Placement, estimator: str = "auto", method: str = "penc
                                       "continuous variables are estimated by md, spo or proximal")
         from .mle import compile_mle
 
-        return "mle", compile_mle(p, starts=starts, seed=seed, progress=progress)
+        return "mle", compile_mle(p, starts=starts, seed=seed, progress=progress, max_starts=max_starts)
     if estimator == "md":
         if d.latent_observed:
             raise IdentificationError("md: the class is observed; use adjustment")
@@ -154,7 +154,8 @@ def _roles(p: Placement, target: str) -> tuple[tuple[str, ...], tuple[str, ...]]
 def fit(design: Design | str, data: Any, estimator: str = "auto", bootstrap: int = 0,
         seed: int | np.random.Generator | None = None, *, starts: int = 10, method: str = "pencil",
         ci_level: float = 0.95, placement: Placement | None = None, truth: dict | None = None,
-        progress: Progress | None = None, columns: Mapping[str, str] | None = None) -> Result:
+        progress: Progress | None = None, columns: Mapping[str, str] | None = None,
+        max_starts: int | None = None) -> Result:
     """Estimate the identified targets of ``design`` from ``data``.
 
     Parameters
@@ -174,7 +175,8 @@ def fit(design: Design | str, data: Any, estimator: str = "auto", bootstrap: int
         resampling rows.
     seed : int or numpy.random.Generator
     starts : int
-        Random starts of maximum likelihood, besides the constructive estimate.
+        Random starts of maximum likelihood per batch, besides the constructive estimate. Batches follow until the
+        best log-likelihood is reached by 3 starts (``fit.replicated`` in the result) or ``max_starts`` have run.
     method : {"pencil", "prony"}
         The k-atom moment solver of SPO.
     placement : Placement, optional
@@ -188,6 +190,8 @@ def fit(design: Design | str, data: Any, estimator: str = "auto", bootstrap: int
     columns : mapping, optional
         Design variable -> data column, e.g. ``{"Z": "age_group", "X": "income"}``; unnamed variables read the
         column of their own name.
+    max_starts : int, optional
+        Cap on the starts of maximum likelihood (default 200, or the first batch when it is larger).
 
     Examples
     --------
@@ -207,6 +211,9 @@ def fit(design: Design | str, data: Any, estimator: str = "auto", bootstrap: int
         raise DataError(f"bootstrap asks for {bootstrap:,} replicates (at most {MAX_BOOTSTRAP:,})")
     if isinstance(starts, bool) or not isinstance(starts, (int, np.integer)) or not 1 <= starts <= MAX_STARTS:
         raise DataError(f"starts must be an integer from 1 to {MAX_STARTS:,}, got {shown(starts)}")
+    if max_starts is not None and (isinstance(max_starts, bool) or not isinstance(max_starts, (int, np.integer))
+                                   or not 1 <= max_starts <= MAX_STARTS):
+        raise DataError(f"max_starts must be an integer from 1 to {MAX_STARTS:,}, got {shown(max_starts)}")
     if truth is not None:
         check_truth(truth)
     if not 0 < ci_level < 1:
@@ -215,7 +222,8 @@ def fit(design: Design | str, data: Any, estimator: str = "auto", bootstrap: int
         raise DataError(f"seed must be an integer, got {shown(seed)}")
     p = placement or _cached_place(design)
     rng = as_generator(seed)
-    name, run = compile_estimator(p, estimator, method=method, seed=rng, starts=starts, progress=progress)
+    name, run = compile_estimator(p, estimator, method=method, seed=rng, starts=starts, progress=progress,
+                                  max_starts=max_starts)
     stats = sufficient_stats(design, data, columns=columns, keep_rows=bool(bootstrap) or name == "md")
     if not stats.dense and name == "md":
         raise DataError(f"md: minimum distance weighs every cell of the table, and the table of design "

@@ -196,14 +196,18 @@ def constructive_starts(placement, mo) -> tuple[list[np.ndarray], list[str]]:
     return points, notes
 
 
-def compile_mle(placement, starts: int = 10, seed=None, progress=None):
+def compile_mle(placement, starts: int = 10, seed=None, progress=None, max_starts: int | None = None):
     """A function from moments (with their row count ``n``) to the maximum-likelihood :class:`Estimate`.
 
     ``run(mo, initial=None, standard_errors=True)``: with ``initial`` (a warm start, as in the bootstrap) only
-    that point is climbed; otherwise the constructive starts plus ``starts`` random ones.
+    that point is climbed; otherwise the constructive starts plus batches of ``starts`` random ones until the
+    best maximum is replicated or ``max_starts`` have run (see :func:`maximise`).
     """
     if isinstance(starts, bool) or not isinstance(starts, (int, np.integer)) or starts < 1:
         raise DataError(f"starts must be a positive integer, got {starts!r}")
+    if max_starts is not None and (isinstance(max_starts, bool) or not isinstance(max_starts, (int, np.integer))
+                                   or max_starts < 1):
+        raise DataError(f"max_starts must be a positive integer, got {max_starts!r}")
     design = placement.design
     lik = likelihood(design)
     rng = as_generator(seed)
@@ -216,7 +220,7 @@ def compile_mle(placement, starts: int = 10, seed=None, progress=None):
         if initial is None:
             points, notes = constructive_starts(placement, mo)
             fit = maximise(lik, patterns, starts=int(starts), seed=rng, initial=points, progress=progress,
-                           information=standard_errors)
+                           information=standard_errors, max_starts=max_starts)
         else:
             fit = maximise(lik, patterns, starts=0, seed=rng, initial=[initial], information=standard_errors)
         est = summarise(fit, placement, standard_errors=standard_errors)

@@ -207,7 +207,8 @@ class Result:
             lines.append(f"log-likelihood {f['loglik']:.4f}   parameters {f['n_parameters']}   AIC {f['aic']:.4f}   "
                          f"BIC {f['bic']:.4f}")
             lines.append(f"G^2 {f['g2']:.4f}   X^2 {f['x2']:.4f}   residual df {f['df']}   "
-                         f"best log-likelihood reached by {f['starts_at_best']} of {f['starts']} starts")
+                         f"best log-likelihood reached by {f['starts_at_best']} of {f['starts']} starts"
+                         + ("" if f.get("replicated", True) else " (not replicated)"))
         if "mixture" in d:
             lines += self._mixture_lines(d["mixture"])
         if "ate" not in d:

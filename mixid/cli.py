@@ -281,8 +281,11 @@ def estimate(
     estimator: str = typer.Option("auto", "--estimator",
                                   help="auto (maximum likelihood for categorical designs), mle, md, spo, proximal, "
                                        "cp or adjustment."),
-    starts: int = typer.Option(10, "--starts", help="Random starts of maximum likelihood (besides the "
+    starts: int = typer.Option(10, "--starts", help="Random starts of maximum likelihood per batch (besides the "
                                                     "constructive estimate)."),
+    max_starts: int = typer.Option(None, "--max-starts",
+                                   help="Cap on the starts of maximum likelihood: batches run until 3 starts reach "
+                                        "the best log-likelihood or this many have run (default 200)."),
     columns: str = typer.Option(None, "--columns", metavar="VAR=COLUMN,...",
                                 help="Data columns of design variables, e.g. Z=age_group,X=income (unnamed "
                                 "variables use their own name)."),
@@ -300,6 +303,8 @@ def estimate(
 
     _check_range(bootstrap, "--bootstrap", 0, MAX_BOOTSTRAP)
     _check_range(starts, "--starts", 1, MAX_STARTS)
+    if max_starts is not None:
+        _check_range(max_starts, "--max-starts", 1, MAX_STARTS)
     _check_range(seed, "--seed", 0, MAX_SEED)
     _check_output(plot, "--plot", (".png", ".pdf", ".svg"))
     mapping = parse_columns(columns) if columns is not None else None
@@ -308,7 +313,7 @@ def estimate(
         check_truth(truth)
     with _progress(enabled=not json_out) as report:
         result = fit(design, str(data), estimator=estimator, bootstrap=bootstrap, seed=seed, truth=truth,
-                     columns=mapping, progress=report, starts=starts)
+                     columns=mapping, progress=report, starts=starts, max_starts=max_starts)
     if plot is not None:
         result.plot(path=plot)
     if json_out:

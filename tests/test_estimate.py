@@ -292,3 +292,14 @@ def test_estimate_modules_import_no_circle():
 
     circles = [m for m in graph if m and reaches(m, m, set())]
     assert not circles, f"modules in an import circle: {circles}"
+
+
+def test_estimate_flags_out_of_range_exit_2_with_one_line(capsys, tmp_path):
+    from mixid.cli import main
+
+    data, _ = simulate("paper-level3", 500, seed=0)
+    path = tmp_path / "d.csv"
+    data.to_csv(path, index=False)
+    code = main(["estimate", "paper-level3", str(path), "--max-starts", "0"])
+    err = capsys.readouterr().err
+    assert code == 2 and "--max-starts must be an integer from 1" in err and len(err.strip().splitlines()) == 1

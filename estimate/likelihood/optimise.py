@@ -9,11 +9,13 @@ scoring with the expected information) finishes the starts that may share the be
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 from mixid.identify import Design
+from mixid.identify.errors import DataError
 
 from ..data import Patterns
 from .inference import causal_quantities, empirical_information, expected_information, face_delta
@@ -25,6 +27,11 @@ SAME_MAX = 1e-6
 EM_CYCLES = 40
 #: Starts within this of the best log-likelihood after the EM phase are finished by Newton.
 CANDIDATE_GAP = 5.0
+#: Runs of starts stop when this many reach the best log-likelihood (the best maximum is then replicated).
+REPLICATIONS = 3
+#: Default cap on the number of starts, and on the seconds spent on them, before the best is replicated.
+MAX_STARTS = 200
+START_SECONDS = 60.0
 #: Dense cell tables up to this many entries (cells x parameters) give the expected information exactly.
 MAX_JACOBIAN_ENTRIES = 20_000_000
 
@@ -139,6 +146,9 @@ class MLEFit:
     face: np.ndarray | None = None  # directions that keep boundary probabilities at 0 (columns), None: all
     start_lliks: np.ndarray = field(default_factory=lambda: np.zeros(0))
     warnings: list[str] = field(default_factory=list)
+    replicated: bool = False  # the best log-likelihood reached by REPLICATIONS starts
+    states: np.ndarray | None = None  # every start's maximum (flat states), aligned with start_lliks
+    data: _Compiled | None = None  # the patterns compiled for this likelihood
 
     @property
     def design(self) -> Design:
@@ -160,7 +170,7 @@ class MLEFit:
         return {"loglik": float(self.loglik), "n_parameters": int(d), "aic": float(-2 * self.loglik + 2 * d),
                 "bic": float(-2 * self.loglik + d * np.log(n)), "g2": g2, "x2": x2,
                 "df": int(min(n, cells - 1) - d), "starts": int(self.starts),
-                "starts_at_best": int(self.starts_at_best)}
+                "starts_at_best": int(self.starts_at_best), "replicated": bool(self.replicated)}
 
     def delta(self, gradients: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Standard errors of quantities with these gradients (rows), and whether the information sees each."""
@@ -191,60 +201,80 @@ def _canonical(lik: Likelihood, x: np.ndarray) -> np.ndarray:
 
 
 def maximise(lik: Likelihood, patterns: Patterns, starts: int = 10, seed=None, initial: Sequence[np.ndarray] = (),
-             progress=None, information: bool = True) -> MLEFit:
-    """Maximise the likelihood from ``initial`` points (free parameters) plus ``starts`` random starts.
+             progress=None, information: bool = True, max_starts: int | None = None,
+             max_seconds: float = START_SECONDS) -> MLEFit:
+    """Maximise the likelihood from ``initial`` points (free parameters) plus random starts, in batches.
 
-    Every start runs in one batch: short SQUAREM-accelerated EM, then Fisher scoring to convergence (exact
-    information from identify's Jacobian when the table is small enough, else EM to the tolerance).
+    The first batch holds the initial points and ``starts`` random ones; further batches of ``starts`` random
+    starts follow until the best log-likelihood is reached by ``REPLICATIONS`` starts (within ``SAME_MAX``
+    relative), ``max_starts`` starts have run (default: ``MAX_STARTS``, or the first batch when it is larger), or
+    ``max_seconds`` have passed. ``fit.replicated`` says whether
+    the best was replicated. A batch runs short SQUAREM-accelerated EM, then Newton on the starts within
+    ``CANDIDATE_GAP`` of the best (exact information from identify's Jacobian when the table is small enough,
+    else EM to the tolerance). With ``starts=0`` only the initial points are climbed (a warm start, as in the
+    bootstrap): no batches follow.
+
+    Examples
+    --------
+    >>> from mixid.identify import Design
+    >>> from mixid.estimate.data import Patterns
+    >>> from mixid.estimate.likelihood import likelihood
+    >>> from mixid.estimate.simulate import simulate
+    >>> d = Design.latent_class(list("ABCD"), classes=2)
+    >>> frame, _ = simulate(d, 2000, seed=0)
+    >>> fit = maximise(likelihood(d), Patterns.from_columns([frame[c].to_numpy() for c in "ABCD"], (2,) * 4),
+    ...                starts=5, seed=0)
+    >>> fit.replicated, fit.starts_at_best >= REPLICATIONS
+    (True, True)
     """
     from ..simulate import as_generator
 
+    if max_starts is None:
+        max_starts = max(MAX_STARTS, len(initial) + starts)
+    elif isinstance(max_starts, bool) or not isinstance(max_starts, (int, np.integer)) or max_starts < 1:
+        raise DataError(f"max_starts must be a positive integer, got {max_starts!r}")
+    clock = time.perf_counter()
     rng = as_generator(seed)
     data = _Compiled.build(lik, patterns)
-    X0 = [_interior(lik, lik.state_of(np.asarray(p, float))) for p in initial]
-    X = np.concatenate([np.array(X0).reshape(len(X0), -1), lik.random_states(rng, starts)]) if X0 else \
-        lik.random_states(rng, starts)
-    total = len(X)
     dense = math.prod(lik.dims) * lik.model.n_params <= MAX_JACOBIAN_ENTRIES
-    warm = starts == 0 and dense  # a warm start (the bootstrap's) is already near a maximum: Newton at once
-    if warm:
-        ll, conv = np.full(total, -np.inf), np.zeros(total, dtype=bool)
-    else:
-        X, ll, conv = lik.squarem(X, data, tol=1e-6 if dense else TOL, max_iter=EM_CYCLES)
-    if not dense and not warm:
-        # no Newton on a large table: accelerated EM finishes the starts that may share the best maximum
-        # (the others sit on lower local maxima, as in the dense path)
-        live = np.flatnonzero((ll >= ll.max() - CANDIDATE_GAP) & ~conv)
-        if len(live):
-            X[live], ll[live], conv[live] = lik.squarem(X[live], data, tol=TOL, max_iter=5000)
-    if progress is not None:
-        progress("starts", 0, total)
+    cells = None
     if dense:
-        # Newton finishes the starts that may share the best maximum; the others sit on lower local maxima
         cells = np.zeros(int(np.prod(lik.dims)))
         np.add.at(cells, np.ravel_multi_index(patterns.codes.T, lik.dims), data.counts)
-        candidates = np.arange(total) if warm else np.flatnonzero(ll >= ll.max() - CANDIDATE_GAP)
-        for i, s in enumerate(candidates):
-            x_s, ll_s, ok = newton(lik, X[s], cells)
-            for _ in range(3):  # a boundary maximum or a flat ridge: accelerated EM, then Newton again
-                if ok:
-                    break
-                x_s, _, _ = lik.squarem(x_s[None, :], data, tol=TOL, max_iter=300)
-                x_s, ll_s, ok = newton(lik, x_s[0], cells)
-            X[s], ll[s], conv[s] = x_s, ll_s, ok
-            if progress is not None:
-                progress("starts", total - len(candidates) + i + 1, total)
+    X0 = [_interior(lik, lik.state_of(np.asarray(p, float))) for p in initial]
+    warm = starts == 0
+    first = max(0, min(starts, max_starts - len(X0))) if X0 else max(1, min(starts, max_starts))
+    batch = np.concatenate([np.array(X0).reshape(len(X0), -1), lik.random_states(rng, first)]) if X0 else \
+        lik.random_states(rng, first)
+    X, ll, conv = _climb(lik, batch, data, cells, warm, -np.inf, progress)
+    stop = "warm start"
+    while not warm:
+        best = ll.max()
+        if _at_best(ll, best).sum() >= REPLICATIONS:
+            stop = "replicated"
+            break
+        if len(X) >= max_starts:
+            stop = f"max_starts ({max_starts})"
+            break
+        if time.perf_counter() - clock > max_seconds:
+            stop = f"the time budget ({max_seconds:g} s)"
+            break
+        size = min(max(starts, 1), max_starts - len(X))
+        Xb, llb, convb = _climb(lik, lik.random_states(rng, size), data, cells, False, best, progress)
+        X, ll, conv = np.concatenate([X, Xb]), np.concatenate([ll, llb]), np.concatenate([conv, convb])
+    total = len(X)
     best = int(np.argmax(ll))
-    at_best = np.abs(ll - ll[best]) < SAME_MAX
+    at_best = _at_best(ll, ll[best])
     x = _canonical(lik, X[best])
     _, ll_best = lik.posterior(x[None, :], data)
     fit = MLEFit(lik, lik.point_of(x), float(ll_best[0]), float(data.counts.sum()), total, int(at_best.sum()),
-                 bool(conv[best]), None, patterns, start_lliks=ll)
+                 bool(conv[best]), None, patterns, start_lliks=ll, replicated=stop == "replicated",
+                 states=X, data=data)
     fit.cell_probs = np.exp(lik.log_joint(x[None, :], data)[0]).sum(axis=0)
-    if total > 1 and at_best.sum() == 1:
-        fit.warnings.append(f"the best log-likelihood was reached by only 1 of {total} starts (starts more than "
-                            f"{CANDIDATE_GAP:g} below it after {EM_CYCLES} EM cycles are not refined): more starts "
-                            "would make the maximum more certain")
+    if not warm and stop != "replicated":
+        fit.warnings.append(f"the best log-likelihood was reached by only {int(at_best.sum())} of {total} starts "
+                            f"(runs stop when {REPLICATIONS} reach it; {stop} ran out first): another seed may find "
+                            "a higher maximum; raise max_starts to make it more certain")
     others = [X[s] for s in np.flatnonzero(at_best) if s != best]
     gaps = [_class_gap(lik, o, x) for o in others]
     if gaps and max(gaps) > 1e-3:
@@ -263,6 +293,47 @@ def maximise(lik: Likelihood, patterns: Patterns, starts: int = 10, seed=None, i
     else:
         fit.information, fit.information_kind = empirical_information(lik, x, data), "empirical"
     return fit
+
+
+def _at_best(ll: np.ndarray, best: float) -> np.ndarray:
+    """The starts whose log-likelihood is the best one's within ``SAME_MAX`` relative."""
+    return np.abs(ll - best) <= SAME_MAX * max(abs(best), 1.0)
+
+
+def _climb(lik: Likelihood, X: np.ndarray, data: _Compiled, cells: np.ndarray | None, warm: bool, best: float,
+           progress) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One batch of starts to their maxima: (states, log-likelihoods, converged flags).
+
+    Short accelerated EM, then the starts within ``CANDIDATE_GAP`` of the best (of this batch or ``best``, the
+    best so far) are finished: by Newton when ``cells`` (the dense table) is given, else by EM to the tolerance.
+    The others sit on lower local maxima. A warm batch goes to Newton at once.
+    """
+    total = len(X)
+    dense = cells is not None
+    if warm and dense:
+        ll, conv = np.full(total, -np.inf), np.zeros(total, dtype=bool)
+    else:
+        X, ll, conv = lik.squarem(X, data, tol=1e-6 if dense else TOL, max_iter=EM_CYCLES)
+    top = max(best, ll.max())
+    if not dense:
+        live = np.flatnonzero((ll >= top - CANDIDATE_GAP) & ~conv)
+        if len(live):
+            X[live], ll[live], conv[live] = lik.squarem(X[live], data, tol=TOL, max_iter=5000)
+        return X, ll, conv
+    if progress is not None:
+        progress("starts", 0, total)
+    candidates = np.arange(total) if warm else np.flatnonzero(ll >= top - CANDIDATE_GAP)
+    for i, s in enumerate(candidates):
+        x_s, ll_s, ok = newton(lik, X[s], cells)
+        for _ in range(3):  # a boundary maximum or a flat ridge: accelerated EM, then Newton again
+            if ok:
+                break
+            x_s, _, _ = lik.squarem(x_s[None, :], data, tol=TOL, max_iter=300)
+            x_s, ll_s, ok = newton(lik, x_s[0], cells)
+        X[s], ll[s], conv[s] = x_s, ll_s, ok
+        if progress is not None:
+            progress("starts", total - len(candidates) + i + 1, total)
+    return X, ll, conv
 
 
 def _class_gap(lik: Likelihood, a: np.ndarray, b: np.ndarray) -> float:
