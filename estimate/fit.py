@@ -34,6 +34,9 @@ MAX_STARTS = 1000
 
 def _refuse(p: Placement, target: str, estimator: str, route_name: str) -> IdentificationError:
     v = p.targets[target]
+    if v.verdict == "inconclusive":
+        return IdentificationError(f"{estimator}: whether the {target.replace('_', ' ')} is identifiable in design "
+                                   f"'{p.design.name}' is inconclusive ({v.reason})")
     if not v.identifiable:
         return IdentificationError(f"{estimator}: the {target.replace('_', ' ')} is not identifiable in design "
                                    f"'{p.design.name}' ({v.reason})")
@@ -99,8 +102,11 @@ def compile_estimator(p: Placement, estimator: str = "auto", method: str = "penc
         elif identifiable:  # continuous variables and no constructive formula: the model by minimum distance
             estimator = "md"
         else:
-            raise IdentificationError(f"no estimator for design '{d.name}': nothing is identifiable "
-                                      "(--estimator mle or md still fits the model and its fit statistics)")
+            undecided = [t for t in ("full_mixture", "mte", "ate") if p.targets[t].verdict == "inconclusive"]
+            what = (f"no target is proved identifiable ({', '.join(undecided)}: inconclusive, the placement "
+                    "stopped before deciding)" if undecided else "nothing is identifiable")
+            raise IdentificationError(f"no estimator for design '{d.name}': {what} (--estimator mle or md still "
+                                      "fits the model and its fit statistics)")
     if estimator == "mle":
         if not categorical:
             raise IdentificationError("mle: maximum likelihood needs every variable categorical; designs with "

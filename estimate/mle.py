@@ -53,7 +53,8 @@ def identification(placement) -> tuple[dict[str, bool], dict[str, str], list[str
     model carries for the others (not identified: no standard error; identified only locally: said so).
 
     A target that the global check found locally but not globally identifiable (a finite fibre of m > 1 points)
-    keeps its local standard error, with a warning that m points fit the data equally well.
+    keeps its local standard error, with a warning that m points fit the data equally well. A target the placement
+    left undecided (``inconclusive``: a time or size limit stopped it) is called undecided, not unidentifiable.
     """
     identified, scope, warnings = {}, {}, []
     for t in ("full_mixture", "mte", "ate"):
@@ -68,6 +69,10 @@ def identification(placement) -> tuple[dict[str, bool], dict[str, str], list[str
             warnings.append(f"{TARGET_NAMES[t]} is not globally identifiable: {m} parameter points (up to "
                             "relabelling) fit the data equally well; the estimate is the one the optimiser reached, "
                             "and its standard error is local to it")
+        elif v.verdict == "inconclusive":
+            warnings.append(f"whether {TARGET_NAMES[t]} is identifiable is inconclusive: the placement stopped "
+                            f"before deciding ({v.reason}); its estimate gets no standard error (raise the "
+                            "placement's time budget to decide it)")
         elif not v.identifiable:
             warnings.append(f"{TARGET_NAMES[t]} is not identifiable in this design: its estimate is one of "
                             "many values that fit the data equally well (no standard error)")
@@ -119,11 +124,18 @@ def summarise(fit: MLEFit, placement, ci_level: float = 0.95, standard_errors: b
         if not seen.all():
             warnings.append(f"the information is singular along {what} at the estimate (weak identification "
                             "or a boundary solution): no standard error for it")
-        return se
+        constant = ~np.any(grads, axis=1)  # e.g. the weight of a single class: 1 by definition, no error to give
+        flat = seen & ~(se > 1e-12 * np.maximum(np.linalg.norm(grads, axis=1), 1.0)) & ~constant
+        se = np.where(constant, np.nan, se)
+        if flat.any():  # the quantity moves only with probabilities held on the boundary: a 0 is no error
+            warnings.append(f"{what}: {int(flat.sum())} of {len(se)} are fixed by probabilities on the boundary "
+                            "(0 or 1): no standard error (null) for them")
+        return np.where(flat, np.nan, se)
 
     weights_se = np.where(boundary_pi, np.nan, errors("full_mixture", weight_gradients(lik.model),
                                                       "the class weights"))
     mixture = {"identified": bool(identified.get("full_mixture", False)), "scope": scope.get("full_mixture"),
+               "verdict": placement.targets["full_mixture"].verdict,
                "weights": pi.tolist(), "weights_se": _none(weights_se), "tables": {}, "tables_se": {},
                "parents": {name: list(design.parents(name)) for name in lik.names}}
     for i, name in enumerate(lik.names):

@@ -191,7 +191,7 @@ class Result:
             out["bootstrap"] = {"replicates": int(len(self.bootstrap)), "level": self.ci_level}
         if self.truth is not None:
             out["truth"] = {k: v for k, v in self.truth.items() if k in ("ate", "potential_outcome_means", "mte")}
-        return out
+        return strict_json(out)
 
     def summary(self) -> str:
         """A readable report: fit statistics and response tables (maximum likelihood, as poLCA prints them),
@@ -268,7 +268,9 @@ class Result:
         """Class weights and the class-conditional response tables, one block per variable."""
         k = len(m["weights"])
         se = lambda v: "" if v is None else f" ({v:.4f})"  # noqa: E731
-        note = "" if m.get("identified") else " [not identifiable: no standard errors]"
+        note = "" if m.get("identified") else (" [identification inconclusive: no standard errors]"
+                                               if m.get("verdict") == "inconclusive"
+                                               else " [not identifiable: no standard errors]")
         lines = [f"class weights{note}: " + "  ".join(f"{w:.4f}{se(s)}" for w, s in zip(m["weights"],
                                                                                       m["weights_se"]))]
         for name, table in m["tables"].items():
@@ -380,6 +382,43 @@ def _plot_weights(result: Result, d: dict, ax) -> None:
     ax.set_title(f"latent class weights ({result.estimator}, n = {result.n:,})")
 
 
+def strict_json(out: dict[str, Any]) -> dict[str, Any]:
+    """``out`` with every NaN or infinity replaced by ``None`` and a warning naming where, so that
+    ``json.dumps(out, allow_nan=False)`` holds (strict JSON never carries NaN or Infinity).
+
+    Examples
+    --------
+    >>> out = strict_json({"ate": {"estimate": float("nan")}, "warnings": []})
+    >>> out["ate"], out["warnings"][0][-37:]
+    ({'estimate': None}, 'and is reported as null: ate.estimate')
+    """
+    where: list[str] = []
+
+    def clean(obj, path):
+        if isinstance(obj, dict):
+            return {str(k): clean(v, f"{path}.{k}" if path else str(k)) for k, v in obj.items()}
+        if isinstance(obj, (list, tuple, np.ndarray)):
+            return [clean(v, f"{path}[{i}]") for i, v in enumerate(obj)]
+        if isinstance(obj, (bool, np.bool_)):
+            return bool(obj)
+        if isinstance(obj, (np.integer,)):
+            return int(obj)
+        if isinstance(obj, (float, np.floating)):
+            if not np.isfinite(obj):
+                where.append(path)
+                return None
+            return float(obj)
+        return obj
+
+    out = clean(out, "")
+    if where:
+        shown = ", ".join(where[:5]) + (f" and {len(where) - 5} more" if len(where) > 5 else "")
+        out.setdefault("warnings", []).append(
+            f"{len(where)} number{'s were' if len(where) > 1 else ' was'} not finite (NaN or infinity) and "
+            f"{'are' if len(where) > 1 else 'is'} reported as null: {shown}")
+    return out
+
+
 def _jsonable(obj: Any) -> Any:
     if isinstance(obj, dict):
         return {str(k): _jsonable(v) for k, v in obj.items()}
@@ -388,7 +427,7 @@ def _jsonable(obj: Any) -> Any:
     if isinstance(obj, np.ndarray):
         return _jsonable(obj.tolist())
     if isinstance(obj, (np.floating, float)):
-        return float(obj) if np.isfinite(obj) else None
+        return float(obj)  # a NaN or infinity stays, for strict_json to report
     if isinstance(obj, (np.integer,)):
         return int(obj)
     if isinstance(obj, (np.bool_,)):

@@ -317,7 +317,7 @@ def estimate(
     if plot is not None:
         result.plot(path=plot)
     if json_out:
-        print(json.dumps(result.to_dict(), indent=2))
+        print(json.dumps(result.to_dict(), indent=2, allow_nan=False))
         for w in result.to_dict()["warnings"]:  # stdout holds only the JSON: repeat the notices on stderr
             _err().print(f"warning: {w}", markup=False, highlight=False)
     else:

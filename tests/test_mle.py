@@ -8,7 +8,6 @@ import json
 import numpy as np
 import pytest
 from mixid.estimate import data as data_module
-from mixid.estimate import data as edata
 from mixid.estimate.evaluate import Moments
 from mixid.estimate.fit import compile_estimator
 from mixid.estimate.likelihood import inference, model, optimise
@@ -87,8 +86,8 @@ def test_fisher_information_is_the_curvature_of_the_expected_loglik():
     point = lik.model.random_point(np.random.default_rng(0))
     p0 = lik.cell_probs(point)
     info = inference.expected_information(lik, point, 1.0)
-    fit_ = optimise.MLEFit(lik, point, 0.0, 1.0, 1, 1, True, None, edata.Patterns.from_table(p0.reshape(lik.dims)),
-                      information=info)
+    fit_ = optimise.MLEFit(lik, point, 0.0, 1.0, 1, 1, True, None,
+                           data_module.Patterns.from_table(p0.reshape(lik.dims)), information=info)
 
     def expected_loglik(x):
         return float(p0 @ np.log(lik.cell_probs(x)))
@@ -174,9 +173,9 @@ def test_patterns_without_the_dense_table_give_the_same_fit(monkeypatch):
     df = datasets.load("carcinoma")
     dense = fit(d, df, seed=1).to_dict()
     monkeypatch.setattr(data_module, "MAX_DENSE_CELLS", 10)
-    patterns = edata.patterns_from_data(d, df)
+    patterns = data_module.patterns_from_data(d, df)
     assert len(patterns.codes) == len(np.unique(df.to_numpy(), axis=0)) and patterns.counts.sum() == 118
-    assert patterns.notes == [] and edata.patterns_from_data(d, df.assign(site=1)).notes == [
+    assert patterns.notes == [] and data_module.patterns_from_data(d, df.assign(site=1)).notes == [
         "ignored 1 column the design does not use: site"]
     sparse = fit(d, df, seed=1)
     assert sparse.estimate.diagnostics["patterns"] == len(patterns.codes)
@@ -190,7 +189,7 @@ def test_empirical_information_agrees_with_the_expected_one_in_expectation():
     lik = model.likelihood(d)
     point = lik.model.random_point(np.random.default_rng(1))
     table = lik.cell_probs(point).reshape(lik.dims)
-    patterns = edata.Patterns.from_table(table)
+    patterns = data_module.Patterns.from_table(table)
     data = model._Compiled.build(lik, patterns)
     emp = inference.empirical_information(lik, lik.state_of(point), data)
     np.testing.assert_allclose(emp, inference.expected_information(lik, point, 1.0), atol=1e-9)
@@ -260,3 +259,39 @@ def test_starts_run_in_batches_until_the_best_is_replicated():
     assert "(not replicated)" in capped.summary()
     with pytest.raises(DataError, match="max_starts must be an integer from 1"):
         fit("paper-level3", data, max_starts=0)
+
+
+def test_an_inconclusive_placement_is_called_inconclusive():
+    """A placement stopped by its time budget leaves the targets undecided: the estimate says inconclusive (no
+    standard errors), never that they are not identifiable."""
+    from mixid import place
+
+    p = place("paper-level3", max_seconds=1e-6)
+    assert p.targets["ate"].verdict == "inconclusive"
+    data, _ = simulate("paper-level3", 3000, seed=0)
+    r = fit("paper-level3", data, placement=p, estimator="mle", seed=0)
+    warnings = r.to_dict()["warnings"]
+    assert any("ATE is identifiable is inconclusive" in w for w in warnings)
+    assert not any("not identifiable" in w for w in warnings) and "not identifiable" not in r.summary()
+    assert "identification inconclusive" in r.summary() and r.to_dict()["ate"]["se"] is None
+    with pytest.raises(IdentificationError, match="inconclusive"):
+        fit("paper-level3", data, placement=p)
+
+
+def test_results_are_strict_json_with_non_finite_values_as_null(tmp_path, capsys):
+    """A NaN or infinity (here in --truth) reaches the JSON as null, with a warning naming where."""
+    from mixid.cli import main
+
+    data, _ = simulate("paper-level3", 2000, seed=0)
+    r = fit("paper-level3", data, seed=0, truth={"ate": float("nan"), "mte": [{"weight": 1.0,
+                                                                            "effect": float("inf")}]})
+    out = r.to_dict()
+    assert out["truth"]["ate"] is None and out["truth"]["mte"][0]["effect"] is None
+    assert any("2 numbers were not finite" in w and "truth.ate" in w for w in out["warnings"])
+    json.dumps(out, allow_nan=False)
+    path, truth_path = tmp_path / "d.csv", tmp_path / "t.json"
+    data.to_csv(path, index=False)
+    truth_path.write_text('{"ate": NaN, "mte": [{"weight": 1.0, "effect": Infinity}]}')
+    assert main(["estimate", "paper-level3", str(path), "--truth", str(truth_path), "--json"]) == 0
+    printed = json.loads(capsys.readouterr().out, parse_constant=lambda c: pytest.fail(f"{c} in the JSON"))
+    assert printed["truth"]["ate"] is None
