@@ -30,6 +30,7 @@ from .spo import naive_difference, spo
 ESTIMATORS = ("auto", "mle", "md", "spo", "proximal", "cp", "adjustment")
 MAX_BOOTSTRAP = 10_000
 MAX_STARTS = 1000
+INTERVALS = ("profile", "wald")
 
 
 def _refuse(p: Placement, target: str, estimator: str, route_name: str) -> IdentificationError:
@@ -69,7 +70,8 @@ def _cached_place(design: Design, *, error: float = DEFAULT_ERROR, seed: int | N
 
 def compile_estimator(p: Placement, estimator: str = "auto", method: str = "pencil",
                       seed: int | np.random.Generator | None = None, starts: int = 10,
-                      progress: Progress | None = None, max_starts: int | None = None
+                      progress: Progress | None = None, max_starts: int | None = None,
+                      interval: str = "profile", ci_level: float = 0.95
                       ) -> tuple[str, Callable[[Moments], Estimate]]:
     """The estimator's name and a function from moments to an :class:`Estimate`.
 
@@ -113,13 +115,14 @@ def compile_estimator(p: Placement, estimator: str = "auto", method: str = "penc
                                       "continuous variables are estimated by md, spo or proximal")
         from .mle import compile_mle
 
-        return "mle", compile_mle(p, starts=starts, seed=seed, progress=progress, max_starts=max_starts)
+        return "mle", compile_mle(p, starts=starts, seed=seed, progress=progress, max_starts=max_starts,
+                                  interval=interval, ci_level=ci_level)
     if estimator == "md":
         if d.latent_observed:
             raise IdentificationError("md: the class is observed; use adjustment")
         from .md import compile_md
 
-        return "md", compile_md(p, starts=starts, seed=seed)
+        return "md", compile_md(p, starts=starts, seed=seed, ci_level=ci_level)
     if not causal and estimator in ("spo", "proximal", "cp"):
         raise IdentificationError(f"{estimator}: design '{d.name}' has no treatment and outcome; its mixture is "
                                   "estimated by mle")
@@ -161,7 +164,7 @@ def fit(design: Design | str, data: Any, estimator: str = "auto", bootstrap: int
         seed: int | np.random.Generator | None = None, *, starts: int = 10, method: str = "pencil",
         ci_level: float = 0.95, placement: Placement | None = None, truth: dict | None = None,
         progress: Progress | None = None, columns: Mapping[str, str] | None = None,
-        max_starts: int | None = None) -> Result:
+        max_starts: int | None = None, interval: str = "profile") -> Result:
     """Estimate the identified targets of ``design`` from ``data``.
 
     Parameters
@@ -198,6 +201,10 @@ def fit(design: Design | str, data: Any, estimator: str = "auto", bootstrap: int
         column of their own name.
     max_starts : int, optional
         Cap on the starts of maximum likelihood (default 200, or the first batch when it is larger).
+    interval : {"profile", "wald"}
+        Intervals of maximum likelihood without a bootstrap: ``profile`` (likelihood-ratio intervals, over every
+        local maximum within chi2_1 / 2 of the best) or ``wald`` (estimate +- z se on the logit of the quantity's
+        position in its range). Minimum distance gives Wald intervals.
 
     Examples
     --------
@@ -222,6 +229,8 @@ def fit(design: Design | str, data: Any, estimator: str = "auto", bootstrap: int
         raise DataError(f"max_starts must be an integer from 1 to {MAX_STARTS:,}, got {shown(max_starts)}")
     if truth is not None:
         check_truth(truth)
+    if interval not in INTERVALS:
+        raise DataError(f"unknown interval {shown(interval)} (choose from {', '.join(INTERVALS)})")
     if not 0 < ci_level < 1:
         raise DataError(f"ci_level must be in (0, 1), got {ci_level}")
     if isinstance(seed, bool) or not (seed is None or isinstance(seed, (int, np.integer, np.random.Generator))):
@@ -229,7 +238,7 @@ def fit(design: Design | str, data: Any, estimator: str = "auto", bootstrap: int
     p = placement or _cached_place(design)
     rng = as_generator(seed)
     name, run = compile_estimator(p, estimator, method=method, seed=rng, starts=starts, progress=progress,
-                                  max_starts=max_starts)
+                                  max_starts=max_starts, interval=interval, ci_level=ci_level)
     stats = sufficient_stats(design, data, columns=columns, keep_rows=bool(bootstrap) or name == "md")
     if not stats.dense and name == "md":
         raise DataError(f"md: minimum distance weighs every cell of the table, and the table of design "

@@ -19,6 +19,7 @@ from mixid.identify import Design, Model
 from mixid.identify.errors import DataError
 from mixid.identify.model import LAST, ONE
 
+from .intervals import quantity_ranges, wald_in_range
 from .likelihood.inference import causal_quantities, face_delta, weight_gradients
 from .mle import identification
 
@@ -123,7 +124,7 @@ def _face(model: Model, point: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tu
     return basis, held
 
 
-def compile_md(placement, starts: int = 10, seed=None):
+def compile_md(placement, starts: int = 10, seed=None, ci_level: float = 0.95):
     """A function from moments (with ``n`` and, optionally, the rows' feature covariance) to an Estimate."""
     from .result import Estimate
     from .simulate import as_generator
@@ -218,6 +219,14 @@ def compile_md(placement, starts: int = 10, seed=None):
         else:
             est.weights = weights
             est.se = {"weights": est.mixture["weights_se"]}
+        if se_ok:  # Wald intervals on a scale that keeps each quantity inside its range
+            k = len(est.weights)
+            po = est.se.get("potential_outcome_means") or [None, None]
+            ses = ([est.se.get("ate"), *po] if design.causal else [None] * 3) + list(est.se["weights"]) \
+                + (list(est.se["effects"]) if design.causal else [])
+            est.intervals = [wald_in_range(v, s, lo, hi, ci_level)[0] if s is not None else None
+                             for v, s, (lo, hi) in zip(est.vector(), ses, quantity_ranges(design, k))]
+            est.interval_kind = "wald"
         return est
 
     return run

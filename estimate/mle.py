@@ -13,9 +13,11 @@ from mixid.identify.errors import DataError
 from mixid.identify.model import LAST
 
 from .data import Patterns, unobserved_categories
+from .intervals import quantity_ranges, wald_in_range
 from .likelihood.inference import causal_quantities, weight_gradients
 from .likelihood.model import BOUNDARY, Likelihood, likelihood
 from .likelihood.optimise import MLEFit, maximise
+from .likelihood.profile import find_modes, profile_intervals, quantity_map
 from .mixture import cp_estimate
 from .result import Estimate
 from .simulate import as_generator
@@ -46,6 +48,10 @@ def _table_errors(lik: Likelihood, fit: MLEFit, name: str, boundary: np.ndarray)
     se = se.reshape(codes.shape)
     return np.where(boundary, np.nan, se)
 
+
+
+#: Intervals maximum likelihood gives without a bootstrap.
+INTERVALS = ("profile", "wald")
 
 
 def identification(placement) -> tuple[dict[str, bool], dict[str, str], list[str]]:
@@ -82,7 +88,8 @@ def identification(placement) -> tuple[dict[str, bool], dict[str, str], list[str
     return identified, scope, warnings
 
 
-def summarise(fit: MLEFit, placement, ci_level: float = 0.95, standard_errors: bool = True):
+def summarise(fit: MLEFit, placement, ci_level: float = 0.95, standard_errors: bool = True,
+              interval: str = "profile"):
     """The Estimate of a maximised likelihood: mixture, causal targets, standard errors, fit statistics.
 
     Standard errors are given only for targets the placement identifies; the others carry ``None`` and a
@@ -163,11 +170,76 @@ def summarise(fit: MLEFit, placement, ci_level: float = 0.95, standard_errors: b
                                                                          "the class weights"))[order]),
                   "effects": _none(errors("mte", grads["effects"], "the class effects")[order])}
     else:
+        order = np.arange(lik.k)  # the canonical order: by weight
         est.weights = pi
         est.se = {"weights": _none(weights_se)}
+    if se_ok:
+        _modes_and_intervals(est, fit, identified, order, interval, ci_level)
     # one warning per distinct message, in order
     est.warnings = list(dict.fromkeys(est.warnings))
     return est
+
+
+#: Names of the entries of Estimate.vector(), for warnings.
+_ENTRY_NAMES = ["the ATE", "E[Y(0)]", "E[Y(1)]"]
+
+
+def _entry_name(i: int, k: int) -> str:
+    return _ENTRY_NAMES[i] if i < 3 else f"class {(i - 3) % k} {'weight' if i < 3 + k else 'effect'}"
+
+
+def _modes_and_intervals(est: Estimate, fit: MLEFit, identified: dict, order: np.ndarray, interval: str,
+                         level: float) -> None:
+    """The local modes near the best (``est.modes``) and the intervals of ``est.vector()`` (``est.intervals``):
+    profile-likelihood (over the modes) or Wald on a range-respecting scale, for identified targets only."""
+    lik, design, k = fit.likelihood, fit.design, fit.likelihood.k
+    values = quantity_map(lik, order)
+    modes = find_modes(fit, level)
+    causal = design.causal
+    est.modes = []
+    for mode in modes:
+        vals, _ = values(lik.point_of(mode.state))
+        entry = {"loglik": mode.loglik, "delta": mode.delta}
+        if causal:
+            by_effect = np.argsort(vals[3 + k:], kind="stable")
+            entry["ate"] = float(vals[0])
+            entry["mte"] = [{"weight": float(vals[3 + u]), "effect": float(vals[3 + k + u])} for u in by_effect]
+        else:
+            entry["weights"] = vals[3:].tolist()
+        est.modes.append(entry)
+    vec = est.vector()
+    se = [est.se.get("ate"), *(est.se.get("potential_outcome_means") or [None, None])] if causal else [None] * 3
+    se += list(est.se.get("weights") or [None] * k) + (list(est.se.get("effects") or [None] * k) if causal else [])
+    groups = ["ate"] * 3 + ["mte"] * (2 * k) if causal else [None] * 3 + ["full_mixture"] * k
+    which = [i for i, g in enumerate(groups) if g is not None and identified.get(g, False)]
+    if len(modes) > 1:
+        spread = [i for i in which if se[i] is not None and
+                  max(abs(values(lik.point_of(m.state))[0][i] - vec[i]) for m in modes[1:]) > se[i]]
+        if spread:
+            est.warnings.append(f"{len(modes)} local maxima lie within {modes[-1].delta:.3g} of the best "
+                                f"log-likelihood (the likelihood-ratio test does not tell them apart) and "
+                                f"{', '.join(_entry_name(i, k) for i in spread)} differ across them by more than a "
+                                "standard error: see 'modes'; the interval covers them all")
+    est.intervals = [None] * len(vec)
+    est.interval_kind = interval
+    if interval == "profile":
+        found, failures = profile_intervals(fit, values, which, modes, level)
+        for i, ci in zip(which, found):
+            est.intervals[i] = ci
+        failed = [_entry_name(i, k) for i, ci in zip(which, found) if ci is None]
+        if failed:
+            est.warnings.append(f"the profile-likelihood search did not converge (or its time budget ran out) for "
+                                f"{', '.join(failed)}: no interval (null); interval='wald' gives a Wald one")
+        return
+    ranges = quantity_ranges(design, k)
+    edge = []
+    for i in which:
+        est.intervals[i], why = wald_in_range(vec[i], se[i], *ranges[i], level)
+        if why == "on the boundary of its range":
+            edge.append(_entry_name(i, k))
+    if edge:
+        est.warnings.append(f"{', '.join(edge)} lie on the boundary of their range: no Wald interval (null); "
+                            "the profile-likelihood interval (interval='profile') covers a boundary")
 
 
 def _none(values: np.ndarray) -> list:
@@ -208,13 +280,17 @@ def constructive_starts(placement, mo) -> tuple[list[np.ndarray], list[str]]:
     return points, notes
 
 
-def compile_mle(placement, starts: int = 10, seed=None, progress=None, max_starts: int | None = None):
+def compile_mle(placement, starts: int = 10, seed=None, progress=None, max_starts: int | None = None,
+                interval: str = "profile", ci_level: float = 0.95):
     """A function from moments (with their row count ``n``) to the maximum-likelihood :class:`Estimate`.
 
     ``run(mo, initial=None, standard_errors=True)``: with ``initial`` (a warm start, as in the bootstrap) only
     that point is climbed; otherwise the constructive starts plus batches of ``starts`` random ones until the
-    best maximum is replicated or ``max_starts`` have run (see :func:`maximise`).
+    best maximum is replicated or ``max_starts`` have run (see :func:`maximise`). ``interval``: ``profile``
+    (likelihood-ratio intervals over the modes near the best) or ``wald`` (on a range-respecting scale).
     """
+    if interval not in INTERVALS:
+        raise DataError(f"unknown interval {interval!r} (choose from {', '.join(INTERVALS)})")
     if isinstance(starts, bool) or not isinstance(starts, (int, np.integer)) or starts < 1:
         raise DataError(f"starts must be a positive integer, got {starts!r}")
     if max_starts is not None and (isinstance(max_starts, bool) or not isinstance(max_starts, (int, np.integer))
@@ -235,7 +311,7 @@ def compile_mle(placement, starts: int = 10, seed=None, progress=None, max_start
                            information=standard_errors, max_starts=max_starts)
         else:
             fit = maximise(lik, patterns, starts=0, seed=rng, initial=[initial], information=standard_errors)
-        est = summarise(fit, placement, standard_errors=standard_errors)
+        est = summarise(fit, placement, ci_level=ci_level, standard_errors=standard_errors, interval=interval)
         est.diagnostics["constructive_starts"] = len(points)
         if mo.tensor is None:  # survey scale: the likelihood ran on the observed patterns, no table
             est.diagnostics["patterns"] = int(len(patterns.codes))

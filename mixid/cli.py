@@ -292,11 +292,14 @@ def estimate(
     bootstrap: int = typer.Option(0, "--bootstrap", help="Bootstrap replicates for intervals (maximum likelihood "
                                                          "gives Wald intervals without)."),
     seed: int = typer.Option(0, "--seed", help="Random seed of the starts and the bootstrap."),
+    interval: str = typer.Option("profile", "--interval",
+                                 help="Intervals of maximum likelihood without --bootstrap: profile (likelihood "
+                                      "ratio) or wald (on a scale that respects each quantity's range)."),
     json_out: bool = typer.Option(False, "--json", help="Print the result as JSON (no progress bars)."),
     truth_in: Path = typer.Option(None, "--truth", help="Ground truth JSON (from mixid simulate) to compare."),
     plot: Path = typer.Option(None, "--plot", help="Save a figure of what the design identifies here (PNG)."),
 ) -> None:
-    """Estimate what DESIGN identifies from DATA, with bootstrap intervals."""
+    """Estimate what DESIGN identifies from DATA, with intervals (profile likelihood, Wald or bootstrap)."""
     from mixid.estimate.data import parse_columns
     from mixid.estimate.fit import fit
     from mixid.estimate.result import check_truth
@@ -305,6 +308,8 @@ def estimate(
     _check_range(starts, "--starts", 1, MAX_STARTS)
     if max_starts is not None:
         _check_range(max_starts, "--max-starts", 1, MAX_STARTS)
+    if interval not in ("profile", "wald"):
+        raise _bad(f"--interval must be profile or wald, got {_shown(interval)}")
     _check_range(seed, "--seed", 0, MAX_SEED)
     _check_output(plot, "--plot", (".png", ".pdf", ".svg"))
     mapping = parse_columns(columns) if columns is not None else None
@@ -313,7 +318,7 @@ def estimate(
         check_truth(truth)
     with _progress(enabled=not json_out) as report:
         result = fit(design, str(data), estimator=estimator, bootstrap=bootstrap, seed=seed, truth=truth,
-                     columns=mapping, progress=report, starts=starts, max_starts=max_starts)
+                     columns=mapping, progress=report, starts=starts, max_starts=max_starts, interval=interval)
     if plot is not None:
         result.plot(path=plot)
     if json_out:

@@ -147,7 +147,7 @@ def test_spo_error_shrinks_with_n():
 
 def test_fit_picks_and_refuses():
     data, _ = simulate("paper-level4", 2000, seed=0)
-    assert fit("paper-level4", data).estimator == "mle"  # the ATE is identified: maximum likelihood by default
+    assert fit("paper-level4", data, interval="wald").estimator == "mle"  # the ATE is identified: mle by default
     assert fit("paper-level4", data, estimator="proximal").estimator == "proximal"
     with pytest.raises(IdentificationError, match="not identifiable"):
         fit("paper-level4", data, estimator="spo")
@@ -303,3 +303,14 @@ def test_estimate_flags_out_of_range_exit_2_with_one_line(capsys, tmp_path):
     code = main(["estimate", "paper-level3", str(path), "--max-starts", "0"])
     err = capsys.readouterr().err
     assert code == 2 and "--max-starts must be an integer from 1" in err and len(err.strip().splitlines()) == 1
+
+
+def test_estimate_refuses_an_unknown_interval(capsys, tmp_path):
+    from mixid.cli import main
+
+    data, _ = simulate("paper-level3", 500, seed=0)
+    path = tmp_path / "d.csv"
+    data.to_csv(path, index=False)
+    code = main(["estimate", "paper-level3", str(path), "--interval", "bayes"])
+    err = capsys.readouterr().err
+    assert code == 2 and "--interval must be profile or wald" in err and len(err.strip().splitlines()) == 1

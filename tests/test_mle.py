@@ -21,7 +21,7 @@ from tests.conftest import make_design
 def exact_fit(design: Design, params: dict, n: float = 1e6, starts: int = 5, seed: int = 0):
     """The MLE of a table whose counts are n times the exact population probabilities."""
     p = place(design)
-    _, run = compile_estimator(p, "mle", seed=seed, starts=starts)
+    _, run = compile_estimator(p, "mle", seed=seed, starts=starts, interval="wald")
     return run(Moments(design, population_moments(design, params), n=n))
 
 
@@ -70,7 +70,8 @@ def test_a_local_only_design_reaches_a_point_of_the_fibre():
 
 @pytest.mark.parametrize("k, published", sorted(datasets.CARCINOMA_LOGLIK.items())[1:])
 def test_carcinoma_reaches_the_published_maxima(k, published):
-    r = fit(Design.latent_class(list("ABCDEFG"), classes=k), datasets.load("carcinoma"), seed=1, starts=20)
+    r = fit(Design.latent_class(list("ABCDEFG"), classes=k), datasets.load("carcinoma"), seed=1, starts=20,
+            interval="wald")
     f = r.to_dict()["fit"]
     assert f["loglik"] == pytest.approx(published, abs=1e-3)
     assert f["n_parameters"] == 8 * k - 1 and f["df"] == 118 - f["n_parameters"]
@@ -110,7 +111,7 @@ def test_standard_errors_match_the_sampling_spread():
     rng = np.random.default_rng(0)
     n, reps = 20_000, 30
     p = place(d)
-    _, run = compile_estimator(p, "mle", seed=1, starts=1)
+    _, run = compile_estimator(p, "mle", seed=1, starts=1, interval="wald")
     ates, ses = [], []
     for _ in range(reps):
         counts = rng.multinomial(n, probs).reshape(Model(d).cell_dims)
@@ -124,7 +125,7 @@ def test_standard_errors_match_the_sampling_spread():
 def test_what_is_not_identified_gets_no_standard_error():
     d = Design.builtin("paper-level4")
     data, t = simulate(d, 20_000, seed=1)
-    r = fit(d, data, estimator="mle", seed=0)
+    r = fit(d, data, estimator="mle", seed=0, interval="wald")
     out = r.to_dict()
     assert out["ate"]["se"] > 0 and out["ate"]["ci"][0] < out["ate"]["estimate"] < out["ate"]["ci"][1]
     assert all(a["effect_se"] is None and a["weight_se"] is None for a in out["mte"])
@@ -140,7 +141,7 @@ def test_default_is_maximum_likelihood_started_by_the_constructive_estimate():
     assert r.estimator == "mle"
     f = r.to_dict()["fit"]
     assert r.estimate.diagnostics["constructive_starts"] == 1 and f["starts"] >= 5 and f["starts"] % 4 == 1
-    assert r.interval_kind == "Wald"
+    assert r.interval_kind == "profile" and r.to_dict()["interval"]["kind"] == "profile"
 
 
 def test_bootstrap_is_warm_started_and_seeded():
@@ -149,7 +150,7 @@ def test_bootstrap_is_warm_started_and_seeded():
     r1 = fit("paper-level3", data, seed=7, bootstrap=15, starts=3)
     r2 = fit("paper-level3", data, seed=7, bootstrap=15, starts=3)
     np.testing.assert_array_equal(r1.bootstrap, r2.bootstrap)
-    assert r1.interval_kind == "bootstrap percentile" and len(r1.bootstrap) == 15
+    assert r1.interval_kind == "bootstrap" and len(r1.bootstrap) == 15
     lo, hi = r1.to_dict()["ate"]["ci"]
     assert lo < r1.estimate.ate < hi
 
@@ -171,13 +172,13 @@ def test_posterior_is_bayes_rule():
 def test_patterns_without_the_dense_table_give_the_same_fit(monkeypatch):
     d = Design.latent_class(list("ABCDEFG"), classes=3)
     df = datasets.load("carcinoma")
-    dense = fit(d, df, seed=1).to_dict()
+    dense = fit(d, df, seed=1, interval="wald").to_dict()
     monkeypatch.setattr(data_module, "MAX_DENSE_CELLS", 10)
     patterns = data_module.patterns_from_data(d, df)
     assert len(patterns.codes) == len(np.unique(df.to_numpy(), axis=0)) and patterns.counts.sum() == 118
     assert patterns.notes == [] and data_module.patterns_from_data(d, df.assign(site=1)).notes == [
         "ignored 1 column the design does not use: site"]
-    sparse = fit(d, df, seed=1)
+    sparse = fit(d, df, seed=1, interval="wald")
     assert sparse.estimate.diagnostics["patterns"] == len(patterns.codes)
     assert sparse.to_dict()["fit"]["loglik"] == pytest.approx(dense["fit"]["loglik"], abs=1e-8)
     np.testing.assert_allclose(sparse.to_dict()["mixture"]["weights"], dense["mixture"]["weights"], atol=1e-6)
@@ -239,7 +240,7 @@ def test_one_class_and_overparametrised_models_say_what_they_are():
     one = fit(Design.latent_class(list("ABCDEFG"), classes=1), df)
     assert one.to_dict()["fit"]["loglik"] == pytest.approx(datasets.CARCINOMA_LOGLIK[1], abs=1e-3)
     assert not any("boundary" in w for w in one.estimate.warnings)
-    four = fit("paper-level4", simulate("paper-level4", 5000, seed=1)[0], seed=1)
+    four = fit("paper-level4", simulate("paper-level4", 5000, seed=1)[0], seed=1, interval="wald")
     assert four.to_dict()["fit"]["df"] == -2 and any("residual df -2" in w for w in four.estimate.warnings)
     assert "class 0 | X=0, T=0" in four.summary()  # tables name their parents
 
@@ -295,3 +296,41 @@ def test_results_are_strict_json_with_non_finite_values_as_null(tmp_path, capsys
     assert main(["estimate", "paper-level3", str(path), "--truth", str(truth_path), "--json"]) == 0
     printed = json.loads(capsys.readouterr().out, parse_constant=lambda c: pytest.fail(f"{c} in the JSON"))
     assert printed["truth"]["ate"] is None
+
+
+def test_profile_intervals_hold_the_values_the_likelihood_ratio_test_does_not_reject():
+    """Profile intervals (the default) and range-respecting Wald intervals stay inside each quantity's range and
+    hold the estimate; at each end of the ATE's profile interval a parameter point of the region reaches the
+    end; an unknown interval is refused."""
+    from mixid.estimate.intervals import quantity_ranges
+    from mixid.estimate.likelihood.profile import find_modes, quantity_map
+    from scipy.stats import chi2
+
+    d = Design.builtin("paper-level3")
+    data, _ = simulate(d, 3000, seed=4)
+    prof = fit(d, data, seed=0)
+    wald = fit(d, data, seed=0, interval="wald")
+    assert prof.to_dict()["interval"]["kind"] == "profile" and wald.to_dict()["interval"]["kind"] == "wald"
+    ranges = quantity_ranges(d, 2)
+    for r in (prof, wald):
+        for v, ci, (lo, hi) in zip(r.estimate.vector(), r._ci(), ranges):
+            if ci is not None:
+                assert lo <= ci[0] <= v <= ci[1] <= hi
+    f = prof.estimate.extra["mle"]
+    assert find_modes(f)[0].delta == 0.0 and prof.to_dict()["modes"][0]["delta"] == 0.0
+    lo, hi = prof.to_dict()["ate"]["ci"]
+    assert lo < prof.estimate.ate < hi
+    # the Wald interval on the logit scale of a weight near 0 does not reach below 0, unlike the plain one
+    w_ci = wald.to_dict()["mte"][0]["weight_ci"]
+    assert w_ci is None or w_ci[0] > 0
+    values = quantity_map(f.likelihood, np.argsort(causal_effects(f)))
+    assert values(f.point)[0][0] == pytest.approx(prof.estimate.ate)
+    assert chi2.ppf(0.95, 1) / 2 == pytest.approx(1.92, abs=0.01)
+    with pytest.raises(DataError, match="unknown interval"):
+        fit(d, data, interval="bayes")
+
+
+def causal_effects(f):
+    from mixid.estimate.likelihood.inference import causal_quantities
+
+    return causal_quantities(f.design, f.point)[0]["effects"]

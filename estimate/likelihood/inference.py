@@ -103,10 +103,17 @@ def expected_information(lik: Likelihood, point: np.ndarray, n: float) -> np.nda
 def empirical_information(lik: Likelihood, x: np.ndarray, data: _Compiled) -> np.ndarray:
     """Sum over observed patterns of count x score score^T (scores by Fisher's identity from the posteriors).
 
-    Used when the table is too large for the expected information; the score of log P(pattern) in a free
-    parameter is the posterior-weighted score of log P(pattern, U=u).
+    Used when the table is too large for the expected information.
     """
-    post = lik.posterior(x[None, :], data)[0][0]  # (k, P)
+    scores = pattern_scores(lik, x, data)
+    return (scores.T * data.counts) @ scores
+
+
+def pattern_scores(lik: Likelihood, x: np.ndarray, data: _Compiled, post: np.ndarray | None = None) -> np.ndarray:
+    """The score of log P(pattern) in the free parameters, one row per observed pattern: the posterior-weighted
+    score of log P(pattern, U=u) (Fisher's identity). ``post`` (k, P): the posteriors at ``x`` when known."""
+    if post is None:
+        post = lik.posterior(x[None, :], data)[0][0]  # (k, P)
     P = post.shape[1]
     scores = np.zeros((P, lik.model.n_params))
     pi, tables = lik.tables_of(x)
@@ -120,7 +127,7 @@ def empirical_information(lik: Likelihood, x: np.ndarray, data: _Compiled) -> np
         row, cat = q // lik.cats[i], q % lik.cats[i]
         for u in range(lik.k):
             _add_score(scores, codes[row, u, :], cat, post[u] / t[row, u, cat])
-    return (scores.T * data.counts) @ scores
+    return scores
 
 
 def _add_score(scores: np.ndarray, codes_row: np.ndarray, cat, weight: np.ndarray) -> None:
