@@ -129,6 +129,16 @@ class Result:
             return _interval(self.bootstrap, self.ci_level)
         return self.estimate.intervals
 
+    def _se_list(self) -> list[float | None]:
+        """Standard errors aligned with :meth:`Estimate.vector` (None where there is none)."""
+        se = self.estimate.se or {}
+        k = 0 if self.estimate.weights is None else len(self.estimate.weights)
+        po = se.get("potential_outcome_means") or [None, None]
+        out = [se.get("ate"), po[0], po[1]] + list(se.get("weights") or [None] * k)
+        if self.estimate.effects is not None:
+            out += list(se.get("effects") or [None] * k)
+        return out
+
     @property
     def interval_kind(self) -> str | None:
         """``bootstrap``, ``profile``, ``wald`` or None (no intervals)."""
