@@ -334,3 +334,30 @@ def causal_effects(f):
     from mixid.estimate.likelihood.inference import causal_quantities
 
     return causal_quantities(f.design, f.point)[0]["effects"]
+
+
+def test_modes_within_the_likelihood_ratio_distance_are_reported_and_warned_about():
+    """Maxima within 1.92 of the best are modes (a farther one is not); targets that differ across them by more
+    than a standard error are warned about, listed in the summary, and held by the ATE's profile interval."""
+    from mixid.estimate.likelihood.profile import find_modes
+    from mixid.estimate.mle import summarise
+    from mixid.estimate.result import Result
+
+    from mixid import place
+
+    d = Design.builtin("paper-level3")
+    data, _ = simulate(d, 3000, seed=4)
+    f = fit(d, data, seed=0, interval="wald").estimate.extra["mle"]
+    lik = f.likelihood
+    best = lik.state_of(f.point)
+    other = lik.random_states(np.random.default_rng(3), 2)
+    f.states = np.vstack([best, other])
+    f.start_lliks = np.array([f.loglik, f.loglik - 1.0, f.loglik - 2.5])
+    modes = find_modes(f)
+    assert [m.delta for m in modes] == [0.0, 1.0]
+    est = summarise(f, place(d))
+    assert len(est.modes) == 2 and est.modes[1]["delta"] == 1.0 and len(est.modes[1]["mte"]) == 2
+    assert any("2 local maxima" in w and "the ATE" in w for w in est.warnings)
+    lo, hi = est.intervals[0]
+    assert all(lo <= m["ate"] <= hi for m in est.modes)
+    assert "2 local maxima within 1.000 of the best" in Result("mle", 3, 3000, est, 0.0).summary()
