@@ -361,3 +361,12 @@ def test_modes_within_the_likelihood_ratio_distance_are_reported_and_warned_abou
     lo, hi = est.intervals[0]
     assert all(lo <= m["ate"] <= hi for m in est.modes)
     assert "2 local maxima within 1.000 of the best" in Result("mle", 3, 3000, est, 0.0).summary()
+
+
+def test_a_latent_class_summary_shows_its_intervals():
+    """A design without a treatment shows its class weights' intervals in the text, bootstrap or profile."""
+    df = datasets.load("carcinoma")
+    d = Design.latent_class(list("ABCDEFG"), classes=2)
+    boot = fit(d, df, seed=0, bootstrap=5, interval="wald")
+    assert "class weights, 95% bootstrap interval: [" in boot.summary()
+    assert "class weights, 95% wald interval: [" in fit(d, df, seed=0, interval="wald").summary()
