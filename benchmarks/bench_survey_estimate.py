@@ -21,7 +21,8 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import plot_lines, run_sections, timed_subprocess  # noqa: E402
-from mixid.estimate import mle  # noqa: E402
+from mixid.estimate.data import Patterns  # noqa: E402
+from mixid.estimate.likelihood import likelihood, maximise  # noqa: E402
 
 from mixid import Design, place, random_params, simulate, sufficient_stats  # noqa: E402
 
@@ -42,11 +43,11 @@ def _one(items: int, n: int, seed: int = 0) -> dict:
     data, truth = simulate(d, n, params=params, seed=seed + 1)
     t0 = time.perf_counter()
     stats = sufficient_stats(d, data)
-    patterns = stats.patterns if not stats.dense else mle.Patterns.from_table(stats.sums)  # under 2^22 cells
+    patterns = stats.patterns if not stats.dense else Patterns.from_table(stats.sums)  # under 2^22 cells
     t1 = time.perf_counter()
-    fit = mle.maximise(mle.likelihood(d), patterns, starts=10, seed=seed)
+    fit = maximise(likelihood(d), patterns, starts=10, seed=seed)
     t2 = time.perf_counter()
-    pi, _ = mle.likelihood(d).from_point(fit.point)
+    pi, _ = likelihood(d).from_point(fit.point)
     error = float(np.max(np.abs(np.sort(pi) - np.sort(truth.weights))))
     return {"patterns": len(patterns.codes), "stats": t1 - t0, "mle": t2 - t1, "error": error,
             "converged": fit.converged}

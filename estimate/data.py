@@ -16,7 +16,7 @@ from __future__ import annotations
 import itertools
 import math
 import stat
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,7 +46,7 @@ class SufficientStats:
     loaded in memory); ``rows_unavailable`` says why ``columns`` is None when rows were asked for.
 
     A categorical design whose table would exceed :data:`MAX_DENSE_CELLS` cells keeps its data as ``patterns``
-    (:class:`mixid.estimate.mle.Patterns`: the observed response patterns and their counts) and ``sums`` is None;
+    (:class:`Patterns`: the observed response patterns and their counts) and ``sums`` is None;
     :meth:`marginal` serves both forms, so estimators that need only low-order marginals never see the table.
     """
 
@@ -404,8 +404,6 @@ def sufficient_stats(design: Design, data: Any, *, columns: Mapping[str, str] | 
         if not all(v.categorical for v in design.variables):
             raise DataError(f"the design's table of moments would have {cells:,} cells (over {MAX_DENSE_CELLS:,});"
                             " with continuous variables it must be held densely: use fewer or smaller variables")
-        from .mle import patterns_from_data
-
         patterns = patterns_from_data(design, data, chunksize=chunksize, columns=columns)
         stats = SufficientStats(design, int(patterns.counts.sum()), None, notes=list(patterns.notes),
                                 patterns=patterns)
@@ -612,3 +610,76 @@ def _from_dask(design: Design, ddf: Any, cmap: dict[str, str]) -> SufficientStat
     if not results:
         raise DataError("the dask DataFrame has no partitions")
     return SufficientStats(design, int(sum(n for _, n in results)), sum(s for s, _ in results), notes=notes)
+
+
+# ------------------------------------------------------------------------------------- response patterns
+@dataclass
+class Patterns:
+    """Observed response patterns (rows of category codes, axes as the model's cells) and their counts."""
+
+    codes: np.ndarray  # (P, m) int64
+    counts: np.ndarray  # (P,) float
+    dims: tuple[int, ...]
+    notes: list[str] = field(default_factory=list)  # notices from reading the data (columns ignored)
+
+    @classmethod
+    def from_table(cls, table: np.ndarray) -> Patterns:
+        """The non-empty cells of a contingency table."""
+        table = np.asarray(table, dtype=float)
+        if (table < 0).any() or not np.isfinite(table).all():
+            raise DataError("a contingency table must hold finite non-negative counts")
+        cells = np.flatnonzero(table.ravel())
+        return cls(np.stack(np.unravel_index(cells, table.shape), axis=1).astype(np.int64), table.ravel()[cells],
+                   table.shape)
+
+    def marginal(self, axes: Sequence[int]) -> np.ndarray:
+        """Counts of the marginal table of these axes (in that order), from the patterns alone."""
+        shape = tuple(self.dims[a] for a in axes)
+        if not axes:
+            return np.asarray(self.counts.sum())
+        cells = np.ravel_multi_index(tuple(self.codes[:, a] for a in axes), shape)
+        return np.bincount(cells, weights=self.counts, minlength=math.prod(shape)).reshape(shape)
+
+    @classmethod
+    def from_columns(cls, columns: Sequence[np.ndarray], dims: Sequence[int]) -> Patterns:
+        """Unique rows of validated integer columns with their counts (no dense table)."""
+        rows = np.stack([np.asarray(c, dtype=np.int64) for c in columns], axis=1)
+        codes, counts = np.unique(rows, axis=0, return_counts=True)
+        return cls(codes, counts.astype(float), tuple(int(d) for d in dims))
+
+
+def patterns_from_data(design: Design, data, chunksize: int = 1_000_000, columns=None) -> Patterns:
+    """Observed response patterns and counts of a data set, without the dense table.
+
+    Accepts what :func:`mixid.estimate.data.sufficient_stats` accepts (DataFrame, mapping, CSV/Parquet path,
+    dask DataFrame), read chunk by chunk by :func:`mixid.estimate.data.read_chunks` (``columns`` maps design
+    variables to data columns; other columns are ignored, with the notice in ``notes``). Patterns are encoded as
+    one integer per row when the table's size fits in 62 bits, else found row-wise.
+    """
+    names = data_columns(design)
+    dims = cell_dims(design)
+    notes, chunks = read_chunks(design, data, columns, chunksize)
+    packed = sum(np.log2(d) for d in dims) < 62
+    found: list[tuple[np.ndarray, np.ndarray]] = []
+    n = 0
+    for cols in chunks:
+        rows = np.stack([cols[c] for c in names], axis=1)
+        n += len(rows)
+        if packed:
+            code = np.zeros(len(rows), dtype=np.int64)
+            for j, d in enumerate(dims):
+                code = code * d + rows[:, j]
+            found.append(np.unique(code, return_counts=True))
+        else:
+            found.append(np.unique(rows, axis=0, return_counts=True))
+    if n < MIN_ROWS:
+        raise DataError(f"too few rows: {n} (need at least {MIN_ROWS})")
+    keys = np.concatenate([f[0] for f in found])
+    counts = np.concatenate([f[1] for f in found]).astype(float)
+    if packed:
+        uniq, inverse = np.unique(keys, return_inverse=True)
+        codes = np.stack(np.unravel_index(uniq, dims), axis=1).astype(np.int64) if len(uniq) else \
+            np.zeros((0, len(dims)), np.int64)
+    else:
+        codes, inverse = np.unique(keys, axis=0, return_inverse=True)
+    return Patterns(codes, np.bincount(inverse.ravel(), weights=counts), tuple(dims), notes)

@@ -48,7 +48,7 @@ class Moments:
         self.design = design
         self.n = n  # rows behind the moments (None for population moments): the likelihood needs counts
         self.model = model or Model(design)
-        # a table too large to hold: the observed response patterns (mle.Patterns) with n rows give the marginals
+        # a table too large to hold: the observed response patterns (data.Patterns) with n rows give the marginals
         self.patterns = patterns
         self.tensor = None if tensor is None else np.asarray(tensor, dtype=float)
         if self.tensor is None and (patterns is None or not n):

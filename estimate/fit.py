@@ -31,10 +31,14 @@ from .spo import naive_difference, spo
 ESTIMATORS = ("auto", "mle", "md", "spo", "proximal", "cp", "adjustment")
 MAX_BOOTSTRAP = 10_000
 MAX_STARTS = 1000
+INTERVALS = ("profile", "wald")
 
 
 def _refuse(p: Placement, target: str, estimator: str, route_name: str) -> IdentificationError:
     v = p.targets[target]
+    if v.verdict == "inconclusive":
+        return IdentificationError(f"{estimator}: whether the {target.replace('_', ' ')} is identifiable in design "
+                                   f"'{p.design.name}' is inconclusive ({v.reason})")
     if not v.identifiable:
         return IdentificationError(f"{estimator}: the {target.replace('_', ' ')} is not identifiable in design "
                                    f"'{p.design.name}' ({v.reason})")
@@ -67,7 +71,8 @@ def _cached_place(design: Design, *, error: float = DEFAULT_ERROR, seed: int | N
 
 def compile_estimator(p: Placement, estimator: str = "auto", method: str = "pencil",
                       seed: int | np.random.Generator | None = None, starts: int = 10,
-                      progress: Progress | None = None
+                      progress: Progress | None = None, max_starts: int | None = None,
+                      interval: str = "profile", ci_level: float = 0.95
                       ) -> tuple[str, Callable[[Moments], Estimate]]:
     """The estimator's name and a function from moments to an :class:`Estimate`.
 
@@ -100,21 +105,25 @@ def compile_estimator(p: Placement, estimator: str = "auto", method: str = "penc
         elif identifiable:  # continuous variables and no constructive formula: the model by minimum distance
             estimator = "md"
         else:
-            raise IdentificationError(f"no estimator for design '{d.name}': nothing is identifiable "
-                                      "(--estimator mle or md still fits the model and its fit statistics)")
+            undecided = [t for t in ("full_mixture", "mte", "ate") if p.targets[t].verdict == "inconclusive"]
+            what = (f"no target is proved identifiable ({', '.join(undecided)}: inconclusive, the placement "
+                    "stopped before deciding)" if undecided else "nothing is identifiable")
+            raise IdentificationError(f"no estimator for design '{d.name}': {what} (--estimator mle or md still "
+                                      "fits the model and its fit statistics)")
     if estimator == "mle":
         if not categorical:
             raise IdentificationError("mle: maximum likelihood needs every variable categorical; designs with "
                                       "continuous variables are estimated by md, spo or proximal")
         from .mle import compile_mle
 
-        return "mle", compile_mle(p, starts=starts, seed=seed, progress=progress)
+        return "mle", compile_mle(p, starts=starts, seed=seed, progress=progress, max_starts=max_starts,
+                                  interval=interval, ci_level=ci_level)
     if estimator == "md":
         if d.latent_observed:
             raise IdentificationError("md: the class is observed; use adjustment")
         from .md import compile_md
 
-        return "md", compile_md(p, starts=starts, seed=seed)
+        return "md", compile_md(p, starts=starts, seed=seed, ci_level=ci_level)
     if not causal and estimator in ("spo", "proximal", "cp"):
         raise IdentificationError(f"{estimator}: design '{d.name}' has no treatment and outcome; its mixture is "
                                   "estimated by mle")
@@ -168,7 +177,8 @@ def _check_placement(placement: Any, design: Design) -> None:
 def fit(design: Design | str, data: Any, estimator: str = "auto", bootstrap: int = 0,
         seed: int | np.random.Generator | None = None, *, starts: int = 10, method: str = "pencil",
         ci_level: float = 0.95, placement: Placement | None = None, truth: dict | None = None,
-        progress: Progress | None = None, columns: Mapping[str, str] | None = None) -> Result:
+        progress: Progress | None = None, columns: Mapping[str, str] | None = None,
+        max_starts: int | None = None, interval: str = "profile") -> Result:
     """Estimate the identified targets of ``design`` from ``data``.
 
     Parameters
@@ -188,7 +198,8 @@ def fit(design: Design | str, data: Any, estimator: str = "auto", bootstrap: int
         resampling rows.
     seed : int or numpy.random.Generator
     starts : int
-        Random starts of maximum likelihood, besides the constructive estimate.
+        Random starts of maximum likelihood per batch, besides the constructive estimate. Batches follow until the
+        best log-likelihood is reached by 3 starts (``fit.replicated`` in the result) or ``max_starts`` have run.
     method : {"pencil", "prony"}
         The k-atom moment solver of SPO.
     placement : Placement, optional
@@ -202,6 +213,12 @@ def fit(design: Design | str, data: Any, estimator: str = "auto", bootstrap: int
     columns : mapping, optional
         Design variable -> data column, e.g. ``{"Z": "age_group", "X": "income"}``; unnamed variables read the
         column of their own name.
+    max_starts : int, optional
+        Cap on the starts of maximum likelihood (default 200, or the first batch when it is larger).
+    interval : {"profile", "wald"}
+        Intervals of maximum likelihood without a bootstrap: ``profile`` (likelihood-ratio intervals, over every
+        local maximum within chi2_1 / 2 of the best) or ``wald`` (estimate +- z se on the logit of the quantity's
+        position in its range). Minimum distance gives Wald intervals.
 
     Examples
     --------
@@ -221,8 +238,13 @@ def fit(design: Design | str, data: Any, estimator: str = "auto", bootstrap: int
         raise DataError(f"bootstrap asks for {bootstrap:,} replicates (at most {MAX_BOOTSTRAP:,})")
     if isinstance(starts, bool) or not isinstance(starts, (int, np.integer)) or not 1 <= starts <= MAX_STARTS:
         raise DataError(f"starts must be an integer from 1 to {MAX_STARTS:,}, got {shown(starts)}")
+    if max_starts is not None and (isinstance(max_starts, bool) or not isinstance(max_starts, (int, np.integer))
+                                   or not 1 <= max_starts <= MAX_STARTS):
+        raise DataError(f"max_starts must be an integer from 1 to {MAX_STARTS:,}, got {shown(max_starts)}")
     if truth is not None:
         check_truth(truth)
+    if interval not in INTERVALS:
+        raise DataError(f"unknown interval {shown(interval)} (choose from {', '.join(INTERVALS)})")
     if not 0 < ci_level < 1:
         raise DataError(f"ci_level must be in (0, 1), got {ci_level}")
     if isinstance(seed, bool) or not (seed is None or isinstance(seed, (int, np.integer, np.random.Generator))):
@@ -231,7 +253,8 @@ def fit(design: Design | str, data: Any, estimator: str = "auto", bootstrap: int
         _check_placement(placement, design)
     p = placement or _cached_place(design)
     rng = as_generator(seed)
-    name, run = compile_estimator(p, estimator, method=method, seed=rng, starts=starts, progress=progress)
+    name, run = compile_estimator(p, estimator, method=method, seed=rng, starts=starts, progress=progress,
+                                  max_starts=max_starts, interval=interval, ci_level=ci_level)
     stats = sufficient_stats(design, data, columns=columns, keep_rows=bool(bootstrap) or name == "md")
     if not stats.dense and name == "md":
         raise DataError(f"md: minimum distance weighs every cell of the table, and the table of design "
@@ -310,7 +333,7 @@ def _bootstrap(stats: SufficientStats, mo: Moments, run, B: int, rng: np.random.
     design, n = stats.design, stats.n
     out = np.full((B, width), np.nan)
     if stats.categorical and not stats.dense:  # observed patterns: multinomial draws of their counts
-        from .mle import Patterns
+        from .data import Patterns
 
         pat = stats.patterns
 

@@ -19,9 +19,14 @@ from mixid.identify import Design, Model
 from mixid.identify.errors import DataError
 from mixid.identify.model import LAST, ONE
 
-from .mle import causal_quantities, face_delta, identification, weight_gradients
+from .intervals import quantity_ranges, wald_in_range
+from .likelihood.inference import causal_quantities, face_delta, weight_gradients
+from .mle import identification
 
+#: A probability closer than this to 0 or 1 is on the boundary: no standard error, and held there (as in mle).
 BOUNDARY = 1e-6
+#: Weight of the penalty that keeps every implied last category non-negative (least squares has only box bounds).
+PENALTY = 1e4
 
 
 def feature_covariance(design: Design, columns: dict[str, np.ndarray]) -> np.ndarray:
@@ -71,17 +76,55 @@ def _bounds(model: Model) -> tuple[np.ndarray, np.ndarray]:
     return lo, hi
 
 
-def _last_entries(model: Model, point: np.ndarray) -> np.ndarray:
-    """Every dependent (last-category) probability at a point; each must be >= 0."""
+def _probability_rows(model: Model) -> list[tuple[np.ndarray, str]]:
+    """Every distribution row with a dependent last category: its free codes and the last entry's name."""
     out = []
-    for table in [model._pi[None, :]] + list(model.tables.values()):
+    tables = [("pi", model._pi[None, :])] + list(model.tables.items())
+    names = [p.name for p in model.params]
+    for var, table in tables:
         for row in table.reshape(-1, table.shape[-1]):
             if (row == LAST).any():
-                out.append(1 - point[row[row >= 0]].sum())
-    return np.array(out)
+                free = row[row >= 0]
+                first = names[free[0]]
+                prefix = "pi_" if var == "pi" else f"p_{var}0"
+                last = (f"pi_{len(row) - 1}" if var == "pi" else f"p_{var}{len(row) - 1}{first[len(prefix):]}") \
+                    if first.startswith(prefix) else f"1 - ({' + '.join(names[c] for c in free)})"
+                out.append((free, last))
+    return out
 
 
-def compile_md(placement, starts: int = 10, seed=None):
+def _last_entries(model: Model, point: np.ndarray) -> np.ndarray:
+    """Every dependent (last-category) probability at a point; each must be >= 0."""
+    return np.array([1 - point[free].sum() for free, _ in _probability_rows(model)])
+
+
+def _face(model: Model, point: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """Directions that keep probabilities on the boundary where they are (columns), and the names of those
+    probabilities: a free entry at 0 or 1 is held, and a row whose last category is at 0 moves only along
+    differences of its interior entries (as maximum likelihood's active set)."""
+    names = [p.name for p in model.params]
+    bounded = np.isfinite(lo)
+    at_bound = bounded & ((point < lo + BOUNDARY) | (point > hi - BOUNDARY))
+    held = [names[i] for i in np.flatnonzero(at_bound)]
+    cols = [np.eye(model.n_params)[i] for i in np.flatnonzero(~bounded)]
+    in_rows = set()
+    for free, last in _probability_rows(model):
+        in_rows.update(free.tolist())
+        inside = [c for c in free if not at_bound[c]]
+        if 1 - point[free].sum() < BOUNDARY:
+            held.append(last)
+            for c in inside[:-1]:
+                col = np.zeros(model.n_params)
+                col[c], col[inside[-1]] = 1.0, -1.0
+                cols.append(col)
+        else:
+            cols += [np.eye(model.n_params)[c] for c in inside]
+    cols += [np.eye(model.n_params)[i] for i in np.flatnonzero(bounded & ~at_bound) if i not in in_rows]
+    basis = np.array(cols).T if cols else np.zeros((model.n_params, 0))
+    return basis, held
+
+
+def compile_md(placement, starts: int = 10, seed=None, ci_level: float = 0.95):
     """A function from moments (with ``n`` and, optionally, the rows' feature covariance) to an Estimate."""
     from .result import Estimate
     from .simulate import as_generator
@@ -106,11 +149,19 @@ def compile_md(placement, starts: int = 10, seed=None):
         w, V = np.linalg.eigh(W)
         L = (V * np.sqrt(np.maximum(w, 0))).T  # W = L' L
 
-        def residual(x):
-            return L @ (target - model.evaluate(x)[0])
+        rows = _probability_rows(model)
+        tail_jac = np.zeros((len(rows), model.n_params))
+        for r, (free, _) in enumerate(rows):
+            tail_jac[r, free] = -1.0
+        scale = PENALTY * max(1.0, float(np.linalg.norm(L, 2)))
+
+        def residual(x):  # the moment residual, then a penalty on every negative implied last category
+            return np.concatenate([L @ (target - model.evaluate(x)[0]),
+                                   scale * np.minimum(_last_entries(model, x), 0.0)])
 
         def jac(x):
-            return -L @ model.evaluate(x)[1]
+            negative = (_last_entries(model, x) < 0)[:, None]
+            return np.concatenate([-L @ model.evaluate(x)[1], scale * np.where(negative, tail_jac, 0.0)])
 
         best = None
         for _ in range(starts):
@@ -119,12 +170,14 @@ def compile_md(placement, starts: int = 10, seed=None):
                                                x_scale="jac", ftol=1e-12, xtol=1e-12, gtol=1e-12)
             if best is None or sol.cost < best.cost - 1e-15:
                 best = sol
-        point = best.x
-        objective = 2 * float(best.cost)  # Q(theta_hat)
-        tail = _last_entries(model, point)
-        if (tail < -1e-8).any():
-            warnings.append("the minimum-distance estimate puts a negative mass on a last category "
-                            f"(lowest {tail.min():.3g}): weak identification or misspecification")
+        point = _onto_simplex(model, best.x)
+        r = L @ (target - model.evaluate(point)[0])
+        objective = float(r @ r)  # Q(theta_hat)
+        face, held = _face(model, point, lo, hi)
+        if held:
+            warnings.append(f"{len(held)} estimated probabilities lie on the boundary (0 or 1): "
+                            f"{', '.join(held[:8])}{' ...' if len(held) > 8 else ''}; they get no standard error "
+                            "and the others' standard errors are conditional on them")
         _, J = model.evaluate(point)
         info = n * J.T @ W @ J
         rank_S = int(np.linalg.matrix_rank(covariance)) if covariance is not None else len(target) - 1
@@ -137,8 +190,8 @@ def compile_md(placement, starts: int = 10, seed=None):
         def errors(name, grads):
             if not (se_ok and identified.get(name, False)):
                 return [None] * len(grads)
-            se, seen = face_delta(info, None, grads)
-            return [float(v) if ok and np.isfinite(v) else None for v, ok in zip(se, seen)]
+            se, seen = face_delta(info, face, grads)
+            return [float(v) if ok and np.isfinite(v) and v > 0 else None for v, ok in zip(se, seen)]
 
         est = Estimate(ate=None, potential_outcome_means=None, warnings=warnings,
                        diagnostics={"starts": int(starts), "optimizer": best.message})
@@ -148,7 +201,8 @@ def compile_md(placement, starts: int = 10, seed=None):
         weights = model.weights(point)
         pi_grads = weight_gradients(model)
         est.mixture = {"identified": bool(identified.get("full_mixture", False)),
-                       "scope": placement.targets["full_mixture"].scope, "weights": weights.tolist(),
+                       "scope": placement.targets["full_mixture"].scope,
+                       "verdict": placement.targets["full_mixture"].verdict, "weights": weights.tolist(),
                        "weights_se": errors("full_mixture", pi_grads),
                        "parameters": {p.name: float(x) for p, x in zip(model.params, point)},
                        "parameters_se": dict(zip([p.name for p in model.params],
@@ -165,6 +219,24 @@ def compile_md(placement, starts: int = 10, seed=None):
         else:
             est.weights = weights
             est.se = {"weights": est.mixture["weights_se"]}
+        if se_ok:  # Wald intervals on a scale that keeps each quantity inside its range
+            k = len(est.weights)
+            po = est.se.get("potential_outcome_means") or [None, None]
+            ses = ([est.se.get("ate"), *po] if design.causal else [None] * 3) + list(est.se["weights"]) \
+                + (list(est.se["effects"]) if design.causal else [])
+            est.intervals = [wald_in_range(v, s, lo, hi, ci_level)[0] if s is not None else None
+                             for v, s, (lo, hi) in zip(est.vector(), ses, quantity_ranges(design, k))]
+            est.interval_kind = "wald"
         return est
 
     return run
+
+
+def _onto_simplex(model: Model, point: np.ndarray) -> np.ndarray:
+    """The point with every row's probabilities clipped at 0 and renormalised (the penalty leaves at most a
+    rounding-size negative mass on a last category): every reported probability is a probability."""
+    point = point.copy()
+    for free, _ in _probability_rows(model):
+        entries = np.clip(np.append(point[free], 1 - point[free].sum()), 0.0, None)
+        point[free] = (entries / entries.sum())[:-1]
+    return point

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from statistics import NormalDist
 from typing import Any
 
 import numpy as np
@@ -28,6 +27,9 @@ class Estimate:
     se: dict | None = None
     fit: dict | None = None
     mixture: dict | None = None
+    intervals: list | None = None  # aligned with vector(): [low, high] or None
+    interval_kind: str | None = None  # "profile" or "wald"
+    modes: list | None = None  # maximum likelihood: the local maxima near the best
 
     def vector(self) -> np.ndarray:
         """The estimate as one vector (ate, E[Y(0)], E[Y(1)], weights..., effects...) for bootstrapping."""
@@ -121,26 +123,15 @@ class Result:
     warnings: list[str] = field(default_factory=list)
 
     def _ci(self) -> list[list[float] | None] | None:
-        """Intervals aligned with :meth:`Estimate.vector`: bootstrap percentiles when there are replicates,
-        else Wald intervals (estimate +- z se) where a standard error exists."""
+        """Intervals aligned with :meth:`Estimate.vector`: bootstrap percentiles when there are replicates, else
+        the estimator's own (profile-likelihood or range-respecting Wald), else None."""
         if self.bootstrap is not None and len(self.bootstrap):
             return _interval(self.bootstrap, self.ci_level)
-        se = self._se_vector()
-        if se is None:
-            return None
-        z = NormalDist().inv_cdf(0.5 + self.ci_level / 2)
-        out = [None if s is None or not np.isfinite(v) else [float(v - z * s), float(v + z * s)]
-               for v, s in zip(self.estimate.vector(), se)]
-        k = 0 if self.estimate.weights is None else len(self.estimate.weights)
-        for i in range(3, 3 + k):  # a class weight is a probability: its Wald interval is cut to [0, 1]
-            if out[i] is not None:
-                out[i] = [max(out[i][0], 0.0), min(out[i][1], 1.0)]
-        return out
+        return self.estimate.intervals
 
-    def _se_vector(self) -> list[float | None] | None:
-        se = self.estimate.se
-        if not se:
-            return None
+    def _se_list(self) -> list[float | None]:
+        """Standard errors aligned with :meth:`Estimate.vector` (None where there is none)."""
+        se = self.estimate.se or {}
         k = 0 if self.estimate.weights is None else len(self.estimate.weights)
         po = se.get("potential_outcome_means") or [None, None]
         out = [se.get("ate"), po[0], po[1]] + list(se.get("weights") or [None] * k)
@@ -150,9 +141,10 @@ class Result:
 
     @property
     def interval_kind(self) -> str | None:
+        """``bootstrap``, ``profile``, ``wald`` or None (no intervals)."""
         if self.bootstrap is not None and len(self.bootstrap):
-            return "bootstrap percentile"
-        return "Wald" if self.estimate.se else None
+            return "bootstrap"
+        return self.estimate.interval_kind if self.estimate.intervals is not None else None
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON of ``mixid estimate --json`` (docs/json.md): estimates, intervals, standard errors (maximum
@@ -185,13 +177,15 @@ class Result:
             out["mixture"]["weights_ci"] = [ci[3 + u] for u in range(len(e.weights))]
         if ci:
             out["interval"] = {"kind": self.interval_kind, "level": self.ci_level}
+        if e.modes is not None:
+            out["modes"] = e.modes
         out["diagnostics"] = _jsonable(e.diagnostics)
         out["warnings"] = list(dict.fromkeys(list(e.warnings) + list(self.warnings)))
         if self.bootstrap is not None:
             out["bootstrap"] = {"replicates": int(len(self.bootstrap)), "level": self.ci_level}
         if self.truth is not None:
             out["truth"] = {k: v for k, v in self.truth.items() if k in ("ate", "potential_outcome_means", "mte")}
-        return out
+        return strict_json(out)
 
     def summary(self) -> str:
         """A readable report: fit statistics and response tables (maximum likelihood, as poLCA prints them),
@@ -200,17 +194,22 @@ class Result:
         fmt = lambda ci: f"[{ci[0]: .4f}, {ci[1]: .4f}]" if ci else ""  # noqa: E731
         num = lambda x: "" if x is None else f"{x:.4f}"  # noqa: E731
         truth = self.truth or {}
-        level = f"{int(self.ci_level * 100)}% interval"
+        level = f"{int(self.ci_level * 100)}% {self.interval_kind or ''} interval".replace("  ", " ")
         lines = [f"estimator {self.estimator} (level {self.level}), n = {self.n}"]
         if "fit" in d:
             f = d["fit"]
             lines.append(f"log-likelihood {f['loglik']:.4f}   parameters {f['n_parameters']}   AIC {f['aic']:.4f}   "
                          f"BIC {f['bic']:.4f}")
             lines.append(f"G^2 {f['g2']:.4f}   X^2 {f['x2']:.4f}   residual df {f['df']}   "
-                         f"best log-likelihood reached by {f['starts_at_best']} of {f['starts']} starts")
+                         f"best log-likelihood reached by {f['starts_at_best']} of {f['starts']} starts"
+                         + ("" if f.get("replicated", True) else " (not replicated)"))
         if "mixture" in d:
             lines += self._mixture_lines(d["mixture"])
         if "ate" not in d:
+            cis = d.get("mixture", {}).get("weights_ci")
+            if cis and any(cis):
+                lines.append(f"class weights, {level}: " + "  ".join(fmt(ci) or "none" for ci in cis))
+            lines += self._mode_lines(d)
             for w in d["warnings"]:
                 lines.append(f"warning: {w}")
             return "\n".join(lines)
@@ -233,6 +232,7 @@ class Result:
                          f"{fmt(atom.get('weight_ci')):<22}{'' if tw is None else f'{tw:9.4f}'}")
             lines.append(f"{f'class {u} effect':<22}{atom['effect']:>10.4f}{num(atom.get('effect_se')):>9}  "
                          f"{fmt(atom.get('effect_ci')):<22}{'' if te is None else f'{te:9.4f}'}")
+        lines += self._mode_lines(d)
         for w in d["warnings"]:
             lines.append(f"warning: {w}")
         return "\n".join(lines)
@@ -254,7 +254,6 @@ class Result:
         from mixid.identify.errors import DataError
 
         from .data import data_columns, validate_columns
-        from .mle import posterior
 
         fit = self.estimate.extra.get("mle")
         if fit is None:
@@ -262,13 +261,30 @@ class Result:
         if hasattr(data, "columns") and hasattr(data, "to_numpy"):
             data = {c: data[c].to_numpy() for c in data.columns}
         cols = validate_columns(fit.design, data)
-        return posterior(fit, [cols[c] for c in data_columns(fit.design)])
+        return fit.posterior([cols[c] for c in data_columns(fit.design)])
+
+    @staticmethod
+    def _mode_lines(d: dict) -> list[str]:
+        """The local maxima near the best, one line each (nothing when the best is the only one)."""
+        modes = d.get("modes") or []
+        if len(modes) < 2:
+            return []
+        lines = [f"{len(modes)} local maxima within {modes[-1]['delta']:.3f} of the best log-likelihood "
+                 "(not told apart by the likelihood-ratio test):"]
+        for m in modes:
+            what = (f"ATE {m['ate']:.4f}   MTE " + "  ".join(f"{a['weight']:.3f} x {a['effect']:+.3f}"
+                                                           for a in m["mte"])) if "ate" in m else \
+                "weights " + "  ".join(f"{w:.3f}" for w in m["weights"])
+            lines.append(f"  log-likelihood {m['loglik']:.4f} (delta {m['delta']:.4f})   {what}")
+        return lines
 
     def _mixture_lines(self, m: dict) -> list[str]:
         """Class weights and the class-conditional response tables, one block per variable."""
         k = len(m["weights"])
         se = lambda v: "" if v is None else f" ({v:.4f})"  # noqa: E731
-        note = "" if m.get("identified") else " [not identifiable: no standard errors]"
+        note = "" if m.get("identified") else (" [identification inconclusive: no standard errors]"
+                                               if m.get("verdict") == "inconclusive"
+                                               else " [not identifiable: no standard errors]")
         lines = [f"class weights{note}: " + "  ".join(f"{w:.4f}{se(s)}" for w, s in zip(m["weights"],
                                                                                       m["weights_se"]))]
         for name, table in m["tables"].items():
@@ -370,7 +386,7 @@ def _plot_weights(result: Result, d: dict, ax) -> None:
     m = d["mixture"]
     weights = np.asarray(m["weights"], float)
     cis = m.get("weights_ci") or [None] * len(weights)
-    if not any(cis) and result.interval_kind == "Wald":
+    if not any(cis) and result.interval_kind in ("profile", "wald"):
         cis = [c for c in result._ci()[3:3 + len(weights)]]
     err = np.array([[w - c[0], c[1] - w] if c else [0.0, 0.0] for w, c in zip(weights, cis)]).T
     ax.bar(range(len(weights)), weights, yerr=err, capsize=4, color="C0")
@@ -378,6 +394,43 @@ def _plot_weights(result: Result, d: dict, ax) -> None:
     ax.set_ylabel("class weight  P(U = u)")
     ax.set_ylim(0, 1)
     ax.set_title(f"latent class weights ({result.estimator}, n = {result.n:,})")
+
+
+def strict_json(out: dict[str, Any]) -> dict[str, Any]:
+    """``out`` with every NaN or infinity replaced by ``None`` and a warning naming where, so that
+    ``json.dumps(out, allow_nan=False)`` holds (strict JSON never carries NaN or Infinity).
+
+    Examples
+    --------
+    >>> out = strict_json({"ate": {"estimate": float("nan")}, "warnings": []})
+    >>> out["ate"], out["warnings"][0][-37:]
+    ({'estimate': None}, 'and is reported as null: ate.estimate')
+    """
+    where: list[str] = []
+
+    def clean(obj, path):
+        if isinstance(obj, dict):
+            return {str(k): clean(v, f"{path}.{k}" if path else str(k)) for k, v in obj.items()}
+        if isinstance(obj, (list, tuple, np.ndarray)):
+            return [clean(v, f"{path}[{i}]") for i, v in enumerate(obj)]
+        if isinstance(obj, (bool, np.bool_)):
+            return bool(obj)
+        if isinstance(obj, (np.integer,)):
+            return int(obj)
+        if isinstance(obj, (float, np.floating)):
+            if not np.isfinite(obj):
+                where.append(path)
+                return None
+            return float(obj)
+        return obj
+
+    out = clean(out, "")
+    if where:
+        shown = ", ".join(where[:5]) + (f" and {len(where) - 5} more" if len(where) > 5 else "")
+        out.setdefault("warnings", []).append(
+            f"{len(where)} number{'s were' if len(where) > 1 else ' was'} not finite (NaN or infinity) and "
+            f"{'are' if len(where) > 1 else 'is'} reported as null: {shown}")
+    return out
 
 
 def _jsonable(obj: Any) -> Any:
@@ -388,7 +441,7 @@ def _jsonable(obj: Any) -> Any:
     if isinstance(obj, np.ndarray):
         return _jsonable(obj.tolist())
     if isinstance(obj, (np.floating, float)):
-        return float(obj) if np.isfinite(obj) else None
+        return float(obj)  # a NaN or infinity stays, for strict_json to report
     if isinstance(obj, (np.integer,)):
         return int(obj)
     if isinstance(obj, (np.bool_,)):

@@ -323,25 +323,35 @@ def estimate(
     estimator: str = typer.Option("auto", "--estimator",
                                   help="auto (maximum likelihood for categorical designs), mle, md, spo, proximal, "
                                        "cp or adjustment."),
-    starts: int = typer.Option(10, "--starts", help="Random starts of maximum likelihood (besides the "
+    starts: int = typer.Option(10, "--starts", help="Random starts of maximum likelihood per batch (besides the "
                                                     "constructive estimate)."),
+    max_starts: int = typer.Option(None, "--max-starts",
+                                   help="Cap on the starts of maximum likelihood: batches run until 3 starts reach "
+                                        "the best log-likelihood or this many have run (default 200)."),
     columns: str = typer.Option(None, "--columns", metavar="VAR=COLUMN,...",
                                 help="Data columns of design variables, e.g. Z=age_group,X=income (unnamed "
                                 "variables use their own name)."),
     bootstrap: int = typer.Option(0, "--bootstrap", help="Bootstrap replicates for intervals (maximum likelihood "
                                                          "gives Wald intervals without)."),
     seed: int = typer.Option(0, "--seed", help="Random seed of the starts and the bootstrap."),
+    interval: str = typer.Option("profile", "--interval",
+                                 help="Intervals of maximum likelihood without --bootstrap: profile (likelihood "
+                                      "ratio) or wald (on a scale that respects each quantity's range)."),
     json_out: bool = typer.Option(False, "--json", help="Print the result as JSON (no progress bars)."),
     truth_in: Path = typer.Option(None, "--truth", help="Ground truth JSON (from mixid simulate) to compare."),
     plot: Path = typer.Option(None, "--plot", help="Save a figure of what the design identifies here (PNG)."),
 ) -> None:
-    """Estimate what DESIGN identifies from DATA, with bootstrap intervals."""
+    """Estimate what DESIGN identifies from DATA, with intervals (profile likelihood, Wald or bootstrap)."""
     from mixid.estimate.data import parse_columns
     from mixid.estimate.fit import fit
     from mixid.estimate.result import check_truth
 
     _check_range(bootstrap, "--bootstrap", 0, MAX_BOOTSTRAP)
     _check_range(starts, "--starts", 1, MAX_STARTS)
+    if max_starts is not None:
+        _check_range(max_starts, "--max-starts", 1, MAX_STARTS)
+    if interval not in ("profile", "wald"):
+        raise _bad(f"--interval must be profile or wald, got {_shown(interval)}")
     _check_range(seed, "--seed", 0, MAX_SEED)
     _check_output(plot, "--plot", (".png", ".pdf", ".svg"))
     mapping = parse_columns(columns) if columns is not None else None
@@ -350,12 +360,12 @@ def estimate(
         check_truth(truth)
     with _progress(enabled=not json_out) as report:
         result = fit(design, str(data), estimator=estimator, bootstrap=bootstrap, seed=seed, truth=truth,
-                     columns=mapping, progress=report, starts=starts)
+                     columns=mapping, progress=report, starts=starts, max_starts=max_starts, interval=interval)
     if plot is not None:
         with _writing(plot, "--plot"):
             result.plot(path=plot)
     if json_out:
-        print(json.dumps(result.to_dict(), indent=2))
+        print(json.dumps(result.to_dict(), indent=2, allow_nan=False))
         for w in result.to_dict()["warnings"]:  # stdout holds only the JSON: repeat the notices on stderr
             _err().print(f"warning: {w}", markup=False, highlight=False)
     else:

@@ -113,7 +113,7 @@ def test_bench_mle_quick(tmp_path):
     assert r.returncode == 0, r.stderr[-2000:]
     has_stepmix = importlib.util.find_spec("stepmix") is not None
     ran = "parity, stepmix, sweeps" if has_stepmix else "parity, sweeps"
-    assert f"sections run: {ran}, calibration, jacobian_only, speed;" in r.stdout
+    assert f"sections run: {ran}, calibration, jacobian_only, speed, modes, coverage;" in r.stdout
     if not has_stepmix:
         assert "SKIPPED section stepmix: StepMix is not installed" in r.stdout
     parity = _table(tmp_path / "mle_parity_quick.csv")

@@ -147,7 +147,7 @@ def test_spo_error_shrinks_with_n():
 
 def test_fit_picks_and_refuses():
     data, _ = simulate("paper-level4", 2000, seed=0)
-    assert fit("paper-level4", data).estimator == "mle"  # the ATE is identified: maximum likelihood by default
+    assert fit("paper-level4", data, interval="wald").estimator == "mle"  # the ATE is identified: mle by default
     assert fit("paper-level4", data, estimator="proximal").estimator == "proximal"
     with pytest.raises(IdentificationError, match="not identifiable"):
         fit("paper-level4", data, estimator="spo")
@@ -258,3 +258,59 @@ def test_out_of_range_potential_outcomes_warn():
         out_of_range += any("outside the outcome's range" in w for w in est.warnings)
         ill += any("ill-conditioned" in w for w in est.warnings)
     assert out_of_range > 0 and ill > 0
+
+
+def test_estimate_modules_import_no_circle():
+    """No module of estimate/ reaches itself through its imports (function-level imports included): the data
+    layer and the result never import the likelihood, which imports them."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent / "estimate"
+    graph = {}
+    for path in root.rglob("*.py"):
+        name = ".".join(path.relative_to(root).with_suffix("").parts)
+        name = name.removesuffix(".__init__") if name != "__init__" else ""
+        package = name.rsplit(".", 1)[0] if "." in name and path.name != "__init__.py" else \
+            (name if path.name == "__init__.py" else "")
+        deps = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level:
+                base = package.split(".") if package else []
+                base = base[:len(base) - (node.level - 1)]
+                target = ".".join(base + ([node.module] if node.module else []))
+                deps.add(target)
+        graph[name] = {d for d in deps if d in graph or (root / (d.replace(".", "/") + ".py")).exists()
+                       or (root / d.replace(".", "/") / "__init__.py").exists()}
+    assert "mle" not in graph["data"] and not any(d.startswith("likelihood") for d in graph["data"] | graph["result"])
+
+    def reaches(start, goal, seen):
+        for d in graph.get(start, ()):
+            if d == goal or (d not in seen and not seen.add(d) and reaches(d, goal, seen)):
+                return True
+        return False
+
+    circles = [m for m in graph if m and reaches(m, m, set())]
+    assert not circles, f"modules in an import circle: {circles}"
+
+
+def test_estimate_flags_out_of_range_exit_2_with_one_line(capsys, tmp_path):
+    from mixid.cli import main
+
+    data, _ = simulate("paper-level3", 500, seed=0)
+    path = tmp_path / "d.csv"
+    data.to_csv(path, index=False)
+    code = main(["estimate", "paper-level3", str(path), "--max-starts", "0"])
+    err = capsys.readouterr().err
+    assert code == 2 and "--max-starts must be an integer from 1" in err and len(err.strip().splitlines()) == 1
+
+
+def test_estimate_refuses_an_unknown_interval(capsys, tmp_path):
+    from mixid.cli import main
+
+    data, _ = simulate("paper-level3", 500, seed=0)
+    path = tmp_path / "d.csv"
+    data.to_csv(path, index=False)
+    code = main(["estimate", "paper-level3", str(path), "--interval", "bayes"])
+    err = capsys.readouterr().err
+    assert code == 2 and "--interval must be profile or wald" in err and len(err.strip().splitlines()) == 1

@@ -62,3 +62,23 @@ def test_auto_fits_the_model_when_no_formula_takes_continuous_variables():
     d = make_design(3, {"Z": 2, "X": 4, "T": 2, "Y": {"type": "continuous", "features": 3}}, ["Z -> T", "T -> Y"])
     r = fit(d, simulate(d, 20_000, seed=0)[0], seed=0, starts=2)
     assert r.estimator == "md" and r.to_dict()["ate"]["se"] > 0
+
+
+def test_boundary_probabilities_are_named_held_and_get_no_standard_error():
+    """Z = 0 never occurs in class 0, so P(T | Z = 0, U = 0) is not pinned and goes to a bound: md names the
+    boundary probabilities (the implied last category too), gives them null, and no standard error is 0; every
+    implied last category stays a probability."""
+    from mixid.estimate.md import _last_entries
+    from mixid.identify import Model
+
+    params = dict(random_params(CONTINUOUS, seed=1, min_effect_gap=0.3), p_Z0_U0=0.0)
+    data, _ = simulate(CONTINUOUS, 4000, params=params, seed=0)
+    r = fit(CONTINUOUS, data, estimator="md", seed=0, starts=3)
+    d = r.to_dict()
+    held = next(w for w in d["warnings"] if "lie on the boundary" in w)
+    assert "p_T0_Z0_U0" in held and "p_T1_Z0_U0" in held
+    assert d["mixture"]["parameters_se"]["p_T0_Z0_U0"] is None
+    ses = [v for v in d["mixture"]["parameters_se"].values() if v is not None]
+    ses += [d["ate"]["se"]] + [a[k] for a in d["mte"] for k in ("weight_se", "effect_se")]
+    assert all(s is None or s > 0 for s in ses)
+    assert (_last_entries(Model(CONTINUOUS), np.asarray(r.estimate.extra["params"])) >= 0).all()

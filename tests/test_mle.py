@@ -1,5 +1,5 @@
-"""Maximum likelihood (estimate/mle.py): plant and recover on exact population moments, published maxima, standard
-errors against the sampling spread, identification gating, survey patterns and bad input."""
+"""Maximum likelihood (estimate/mle.py and estimate/likelihood/): plant and recover on exact population moments,
+published maxima, standard errors against the sampling spread, identification gating, survey patterns and bad input."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import json
 import numpy as np
 import pytest
 from mixid.estimate import data as data_module
-from mixid.estimate import mle
 from mixid.estimate.evaluate import Moments
 from mixid.estimate.fit import compile_estimator
+from mixid.estimate.likelihood import inference, model, optimise
 from mixid.identify import Model
 from mixid.identify.errors import DataError, IdentificationError
 
@@ -21,7 +21,7 @@ from tests.conftest import make_design
 def exact_fit(design: Design, params: dict, n: float = 1e6, starts: int = 5, seed: int = 0):
     """The MLE of a table whose counts are n times the exact population probabilities."""
     p = place(design)
-    _, run = compile_estimator(p, "mle", seed=seed, starts=starts)
+    _, run = compile_estimator(p, "mle", seed=seed, starts=starts, interval="wald")
     return run(Moments(design, population_moments(design, params), n=n))
 
 
@@ -37,7 +37,7 @@ def test_exact_moments_recover_the_truth(name, seed):
     assert est.ate == pytest.approx(t.ate, abs=1e-8)
     assert est.fit["g2"] == pytest.approx(0, abs=1e-6)  # the model reproduces the table
     # every parameter, classes relabelled as the estimate orders them
-    lik = mle.likelihood(d)
+    lik = model.likelihood(d)
     pi, tables = lik.from_point(np.array([params[q.name] for q in lik.model.params]))
     planted = lik.to_point(pi[order], [tb[:, order] for tb in tables])
     np.testing.assert_allclose(est.extra["params"], planted, atol=1e-6)
@@ -47,7 +47,7 @@ def test_latent_class_survey_recovers_the_truth():
     d = Design.latent_class({"A": 2, "B": 3, "C": 2, "D": 3, "E": 2}, classes=3)
     params = random_params(d, seed=4, concentration=1.0)
     est = exact_fit(d, params)
-    lik = mle.likelihood(d)
+    lik = model.likelihood(d)
     pi, tables = lik.from_point(np.array([params[q.name] for q in lik.model.params]))
     order = np.argsort(-pi)  # plain latent class fits order the classes by weight
     np.testing.assert_allclose(est.mixture["weights"], pi[order], atol=1e-7)
@@ -64,13 +64,14 @@ def test_a_local_only_design_reaches_a_point_of_the_fibre():
     est = exact_fit(d, params, starts=10)
     fit_ = est.extra["mle"]
     expected = population_moments(d, params).ravel()
-    np.testing.assert_allclose(mle.likelihood(d).cell_probs(fit_.point), expected, atol=1e-7)
+    np.testing.assert_allclose(model.likelihood(d).cell_probs(fit_.point), expected, atol=1e-7)
     assert any("only locally" in w for w in est.warnings)
 
 
 @pytest.mark.parametrize("k, published", sorted(datasets.CARCINOMA_LOGLIK.items())[1:])
 def test_carcinoma_reaches_the_published_maxima(k, published):
-    r = fit(Design.latent_class(list("ABCDEFG"), classes=k), datasets.load("carcinoma"), seed=1, starts=20)
+    r = fit(Design.latent_class(list("ABCDEFG"), classes=k), datasets.load("carcinoma"), seed=1, starts=20,
+            interval="wald")
     f = r.to_dict()["fit"]
     assert f["loglik"] == pytest.approx(published, abs=1e-3)
     assert f["n_parameters"] == 8 * k - 1 and f["df"] == 118 - f["n_parameters"]
@@ -82,12 +83,12 @@ def test_carcinoma_reaches_the_published_maxima(k, published):
 
 def test_fisher_information_is_the_curvature_of_the_expected_loglik():
     d = Design.builtin("paper-level3")
-    lik = mle.likelihood(d)
+    lik = model.likelihood(d)
     point = lik.model.random_point(np.random.default_rng(0))
     p0 = lik.cell_probs(point)
-    info = mle._expected_information(lik, point, 1.0)
-    fit_ = mle.MLEFit(lik, point, 0.0, 1.0, 1, 1, True, None, mle.Patterns.from_table(p0.reshape(lik.dims)),
-                      information=info)
+    info = inference.expected_information(lik, point, 1.0)
+    fit_ = optimise.MLEFit(lik, point, 0.0, 1.0, 1, 1, True, None,
+                           data_module.Patterns.from_table(p0.reshape(lik.dims)), information=info)
 
     def expected_loglik(x):
         return float(p0 @ np.log(lik.cell_probs(x)))
@@ -110,7 +111,7 @@ def test_standard_errors_match_the_sampling_spread():
     rng = np.random.default_rng(0)
     n, reps = 20_000, 30
     p = place(d)
-    _, run = compile_estimator(p, "mle", seed=1, starts=1)
+    _, run = compile_estimator(p, "mle", seed=1, starts=1, interval="wald")
     ates, ses = [], []
     for _ in range(reps):
         counts = rng.multinomial(n, probs).reshape(Model(d).cell_dims)
@@ -124,7 +125,7 @@ def test_standard_errors_match_the_sampling_spread():
 def test_what_is_not_identified_gets_no_standard_error():
     d = Design.builtin("paper-level4")
     data, t = simulate(d, 20_000, seed=1)
-    r = fit(d, data, estimator="mle", seed=0)
+    r = fit(d, data, estimator="mle", seed=0, interval="wald")
     out = r.to_dict()
     assert out["ate"]["se"] > 0 and out["ate"]["ci"][0] < out["ate"]["estimate"] < out["ate"]["ci"][1]
     assert all(a["effect_se"] is None and a["weight_se"] is None for a in out["mte"])
@@ -138,8 +139,9 @@ def test_default_is_maximum_likelihood_started_by_the_constructive_estimate():
     data, _ = simulate("paper-level3", 20_000, seed=3)
     r = fit("paper-level3", data, seed=0, starts=4)
     assert r.estimator == "mle"
-    assert r.estimate.diagnostics["constructive_starts"] == 1 and r.to_dict()["fit"]["starts"] == 5
-    assert r.interval_kind == "Wald"
+    f = r.to_dict()["fit"]
+    assert r.estimate.diagnostics["constructive_starts"] == 1 and f["starts"] >= 5 and f["starts"] % 4 == 1
+    assert r.interval_kind == "profile" and r.to_dict()["interval"]["kind"] == "profile"
 
 
 def test_bootstrap_is_warm_started_and_seeded():
@@ -148,7 +150,7 @@ def test_bootstrap_is_warm_started_and_seeded():
     r1 = fit("paper-level3", data, seed=7, bootstrap=15, starts=3)
     r2 = fit("paper-level3", data, seed=7, bootstrap=15, starts=3)
     np.testing.assert_array_equal(r1.bootstrap, r2.bootstrap)
-    assert r1.interval_kind == "bootstrap percentile" and len(r1.bootstrap) == 15
+    assert r1.interval_kind == "bootstrap" and len(r1.bootstrap) == 15
     lo, hi = r1.to_dict()["ate"]["ci"]
     assert lo < r1.estimate.ate < hi
 
@@ -158,7 +160,7 @@ def test_posterior_is_bayes_rule():
     df = datasets.load("carcinoma")
     r = fit(d, df, seed=0)
     post = r.posterior(df)
-    lik = mle.likelihood(d)
+    lik = model.likelihood(d)
     pi, tables = lik.from_point(r.estimate.extra["mle"].point)
     row = df.iloc[40].to_numpy()
     joint = pi * np.prod([tables[i][0, :, row[i]] for i in range(7)], axis=0)
@@ -170,13 +172,13 @@ def test_posterior_is_bayes_rule():
 def test_patterns_without_the_dense_table_give_the_same_fit(monkeypatch):
     d = Design.latent_class(list("ABCDEFG"), classes=3)
     df = datasets.load("carcinoma")
-    dense = fit(d, df, seed=1).to_dict()
+    dense = fit(d, df, seed=1, interval="wald").to_dict()
     monkeypatch.setattr(data_module, "MAX_DENSE_CELLS", 10)
-    patterns = mle.patterns_from_data(d, df)
+    patterns = data_module.patterns_from_data(d, df)
     assert len(patterns.codes) == len(np.unique(df.to_numpy(), axis=0)) and patterns.counts.sum() == 118
-    assert patterns.notes == [] and mle.patterns_from_data(d, df.assign(site=1)).notes == [
+    assert patterns.notes == [] and data_module.patterns_from_data(d, df.assign(site=1)).notes == [
         "ignored 1 column the design does not use: site"]
-    sparse = fit(d, df, seed=1)
+    sparse = fit(d, df, seed=1, interval="wald")
     assert sparse.estimate.diagnostics["patterns"] == len(patterns.codes)
     assert sparse.to_dict()["fit"]["loglik"] == pytest.approx(dense["fit"]["loglik"], abs=1e-8)
     np.testing.assert_allclose(sparse.to_dict()["mixture"]["weights"], dense["mixture"]["weights"], atol=1e-6)
@@ -185,13 +187,13 @@ def test_patterns_without_the_dense_table_give_the_same_fit(monkeypatch):
 def test_empirical_information_agrees_with_the_expected_one_in_expectation():
     """The outer product of pattern scores, weighted by the exact probabilities, is the expected information."""
     d = Design.latent_class({"A": 2, "B": 3, "C": 2}, classes=2)
-    lik = mle.likelihood(d)
+    lik = model.likelihood(d)
     point = lik.model.random_point(np.random.default_rng(1))
     table = lik.cell_probs(point).reshape(lik.dims)
-    patterns = mle.Patterns.from_table(table)
-    data = mle._Compiled.build(lik, patterns)
-    emp = mle._empirical_information(lik, lik.state_of(point), data)
-    np.testing.assert_allclose(emp, mle._expected_information(lik, point, 1.0), atol=1e-9)
+    patterns = data_module.Patterns.from_table(table)
+    data = model._Compiled.build(lik, patterns)
+    emp = inference.empirical_information(lik, lik.state_of(point), data)
+    np.testing.assert_allclose(emp, inference.expected_information(lik, point, 1.0), atol=1e-9)
 
 
 def test_bad_input_is_refused_or_warned():
@@ -238,6 +240,133 @@ def test_one_class_and_overparametrised_models_say_what_they_are():
     one = fit(Design.latent_class(list("ABCDEFG"), classes=1), df)
     assert one.to_dict()["fit"]["loglik"] == pytest.approx(datasets.CARCINOMA_LOGLIK[1], abs=1e-3)
     assert not any("boundary" in w for w in one.estimate.warnings)
-    four = fit("paper-level4", simulate("paper-level4", 5000, seed=1)[0], seed=1)
+    four = fit("paper-level4", simulate("paper-level4", 5000, seed=1)[0], seed=1, interval="wald")
     assert four.to_dict()["fit"]["df"] == -2 and any("residual df -2" in w for w in four.estimate.warnings)
     assert "class 0 | X=0, T=0" in four.summary()  # tables name their parents
+
+
+def test_starts_run_in_batches_until_the_best_is_replicated():
+    """Batches of ``starts`` follow the first until 3 starts reach the best log-likelihood; a cap that stops the
+    runs first leaves ``replicated`` false, with a warning."""
+    data, _ = simulate("paper-level3", 5000, seed=1)
+    r = fit("paper-level3", data, seed=0, starts=1)
+    f = r.to_dict()["fit"]
+    assert f["replicated"] is True and f["starts_at_best"] >= 3 and f["starts"] >= 3  # 2 in the first batch
+    assert "not replicated" not in r.summary()
+    capped = fit("paper-level3", data, seed=0, starts=1, max_starts=2)
+    f = capped.to_dict()["fit"]
+    assert f["replicated"] is False and f["starts"] == 2
+    assert any("reached by only" in w and "max_starts (2)" in w for w in capped.to_dict()["warnings"])
+    assert "(not replicated)" in capped.summary()
+    with pytest.raises(DataError, match="max_starts must be an integer from 1"):
+        fit("paper-level3", data, max_starts=0)
+
+
+def test_an_inconclusive_placement_is_called_inconclusive():
+    """A placement stopped by its time budget leaves the targets undecided: the estimate says inconclusive (no
+    standard errors), never that they are not identifiable."""
+    from mixid import place
+
+    p = place("paper-level3", max_seconds=1e-6)
+    assert p.targets["ate"].verdict == "inconclusive"
+    data, _ = simulate("paper-level3", 3000, seed=0)
+    r = fit("paper-level3", data, placement=p, estimator="mle", seed=0)
+    warnings = r.to_dict()["warnings"]
+    assert any("ATE is identifiable is inconclusive" in w for w in warnings)
+    assert not any("not identifiable" in w for w in warnings) and "not identifiable" not in r.summary()
+    assert "identification inconclusive" in r.summary() and r.to_dict()["ate"]["se"] is None
+    with pytest.raises(IdentificationError, match="inconclusive"):
+        fit("paper-level3", data, placement=p)
+
+
+def test_results_are_strict_json_with_non_finite_values_as_null(tmp_path, capsys):
+    """A NaN or infinity (here in --truth) reaches the JSON as null, with a warning naming where."""
+    from mixid.cli import main
+
+    data, _ = simulate("paper-level3", 2000, seed=0)
+    r = fit("paper-level3", data, seed=0, truth={"ate": float("nan"), "mte": [{"weight": 1.0,
+                                                                            "effect": float("inf")}]})
+    out = r.to_dict()
+    assert out["truth"]["ate"] is None and out["truth"]["mte"][0]["effect"] is None
+    assert any("2 numbers were not finite" in w and "truth.ate" in w for w in out["warnings"])
+    json.dumps(out, allow_nan=False)
+    path, truth_path = tmp_path / "d.csv", tmp_path / "t.json"
+    data.to_csv(path, index=False)
+    truth_path.write_text('{"ate": NaN, "mte": [{"weight": 1.0, "effect": Infinity}]}')
+    assert main(["estimate", "paper-level3", str(path), "--truth", str(truth_path), "--json"]) == 0
+    printed = json.loads(capsys.readouterr().out, parse_constant=lambda c: pytest.fail(f"{c} in the JSON"))
+    assert printed["truth"]["ate"] is None
+
+
+def test_profile_intervals_hold_the_values_the_likelihood_ratio_test_does_not_reject():
+    """Profile intervals (the default) and range-respecting Wald intervals stay inside each quantity's range and
+    hold the estimate; at each end of the ATE's profile interval a parameter point of the region reaches the
+    end; an unknown interval is refused."""
+    from mixid.estimate.intervals import quantity_ranges
+    from mixid.estimate.likelihood.profile import find_modes, quantity_map
+    from scipy.stats import chi2
+
+    d = Design.builtin("paper-level3")
+    data, _ = simulate(d, 3000, seed=4)
+    prof = fit(d, data, seed=0)
+    wald = fit(d, data, seed=0, interval="wald")
+    assert prof.to_dict()["interval"]["kind"] == "profile" and wald.to_dict()["interval"]["kind"] == "wald"
+    ranges = quantity_ranges(d, 2)
+    for r in (prof, wald):
+        for v, ci, (lo, hi) in zip(r.estimate.vector(), r._ci(), ranges):
+            if ci is not None:
+                assert lo <= ci[0] <= v <= ci[1] <= hi
+    f = prof.estimate.extra["mle"]
+    assert find_modes(f)[0].delta == 0.0 and prof.to_dict()["modes"][0]["delta"] == 0.0
+    lo, hi = prof.to_dict()["ate"]["ci"]
+    assert lo < prof.estimate.ate < hi
+    # the Wald interval on the logit scale of a weight near 0 does not reach below 0, unlike the plain one
+    w_ci = wald.to_dict()["mte"][0]["weight_ci"]
+    assert w_ci is None or w_ci[0] > 0
+    values = quantity_map(f.likelihood, np.argsort(causal_effects(f)))
+    assert values(f.point)[0][0] == pytest.approx(prof.estimate.ate)
+    assert chi2.ppf(0.95, 1) / 2 == pytest.approx(1.92, abs=0.01)
+    with pytest.raises(DataError, match="unknown interval"):
+        fit(d, data, interval="bayes")
+
+
+def causal_effects(f):
+    from mixid.estimate.likelihood.inference import causal_quantities
+
+    return causal_quantities(f.design, f.point)[0]["effects"]
+
+
+def test_modes_within_the_likelihood_ratio_distance_are_reported_and_warned_about():
+    """Maxima within 1.92 of the best are modes (a farther one is not); targets that differ across them by more
+    than a standard error are warned about, listed in the summary, and held by the ATE's profile interval."""
+    from mixid.estimate.likelihood.profile import find_modes
+    from mixid.estimate.mle import summarise
+    from mixid.estimate.result import Result
+
+    from mixid import place
+
+    d = Design.builtin("paper-level3")
+    data, _ = simulate(d, 3000, seed=4)
+    f = fit(d, data, seed=0, interval="wald").estimate.extra["mle"]
+    lik = f.likelihood
+    best = lik.state_of(f.point)
+    other = lik.random_states(np.random.default_rng(3), 2)
+    f.states = np.vstack([best, other])
+    f.start_lliks = np.array([f.loglik, f.loglik - 1.0, f.loglik - 2.5])
+    modes = find_modes(f)
+    assert [m.delta for m in modes] == [0.0, 1.0]
+    est = summarise(f, place(d))
+    assert len(est.modes) == 2 and est.modes[1]["delta"] == 1.0 and len(est.modes[1]["mte"]) == 2
+    assert any("2 local maxima" in w and "the ATE" in w for w in est.warnings)
+    lo, hi = est.intervals[0]
+    assert all(lo <= m["ate"] <= hi for m in est.modes)
+    assert "2 local maxima within 1.000 of the best" in Result("mle", 3, 3000, est, 0.0).summary()
+
+
+def test_a_latent_class_summary_shows_its_intervals():
+    """A design without a treatment shows its class weights' intervals in the text, bootstrap or profile."""
+    df = datasets.load("carcinoma")
+    d = Design.latent_class(list("ABCDEFG"), classes=2)
+    boot = fit(d, df, seed=0, bootstrap=5, interval="wald")
+    assert "class weights, 95% bootstrap interval: [" in boot.summary()
+    assert "class weights, 95% wald interval: [" in fit(d, df, seed=0, interval="wald").summary()

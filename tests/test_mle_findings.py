@@ -32,7 +32,7 @@ def test_no_runtime_warning_from_a_start_at_minus_infinity():
     """Fixed: a start whose log-likelihood is -inf leaves SQUAREM's batch at once, with no warning."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        r = fit(K3_BINARY_Z, SufficientStats(K3_BINARY_Z, int(COUNTS.sum()), COUNTS), seed=7)
+        r = fit(K3_BINARY_Z, SufficientStats(K3_BINARY_Z, int(COUNTS.sum()), COUNTS), seed=7, interval="wald")
     assert np.isfinite(r.to_dict()["fit"]["loglik"])
     assert not [w for w in caught if issubclass(w.category, RuntimeWarning)]
 

@@ -1,0 +1,158 @@
+"""Inference at a maximum: the causal quantities and their gradients, the information, the delta method.
+
+Standard errors come from the Fisher information n J^T diag(1/p) J, with J the Jacobian of the cell probabilities
+in the free parameters from ``Model.evaluate`` (the map whose rank certified identifiability), or, for a table
+too large to hold, the empirical information of the observed patterns. A quantity whose gradient is not in the
+row space of the information is not locally identified at the estimate: it gets no standard error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import lru_cache
+
+import numpy as np
+from mixid.identify import Design, Model
+from mixid.identify.model import LAST
+from sympy.polys.rings import PolyElement
+
+from .model import LIVE, Likelihood, _Compiled
+
+
+# ------------------------------------------------------------------------------ polynomial quantities
+class PolyMap:
+    """Values and gradients of identify's target polynomials at float points (vectorised over monomials)."""
+
+    def __init__(self, polys: Sequence[PolyElement], n_params: int):
+        self.terms = []
+        for poly in polys:
+            terms = list(poly.terms()) if isinstance(poly, PolyElement) else [((0,) * n_params, poly)]
+            monoms = np.array([m for m, _ in terms], dtype=np.int64).reshape(len(terms), n_params)
+            coeffs = np.array([float(c) for _, c in terms])
+            self.terms.append((monoms, coeffs))
+
+    def __call__(self, point: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(values (m,), gradients (m, d))."""
+        point = np.asarray(point, float)
+        vals, grads = [], []
+        for monoms, coeffs in self.terms:
+            powers = point[None, :] ** monoms
+            vals.append(coeffs @ np.prod(powers, axis=1))
+            g = np.zeros(len(point))
+            for j in np.flatnonzero(monoms.any(axis=0)):
+                reduced = powers.copy()
+                reduced[:, j] = np.where(monoms[:, j] > 0, monoms[:, j] * point[j] ** np.maximum(monoms[:, j] - 1, 0),
+                                         0.0)
+                g[j] = coeffs @ np.prod(reduced, axis=1)
+            grads.append(g)
+        return np.array(vals), np.array(grads).reshape(len(vals), len(point))
+
+
+@lru_cache(maxsize=32)
+def _causal_map(design: Design) -> PolyMap:
+    """Class weights (k), E[Y(t) | U=u] for t = 0, 1 (2k): the polynomials every causal quantity is built from."""
+    model = Model(design)
+    polys = [model.weight_poly(u) for u in range(model.k)]
+    polys += [model.outcome_class_mean(u, t) for t in (0, 1) for u in range(model.k)]
+    return PolyMap(polys, model.n_params)
+
+
+def causal_quantities(design: Design, point: np.ndarray) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Weights, class effects, E[Y(t)] and the ATE at a point, with their gradients in the free parameters."""
+    k = design.classes
+    vals, grads = _causal_map(design)(point)
+    w, gw = vals[:k], grads[:k]
+    m0, m1 = vals[k:2 * k], vals[2 * k:]
+    g0, g1 = grads[k:2 * k], grads[2 * k:]
+    po = np.array([w @ m0, w @ m1])
+    gpo = np.stack([m0 @ gw + w @ g0, m1 @ gw + w @ g1])
+    values = {"weights": w, "effects": m1 - m0, "po": po, "ate": np.array([po[1] - po[0]])}
+    gradients = {"weights": gw, "effects": g1 - g0, "po": gpo, "ate": (gpo[1] - gpo[0])[None, :]}
+    return values, gradients
+
+
+
+def face_delta(information: np.ndarray | None, face: np.ndarray | None, gradients: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """Delta-method standard errors from an information matrix restricted to a face (columns of ``face``).
+
+    A gradient outside the row space of the information (a direction the Jacobian loses) has no finite
+    standard error: it is reported as ``nan`` with ``False``.
+    """
+    gradients = np.atleast_2d(gradients)
+    if information is None:
+        return np.full(len(gradients), np.nan), np.zeros(len(gradients), dtype=bool)
+    B = face if face is not None else np.eye(information.shape[0])
+    info = B.T @ information @ B
+    g = gradients @ B
+    pinv = np.linalg.pinv(info, rcond=1e-10, hermitian=True)
+    back = g @ pinv @ info  # the projection of each gradient on the row space
+    seen = np.linalg.norm(back - g, axis=1) <= 1e-6 * np.maximum(np.linalg.norm(g, axis=1), 1e-300)
+    var = np.einsum("ij,jk,ik->i", g, pinv, g)
+    return np.where(seen, np.sqrt(np.maximum(var, 0.0)), np.nan), seen
+
+
+def expected_information(lik: Likelihood, point: np.ndarray, n: float) -> np.ndarray:
+    """n J^T diag(1/p) J over the cells of positive probability, J from ``Model.evaluate``."""
+    p, J = lik.model.evaluate(point)
+    live = p > LIVE
+    info = n * (J[live].T / p[live]) @ J[live]
+    return info if np.isfinite(info).all() else None
+
+
+def empirical_information(lik: Likelihood, x: np.ndarray, data: _Compiled) -> np.ndarray:
+    """Sum over observed patterns of count x score score^T (scores by Fisher's identity from the posteriors).
+
+    Used when the table is too large for the expected information.
+    """
+    scores = pattern_scores(lik, x, data)
+    return (scores.T * data.counts) @ scores
+
+
+def pattern_scores(lik: Likelihood, x: np.ndarray, data: _Compiled, post: np.ndarray | None = None) -> np.ndarray:
+    """The score of log P(pattern) in the free parameters, one row per observed pattern: the posterior-weighted
+    score of log P(pattern, U=u) (Fisher's identity). ``post`` (k, P): the posteriors at ``x`` when known."""
+    if post is None:
+        post = lik.posterior(x[None, :], data)[0][0]  # (k, P)
+    P = post.shape[1]
+    scores = np.zeros((P, lik.model.n_params))
+    pi, tables = lik.tables_of(x)
+    # class weights
+    for u in range(lik.k):
+        _add_score(scores, lik.model._pi, u, post[u] / pi[u])
+    for i, v in enumerate(lik.names):
+        codes = lik.model.tables[v]  # (n_pa, k, C)
+        t = tables[i]
+        q = data.flat[i]
+        row, cat = q // lik.cats[i], q % lik.cats[i]
+        for u in range(lik.k):
+            _add_score(scores, codes[row, u, :], cat, post[u] / t[row, u, cat])
+    return scores
+
+
+def _add_score(scores: np.ndarray, codes_row: np.ndarray, cat, weight: np.ndarray) -> None:
+    """Add weight * d log theta_cat / d free parameters (a free code: +1/theta; the last: -1/theta per sibling)."""
+    P = len(weight)
+    cat = np.broadcast_to(cat, (P,))
+    codes_row = np.broadcast_to(codes_row, (P,) + np.shape(codes_row)[-1:]) if codes_row.ndim == 1 else codes_row
+    own = codes_row[np.arange(P), cat]
+    free = own >= 0
+    np.add.at(scores, (np.flatnonzero(free), own[free]), weight[free])
+    last = np.flatnonzero(own == LAST)
+    for col in range(codes_row.shape[1]):
+        sib = codes_row[last, col]
+        ok = sib >= 0
+        np.add.at(scores, (last[ok], sib[ok]), -weight[last[ok]])
+
+
+
+def weight_gradients(model: Model) -> np.ndarray:
+    """Gradients of the class weights in the free parameters, shape (k, d) (the last weight is 1 - sum)."""
+    out = np.zeros((model.k, model.n_params))
+    for u, code in enumerate(model._pi):
+        if code >= 0:
+            out[u, code] = 1.0
+        elif code == LAST:
+            out[u, model._pi[model._pi >= 0]] = -1.0
+    return out
+
