@@ -293,9 +293,15 @@ def test_results_are_strict_json_with_non_finite_values_as_null(tmp_path, capsys
     path, truth_path = tmp_path / "d.csv", tmp_path / "t.json"
     data.to_csv(path, index=False)
     truth_path.write_text('{"ate": NaN, "mte": [{"weight": 1.0, "effect": Infinity}]}')
-    assert main(["estimate", "paper-level3", str(path), "--truth", str(truth_path), "--json"]) == 0
+    # the command line refuses a non-finite truth file on read (strict JSON in, strict JSON out)
+    assert main(["estimate", "paper-level3", str(path), "--truth", str(truth_path), "--json"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: truth file") and "NaN is not a JSON number" in err[0], err
+    truth_path.write_text('{"ate": 0.2}')
+    assert main(["estimate", "paper-level3", str(path), "--truth", str(truth_path), "--json",
+                 "--interval", "wald"]) == 0
     printed = json.loads(capsys.readouterr().out, parse_constant=lambda c: pytest.fail(f"{c} in the JSON"))
-    assert printed["truth"]["ate"] is None
+    assert printed["truth"]["ate"] == 0.2
 
 
 def test_profile_intervals_hold_the_values_the_likelihood_ratio_test_does_not_reject():
