@@ -27,6 +27,7 @@ from .targets import BOUNDARY, CausalTargets, Probabilities
 
 WALK_STEP = 0.05  # the random walk's largest step along the fibre (parameters are probabilities)
 FEASIBLE = 1e-8  # largest observable difference (relative to the largest observable) of a point on the fibre
+FIRST_STEP = 0.01  # length of SLSQP's first step (see FibreOptimiser.run)
 SAME_BOUND = 1e-6  # starts whose optimum is within this of the best reached the bound
 
 
@@ -124,6 +125,10 @@ class FibreOptimiser:
         """The optimum of sign * fun from one start, or None when SLSQP ends off the constraints."""
         from scipy.optimize import minimize
 
+        # SLSQP's first step is the gradient itself (its Hessian estimate starts at the identity): a target as
+        # large as a probability would jump to the bounds, where the linearised constraints turn singular. Scaled,
+        # the first step is FIRST_STEP long and the quasi-Newton updates take over.
+        sign *= FIRST_STEP / max(float(np.linalg.norm(grad(start))), 1e-12)
         res = minimize(lambda x: sign * fun(x), start, jac=lambda x: sign * grad(x), method="SLSQP",
                        bounds=self.bounds, constraints=self.constraints + extra,
                        options={"maxiter": 200, "ftol": 1e-14})

@@ -41,7 +41,8 @@ class IdentifiedSet:
     ``kind`` is ``"points"`` (a finite fibre) or ``"bounds"`` (a positive-dimensional one). ``points`` lists the
     valid models with the law of the parameter point (theta* first), each with its ATE, weights and effects
     (classes sorted by effect) and whether it is interior; ``ate`` / ``weights`` / ``effects`` summarise them
-    (the distinct ATE values; per class slot the smallest and largest value). For bounds, each range end carries
+    (the distinct ATE values; per class slot the smallest and largest value); each point also carries its
+    parameters (``params``, by name). For bounds, each range end carries
     the number of starts that reached it and whether it sits on the boundary of the parameter space.
     """
 
@@ -203,11 +204,12 @@ def _points(model: Model, targets: CausalTargets, theta: np.ndarray, fibre: Fibr
             valid.append(x)
     complete = complete and found_theta
     pts = [theta] + valid
+    names = [p.name for p in model.params]
     rows = []
     for i, x in enumerate(pts):
         ate, w, e = targets.sorted(x)
         rows.append({"ate": ate, "weights": w.tolist(), "effects": e.tolist(), "interior": probs.interior(x),
-                     "at_params": i == 0})
+                     "at_params": i == 0, "params": dict(zip(names, map(float, x)))})
     ates = _distinct(sorted(r["ate"] for r in rows))
     k = model.k
     weights = [_hull([r["weights"][j] for r in rows]) for j in range(k)]
