@@ -217,7 +217,7 @@ def test_cli_reports_the_identified_set(tmp_path, capsys):
     path.write_text(json.dumps(params))  # a flat object works too
     assert main(["identify", "paper-level4", "--params", str(path)]) == 0
     text = capsys.readouterr().out
-    assert "identified set at the parameter point" in text and "class 2 effect" in text
+    assert "identified set at the parameter point" in text and "class 1 effect" in text
     for bad, message in [(dict(params, pi_0=0.0), "not interior"), ({"pi_0": 0.5}, "is missing")]:
         path.write_text(json.dumps(bad))
         assert main(["identify", "paper-level4", "--params", str(path)]) == 2
@@ -226,3 +226,50 @@ def test_cli_reports_the_identified_set(tmp_path, capsys):
     path.write_text(json.dumps(params))
     assert main(["identify", "paper-level4", "--local", "--params", str(path)]) == 2
     assert "drop --local" in capsys.readouterr().err
+
+
+def population_stats(design: Design, params: dict, n: int = 10**6):
+    from mixid.estimate.data import SufficientStats
+    from mixid.estimate.simulate import population_moments
+
+    return SufficientStats(design, n, population_moments(design, params) * n)
+
+
+def test_a_fit_on_exact_moments_reports_the_set_that_holds_the_truth(tight):
+    """The identified set depends on the law only: at whichever fibre point maximum likelihood stops, the set at
+    the fit holds the truth's ATE and every class's weight and effect."""
+    from mixid import fit
+
+    design, p = tight
+    params = random_params(design, seed=0)
+    r = fit(design, population_stats(design, params), seed=0, placement=p)
+    s = r.to_dict()["identified_set"]
+    assert s == r.identified_set and s["kind"] == "points" and s["evidence"] == "numerical"
+    t = truth(design, params)
+    assert min(abs(v - t.ate) for v in s["ate"]["values"]) < 1e-6
+    assert any(np.abs(np.array(pt["effects"]) - np.sort(t.effects)).max() < 1e-5 for pt in s["points"])
+    assert s["points"][0]["ate"] == pytest.approx(r.estimate.ate, abs=1e-12)  # the fit's own point comes first
+    assert "identified set at the estimate (points, numerical)" in r.summary()
+
+
+def test_a_fit_of_paper_level4_bounds_the_mte():
+    from mixid import fit
+
+    design, params = Design.builtin("paper-level4"), random_params(Design.builtin("paper-level4"), seed=1)
+    r = fit(design, population_stats(design, params), seed=0)
+    s = r.identified_set
+    t = truth(design, params)
+    assert s["kind"] == "bounds" and s["ate"]["determined"] and s["ate"]["low"] == pytest.approx(t.ate, abs=1e-6)
+    order = np.argsort(t.effects)
+    for j, u in enumerate(order):
+        assert s["mte"]["effects"][j]["low"] - 1e-6 <= t.effects[u] <= s["mte"]["effects"][j]["high"] + 1e-6
+        assert s["mte"]["weights"][j]["low"] - 1e-6 <= t.weights[u] <= s["mte"]["weights"][j]["high"] + 1e-6
+    assert "class 1 effect" in r.summary()
+
+
+def test_a_globally_identified_fit_has_no_set():
+    from mixid import fit
+
+    design = Design.builtin("paper-level3")
+    r = fit(design, population_stats(design, random_params(design, seed=0)), seed=0)
+    assert r.identified_set is None and "identified_set" not in r.to_dict()

@@ -77,8 +77,8 @@ class IdentifiedSet:
         else:
             rows.append(["ATE", _range(self.ate)])
         for j, (w, e) in enumerate(zip(self.weights, self.effects)):
-            rows.append([f"class {j + 1} weight", _range(w)])
-            rows.append([f"class {j + 1} effect", _range(e)])
+            rows.append([f"class {j} weight", _range(w)])
+            rows.append([f"class {j} effect", _range(e)])
         return rows
 
 
@@ -264,7 +264,7 @@ def _bounds(model: Model, targets: CausalTargets, theta: np.ndarray, fibre: Fibr
     ate = entry(b["ate"])
     weights = [entry(p) for p in b["weights"]]
     effects = [entry(p) for p in b["effects"]]
-    slots = [("ATE", ate)] + [(f"class {j + 1} effect", r) for j, r in enumerate(effects)]
+    slots = [("ATE", ate)] + [(f"class {j} effect", r) for j, r in enumerate(effects)]
     open_ = [name for name, r in slots if not r["determined"]]
     statement = (f"the fibre has dimension {fibre.dimension}: " +
                  (f"{', '.join(open_)} range over intervals among valid models with this law" if open_ else
