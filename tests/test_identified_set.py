@@ -273,3 +273,16 @@ def test_a_globally_identified_fit_has_no_set():
     design = Design.builtin("paper-level3")
     r = fit(design, population_stats(design, random_params(design, seed=0)), seed=0)
     assert r.identified_set is None and "identified_set" not in r.to_dict()
+
+
+def test_a_set_that_cannot_be_computed_leaves_a_warning_and_the_estimate():
+    from mixid.estimate.identified_set import at_estimate
+
+    level4 = place("paper-level4")
+    n = Model(level4.design).n_params
+    assert at_estimate(level4, [0.0] + [0.5] * (n - 1)) == (None, [
+        "no identified set at the estimate: parameter point is not interior: pi_0 = 0 (every probability must be "
+        "strictly between 0 and 1)"])
+    local = place(k3_design(3), scope="local")  # finite fibre, but no count to continue from
+    found, notes = at_estimate(local, [0.3] * Model(local.design).n_params)
+    assert found is None and "the global check did not run" in notes[0]
