@@ -191,13 +191,17 @@ def test_bad_points_and_designs():
         identified_set("paper-level2", dict(good, pi_0="0.5"))
     with pytest.raises(DesignError, match="finite"):
         identified_set("paper-level2", dict(good, pi_0=float("nan")))
-    with pytest.raises(DesignError, match="not interior: pi_0 = 1"):
-        identified_set("paper-level2", dict(good, pi_0=1.0))
+    with pytest.raises(DesignError, match=r"not a model: pi_0 = 1.5 is not in \[0, 1\]"):
+        identified_set("paper-level2", dict(good, pi_0=1.5))
     m3 = Model(k3_design(3))
     three = {p.name: 0.3 for p in m3.params}  # P(X = 2 | U) = 1 - 0.3 - 0.3 is fine; make one row sum past 1
     three[m3.params[m3.tables["X"][0, 0, 0]].name] = 0.8
-    with pytest.raises(DesignError, match=r"not interior: 1 - \("):
+    with pytest.raises(DesignError, match=r"not a model: 1 - \(.*\) = -0.1 is not in"):
         parameter_point(m3, three)
+    empty = random_params(Design.builtin("paper-level4"), seed=0)
+    empty["pi_0"] = 1.0  # class 1 is empty: a point on the boundary, and a singular one
+    with pytest.raises(IdentificationError, match="singular point of the observable map"):
+        identified_set("paper-level4", empty)
     undecided = count_fibre("paper-level2", method="exact", max_seconds=60)
     undecided.solutions, undecided.points = None, []
     with pytest.raises(IdentificationError, match="decided nothing"):
@@ -218,7 +222,7 @@ def test_cli_reports_the_identified_set(tmp_path, capsys):
     assert main(["identify", "paper-level4", "--params", str(path)]) == 0
     text = capsys.readouterr().out
     assert "identified set at the parameter point" in text and "class 1 effect" in text
-    for bad, message in [(dict(params, pi_0=0.0), "not interior"), ({"pi_0": 0.5}, "is missing")]:
+    for bad, message in [(dict(params, pi_0=-0.1), "not a model"), ({"pi_0": 0.5}, "is missing")]:
         path.write_text(json.dumps(bad))
         assert main(["identify", "paper-level4", "--params", str(path)]) == 2
         err = capsys.readouterr().err
@@ -281,8 +285,18 @@ def test_a_set_that_cannot_be_computed_leaves_a_warning_and_the_estimate():
     level4 = place("paper-level4")
     n = Model(level4.design).n_params
     assert at_estimate(level4, [0.0] + [0.5] * (n - 1)) == (None, [
-        "no identified set at the estimate: parameter point is not interior: pi_0 = 0 (every probability must be "
-        "strictly between 0 and 1)"])
+        "no identified set at the estimate: the parameter point is a singular point of the observable map (Jacobian "
+        "rank 8 < 15 there): its fibre is not the generic one"])
     local = place(k3_design(3), scope="local")  # finite fibre, but no count to continue from
     found, notes = at_estimate(local, [0.3] * Model(local.design).n_params)
     assert found is None and "the global check did not run" in notes[0]
+
+
+def test_a_point_on_the_boundary_is_a_model_too(tight):
+    """A probability at 0 (a fit on the boundary) is a valid parameter point when the Jacobian keeps its rank: its
+    set is computed, and says the point is not interior."""
+    design, p = tight
+    params = dict(random_params(design, seed=0), p_X0_U1=0.0)
+    found = identified_set(design, params, fibre=p.fibre, seed=0)
+    check_points(design, params, found)
+    assert not found.points[0]["interior"] and found.details["interior_points"] < len(found.points)

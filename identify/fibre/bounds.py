@@ -68,7 +68,7 @@ class FibreWalk:
         d = self.rng.normal(size=len(null)) @ null
         d *= WALK_STEP * self.rng.uniform() / max(float(np.linalg.norm(d)), 1e-300)
         x = self.project(self.x + d)
-        if x is not None and self.probs.valid(x) and self.probs.interior(x):
+        if x is not None and self.probs.valid(x):
             self.x = x
             self.accepted += 1
         return self.x

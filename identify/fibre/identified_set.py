@@ -99,7 +99,7 @@ def identified_set(design: Design | str, params: dict, *, fibre: Fibre | None = 
         A causal design (with a treatment and an outcome).
     params : dict
         The parameter point theta*, by parameter name (``Model(design).params``; the format of ``mixid simulate
-        --params``); every probability strictly inside (0, 1).
+        --params``); every probability in [0, 1].
     fibre : Fibre, optional
         The design's fibre count (:func:`~mixid.identify.fibre.count_fibre`), whose points are continued to
         theta*; counted here when not given.
@@ -119,7 +119,8 @@ def identified_set(design: Design | str, params: dict, *, fibre: Fibre | None = 
     Raises
     ------
     DesignError
-        A design without treatment and outcome, or ``params`` that are not an interior parameter point.
+        A design without treatment and outcome, or ``params`` that are not a parameter point (a probability
+        outside [0, 1]).
     IdentificationError
         The fibre count decided nothing, or theta* is a singular point of the observable map.
 
@@ -145,6 +146,12 @@ def identified_set(design: Design | str, params: dict, *, fibre: Fibre | None = 
     rng = np.random.default_rng([seed, 20])
     if fibre.dimension == 0 and (fibre.solutions is None or not fibre.points and fibre.solutions != 1):
         raise IdentificationError(f"no identified set: the fibre count decided nothing ({fibre.statement('ate')})")
+    singular = np.linalg.svd(model.evaluate(theta)[1], compute_uv=False)
+    rank = int((singular > 1e-9 * singular[0]).sum())
+    if rank < model.n_params - fibre.dimension:  # e.g. an empty class: its fibre is not the generic one
+        raise IdentificationError(f"the parameter point is a singular point of the observable map (Jacobian rank "
+                                  f"{rank} < {model.n_params - fibre.dimension} there): its fibre is not the generic "
+                                  "one")
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(1):  # thousands of tiny linear algebra calls: BLAS threads only contend
@@ -162,10 +169,6 @@ def _points(model: Model, targets: CausalTargets, theta: np.ndarray, fibre: Fibr
     orbits = Orbits(model, rng)
     probs = Probabilities(model)
     y = model.evaluate(theta)[0]
-    sv = np.linalg.svd(model.evaluate(theta)[1], compute_uv=False)
-    if sv[-1] <= 1e-9 * sv[0]:
-        raise IdentificationError("the parameter point is a singular point of the observable map (the Jacobian "
-                                  "loses rank there): its fibre is not the generic one")
     m = fibre.solutions
     ends: list[np.ndarray] = []
     failed = 0

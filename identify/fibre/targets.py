@@ -149,8 +149,7 @@ def parameter_point(model: Model, params) -> np.ndarray:
     """The parameter vector (in the order of ``model.params``) of a mapping from parameter names to values.
 
     Every parameter must be given, no other name, every value a finite number, and every probability of the model
-    (the implied last categories included) strictly inside (0, 1): a law on the boundary of the parameter space has
-    no neighbourhood of models to compare with.
+    (the implied last categories included) in [0, 1].
 
     Examples
     --------
@@ -158,10 +157,10 @@ def parameter_point(model: Model, params) -> np.ndarray:
     >>> m = Model(Design.builtin("paper-level2"))
     >>> parameter_point(m, {p.name: 0.4 for p in m.params}).shape
     (11,)
-    >>> parameter_point(m, {p.name: 0.0 for p in m.params})
+    >>> parameter_point(m, {p.name: 1.2 for p in m.params})
     Traceback (most recent call last):
     ...
-    mixid.identify.errors.DesignError: parameter point is not interior: pi_0 = 0 (every probability must be ...
+    mixid.identify.errors.DesignError: parameter point is not a model: pi_0 = 1.2 is not in [0, 1]
     """
     if not isinstance(params, dict):
         raise DesignError(f"a parameter point is an object of parameter names and values, got {shown(params)}")
@@ -182,7 +181,7 @@ def parameter_point(model: Model, params) -> np.ndarray:
         raise DesignError(f"parameter '{bad}' must be a finite number, got {params[bad]!r}")
     probs = Probabilities(model)
     p = probs(x)
-    outside = np.nonzero((p <= 0) | (p >= 1))[0]
+    outside = np.nonzero((p < 0) | (p > 1))[0]
     if len(outside):
         i = int(outside[0])
         row = probs.A[i]
@@ -190,6 +189,5 @@ def parameter_point(model: Model, params) -> np.ndarray:
             what = f"{names[int(np.argmax(row))]} = {p[i]:g}"
         else:
             what = f"1 - ({' + '.join(names[j] for j in np.nonzero(row)[0])}) = {p[i]:g}"
-        raise DesignError(f"parameter point is not interior: {what} (every probability must be strictly between 0 "
-                          "and 1)")
+        raise DesignError(f"parameter point is not a model: {what} is not in [0, 1]")
     return x
