@@ -217,13 +217,15 @@ def _points(model: Model, targets: CausalTargets, theta: np.ndarray, fibre: Fibr
     k = model.k
     weights = [_hull([r["weights"][j] for r in rows]) for j in range(k)]
     effects = [_hull([r["effects"][j] for r in rows]) for j in range(k)]
-    identified = len(pts) == 1
+    identified = len(pts) == 1 and complete  # a failed path may have been a second valid model
     how = ("the fibre has one point (up to relabelling)" if m == 1 and fibre.complete else
            f"{len(ends)} of the fibre's {m} complex points continued from the count's base point by a parameter "
            f"homotopy ({failed} failed paths)")
     note = f"{how}; fibre counted by {fibre.method}" + ("" if fibre.complete else " (a lower bound)")
     if identified:
         statement = "one valid model has this law (up to relabelling): the design identifies it at this point"
+    elif len(pts) == 1:
+        statement = "one valid model found with this law (up to relabelling)"
     else:
         statement = (f"{len(pts)} valid models (real, every probability in [0, 1]) have this law: {len(ates)} "
                      f"ATE value(s)")
