@@ -278,6 +278,11 @@ def fit(design: Design | str, data: Any, estimator: str = "auto", bootstrap: int
     naive = naive_difference(mo) if design.causal else None
     result = Result(name, p.level, stats.n, est, naive, truth=truth, ci_level=ci_level)
     result.warnings += stats.notes
+    if name == "mle":  # the other models that fit equally well, when the design does not identify everything
+        from .identified_set import at_estimate
+
+        result.identified_set, notes = at_estimate(p, est.extra["params"])
+        result.warnings += notes
     if name != "mle":  # maximum likelihood says so itself, with what it does about it
         result.warnings += [w for v in design.variables if v.categorical
                             for w in [unobserved_categories(v.name, stats.marginal((v.name,)))] if w]

@@ -110,6 +110,10 @@ class Result:
         The naive difference in means E[Y|T=1] - E[Y|T=0], for comparison.
     truth : dict or None
         Ground truth (``Truth.to_dict()``) when known, e.g. from ``simulate``.
+    identified_set : dict or None
+        For a maximum-likelihood fit of a design that is not globally identified: every valid model with the fitted
+        law (``kind "points"``) or each target's range over them (``kind "bounds"``), see
+        :func:`mixid.identify.fibre.identified_set.identified_set`.
     """
 
     estimator: str
@@ -121,6 +125,7 @@ class Result:
     ci_level: float = 0.95
     truth: dict | None = None
     warnings: list[str] = field(default_factory=list)
+    identified_set: dict | None = None
 
     def _ci(self) -> list[list[float] | None] | None:
         """Intervals aligned with :meth:`Estimate.vector`: bootstrap percentiles when there are replicates, else
@@ -179,6 +184,8 @@ class Result:
             out["interval"] = {"kind": self.interval_kind, "level": self.ci_level}
         if e.modes is not None:
             out["modes"] = e.modes
+        if self.identified_set is not None:
+            out["identified_set"] = self.identified_set
         out["diagnostics"] = _jsonable(e.diagnostics)
         out["warnings"] = list(dict.fromkeys(list(e.warnings) + list(self.warnings)))
         if self.bootstrap is not None:
@@ -233,6 +240,8 @@ class Result:
             lines.append(f"{f'class {u} effect':<22}{atom['effect']:>10.4f}{num(atom.get('effect_se')):>9}  "
                          f"{fmt(atom.get('effect_ci')):<22}{'' if te is None else f'{te:9.4f}'}")
         lines += self._mode_lines(d)
+        if "identified_set" in d:
+            lines += identified_set_lines(d["identified_set"])
         for w in d["warnings"]:
             lines.append(f"warning: {w}")
         return "\n".join(lines)
@@ -351,6 +360,23 @@ class Result:
         if path is not None:
             fig.savefig(path, dpi=120, bbox_inches="tight")
         return fig
+
+
+def identified_set_lines(s: dict) -> list[str]:
+    """The identified set beside the estimate: one row per target (classes sorted by effect)."""
+    def span(r: dict) -> str:
+        if r["high"] - r["low"] <= 1e-9 * (1 + abs(r["low"])):
+            return f"{r['low']:.4f}"
+        ends = [side for side in ("low", "high") if r.get(f"{side}_on_boundary")]
+        return f"[{r['low']:.4f}, {r['high']:.4f}]" + (f" ({' and '.join(ends)} on the boundary)" if ends else "")
+
+    lines = [f"identified set at the estimate ({s['kind']}, {s['evidence']}): {s['statement']}"]
+    ate = ", ".join(f"{v:.4f}" for v in s["ate"]["values"]) if s["kind"] == "points" else span(s["ate"])
+    lines.append(f"  {'ATE':<20}{ate}")
+    for j, (w, e) in enumerate(zip(s["mte"]["weights"], s["mte"]["effects"])):
+        lines.append(f"  {f'class {j} weight':<20}{span(w)}")
+        lines.append(f"  {f'class {j} effect':<20}{span(e)}")
+    return lines
 
 
 def _plot_ate(result: Result, d: dict, ax) -> None:

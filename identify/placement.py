@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 
 import numpy as np
@@ -33,7 +33,7 @@ from .budget import check_seconds
 from .design import Design, Roles
 from .errors import DesignError
 from .evidence import error_bound, evidence_of, weakest
-from .fibre import GLOBAL_SECONDS, MAX_PARAMS, SYMPY_MAX_PARAMS, count_fibre, msolve_path
+from .fibre import GLOBAL_SECONDS, MAX_PARAMS, SYMPY_MAX_PARAMS, Fibre, count_fibre, msolve_path
 from .graph import Condition
 from .levels import TARGETS, levels
 from .marginals import LimitReached
@@ -174,6 +174,7 @@ class Placement:
     model_info: dict
     error: float
     global_check: dict | None = None
+    fibre: Fibre | None = field(default=None, repr=False, compare=False)  # the global check's count, points included
 
     # ------------------------------------------------------------------------------------------ levels
     def _levels(self) -> tuple[int | None, str | None, int | None]:
@@ -466,7 +467,8 @@ def place(design: Design | str, *, error: float = DEFAULT_ERROR, seed: int | Non
     left = ctx.deadline - time.monotonic()
     budget = left if explicit else min(left, GLOBAL_SECONDS)
     check = _globalise(design, jac.d, verdicts, scope, budget, 0 if seed is None else seed)
-    return Placement(design, verdicts, roles, conditions, estimands, routes, info, error, check)
+    fib = check.pop("fibre_count", None) if check else None
+    return Placement(design, verdicts, roles, conditions, estimands, routes, info, error, check, fib)
 
 
 def _globalise(design: Design, n: int, verdicts: dict[str, TargetVerdict], scope: str, budget: float,
@@ -549,7 +551,7 @@ def _globalise(design: Design, n: int, verdicts: dict[str, TargetVerdict], scope
             why = "no other valid model at the base point, and no time left to sample the parameter space"
         summary += f"; still local only: {', '.join(left)} ({why})"
     return {"status": status, "targets": list(pending), "decided": decided, "summary": summary,
-            "fibre": fib.to_dict()}
+            "fibre": fib.to_dict(), "fibre_count": fib}
 
 
 def rank_text(info: dict) -> str:

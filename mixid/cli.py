@@ -138,6 +138,8 @@ def identify(
     global_: bool = typer.Option(False, "--global", help="Count the generic fibre for every target that is only "
                                  "locally identifiable: global verdicts, or a witness of non-identifiability."),
     local: bool = typer.Option(False, "--local", help="Never run the global check (local verdicts stand)."),
+    params: Path = typer.Option(None, "--params", help="JSON parameter point (as for simulate --params): report "
+                                "the identified set there, every valid model with its law (needs the global check)."),
 ) -> None:
     """Place DESIGN in the identifiability hierarchy, with certificates."""
     from mixid.identify.placement import check_seconds, place
@@ -149,14 +151,53 @@ def identify(
         raise _bad("--global and --local exclude each other")
     if max_seconds is not None:
         check_seconds(max_seconds, "--max-seconds")
+    if params is not None and local:
+        raise _bad("--params needs the global check: drop --local")
+    if params is not None and latex:
+        raise _bad("--params and --latex exclude each other")
+    point = _read_params(params)
+    if point is not None:  # a bad point is bad input: said before any work
+        from mixid.identify import Design, Model
+        from mixid.identify.fibre.targets import CausalTargets, parameter_point
+
+        model = Model(Design.load(design))
+        CausalTargets(model)
+        parameter_point(model, point)
     scope = "global" if global_ else ("local" if local else "auto")
     p = place(design, error=error, seed=seed, max_seconds=max_seconds, scope=scope)
+    found = None
+    if point is not None:
+        from mixid.identify.fibre.identified_set import identified_set
+
+        found = identified_set(p.design, point, fibre=p.fibre, seed=seed,
+                               **({} if max_seconds is None else {"max_seconds": max_seconds}))
     if json_out:
-        print(p.to_json(indent=2))
+        out = p.to_dict()
+        if found is not None:
+            out["identified_set"] = found.to_dict()
+        print(json.dumps(out, indent=2))
     elif latex:
         print(p.latex())
     else:
         render(p)
+        if found is not None:
+            render_identified_set(found)
+
+
+def render_identified_set(found, console=None) -> None:
+    """The identified set at a parameter point: the statement, how it is known, and a table of the targets."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    console = console or _out()
+    console.print(f"[bold]identified set at the parameter point[/bold] ({escape(found.kind)}, "
+                  f"{escape(found.evidence)}: {escape(found.evidence_note)}): {escape(found.statement)}")
+    table = Table(show_header=True, header_style="bold")
+    table.add_column("target (classes sorted by effect)", no_wrap=True)
+    table.add_column("identified set", overflow="fold")
+    for row in found.table():
+        table.add_row(*map(escape, row))
+    console.print(table)
 
 
 @app.command()
