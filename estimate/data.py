@@ -129,12 +129,20 @@ def check_estimable(design: Design, what: str = "estimate") -> None:
                           f"and simulation support at most {MAX_PARAMETERS:,}")
 
 
-def unobserved_categories(name: str, counts: np.ndarray) -> str | None:
-    """The warning for a categorical variable whose declared categories do not all occur (None if they do)."""
+def unobserved_categories(name: str, counts: np.ndarray, labels: Sequence | None = None) -> str | None:
+    """The warning for a categorical variable whose declared categories do not all occur (None if they do);
+    categories are named by their declared values (``labels``) when the design gives them.
+
+    Examples
+    --------
+    >>> unobserved_categories("A", [0, 5], ("no", "yes"))
+    "category 'no' of 'A' never occur in the data: their probabilities are estimated at 0"
+    """
     missing = np.flatnonzero(np.asarray(counts) == 0)
     if not len(missing):
         return None
-    return (f"categor{'y' if len(missing) == 1 else 'ies'} {', '.join(map(str, missing))} of '{name}' never "
+    names = [str(i) if labels is None else repr(labels[i]) for i in missing]
+    return (f"categor{'y' if len(missing) == 1 else 'ies'} {', '.join(names)} of '{name}' never "
             "occur in the data: their probabilities are estimated at 0")
 
 
@@ -223,61 +231,102 @@ def _axis_dims(design: Design) -> list[tuple[str, int, bool]]:
     return out
 
 
+def row_text(pos: int, offset: int = 0, labels: Sequence | None = None) -> str:
+    """How an error names a row: its number counting from 1 (a file's header excluded), or its index label.
+
+    Examples
+    --------
+    >>> row_text(170)
+    'data row 171 (counting from 1, header excluded)'
+    """
+    if labels is not None:
+        return f"the row with index {labels[pos]!r}"
+    return f"data row {offset + pos + 1} (counting from 1, header excluded)"
+
+
 def validate_columns(design: Design, frame: Mapping[str, Any], offset: int = 0,
                      index: Iterable | None = None, cmap: Mapping[str, str] | None = None) -> dict[str, np.ndarray]:
     """Check one chunk of columns against the design; return them as numpy arrays (codes as int64), keyed by
     design variable.
 
     ``frame`` is keyed by data column; ``cmap`` (from :func:`column_map`) says which column holds which variable
-    (by default, the variable's own name); other keys are ignored. Raises :class:`DataError` naming the column and
-    the first bad row (``offset`` + position, or the index label when ``index`` is given).
+    (by default, the variable's own name); other keys are ignored. A variable declared with category values
+    (``categories: ["no", "yes"]``) has its values mapped to codes (the first value is code 0). Raises
+    :class:`DataError` naming the value, the column and the first bad row of the chunk (``offset`` + position
+    counted from 1, or the index label when ``index`` is given).
     """
     cmap = column_map(design) if cmap is None else cmap
     _select(design, frame.keys(), cmap)
     labels = None if index is None else list(index)
-
-    def where(pos: int) -> str:
-        return f"row {labels[pos]!r}" if labels is not None else f"row {offset + pos}"
-
     out = {}
     lengths = set()
+    problems: list[tuple[int, str]] = []  # (row, message): the first bad row is reported, whatever its column
     for name, dim, categorical in _axis_dims(design):
         raw = np.asarray(frame[cmap[name]])
         column = f"'{name}'" if cmap[name] == name else f"'{cmap[name]}' ({name})"
-        if raw.dtype.kind in _NOT_NUMBERS:  # refused by type: nothing is coerced silently
-            raise DataError(f"column {column} holds {_NOT_NUMBERS[raw.dtype.kind]} ({raw.dtype}); give numbers "
-                            "(integer codes for categories)")
-        if raw.dtype.kind in "OUSV":  # strings or mixed objects: every value must be a real number
-            bad = next((i for i, v in enumerate(raw.ravel()) if not _is_number(v)), None)
-            if bad is not None:
-                raise DataError(f"column {column} has a non-numeric value {shown(raw.ravel()[bad])} at {where(bad)}")
         if raw.ndim != 1:
             raise DataError(f"column {column} must be one-dimensional")
         lengths.add(len(raw))
+        values = design.variable(name).labels if name != design.latent or not design.latent_observed else None
+        if values is not None:
+            codes, problem = _codes_of_values(raw, values, column)
+            if problem is not None:
+                problems.append(problem)
+            out[name] = codes
+            continue
+        if raw.dtype.kind in _NOT_NUMBERS:  # refused by type: nothing is coerced silently
+            raise DataError(f"column {column} holds {_NOT_NUMBERS[raw.dtype.kind]} ({raw.dtype}); give numbers "
+                            "(integer codes for categories), or declare the values as categories: [...]")
+        if raw.dtype.kind in "OUSV":  # strings or mixed objects: every value must be a real number
+            bad = next((i for i, v in enumerate(raw.ravel()) if not _is_number(v)), None)
+            if bad is not None:
+                hint = "; declare the values as categories: [...] in the design" if categorical else ""
+                problems.append((bad, f"column {column} has a non-numeric value {shown(raw.ravel()[bad])} at "
+                                      f"{{row}}{hint}"))
+                continue
+        role = "treatment" if name == design.treatment else "categorical"
         if categorical and raw.dtype.kind in "iu":  # integer codes: a range check is all they need (fast path)
             if len(raw) and (raw.min() < 0 or raw.max() >= dim):
                 first = int(np.flatnonzero((raw < 0) | (raw >= dim))[0])
-                role = "treatment" if name == design.treatment else "categorical"
-                raise DataError(f"{role} column {column} must hold integer codes 0..{dim - 1}; "
-                                f"found {int(raw[first])} at {where(first)}")
+                problems.append((first, f"{role} column {column} must hold integer codes 0..{dim - 1}; found "
+                                        f"{int(raw[first])} at {{row}}"))
             out[name] = raw.astype(np.int64, copy=False)
             continue
         col = raw.astype(float)
         bad = np.flatnonzero(~np.isfinite(col))
         if len(bad):
-            raise DataError(f"column {column} has a missing or infinite value at {where(int(bad[0]))}")
+            problems.append((int(bad[0]), f"column {column} has a missing or infinite value at {{row}}"))
+            continue
         if categorical:
             bad = np.flatnonzero((col != np.round(col)) | (col < 0) | (col >= dim))
             if len(bad):
-                role = "treatment" if name == design.treatment else "categorical"
-                raise DataError(f"{role} column {column} must hold integer codes 0..{dim - 1}; "
-                                f"found {float(col[bad[0]]):g} at {where(int(bad[0]))}")
+                problems.append((int(bad[0]), f"{role} column {column} must hold integer codes 0..{dim - 1}; "
+                                              f"found {float(col[bad[0]]):g} at {{row}}"))
+                continue
             out[name] = col.astype(np.int64)
         else:
             out[name] = col
     if len(lengths) > 1:
         raise DataError(f"columns have different lengths: {sorted(lengths)}")
+    if problems:
+        pos, message = min(problems, key=lambda p: p[0])
+        raise DataError(message.replace("{row}", row_text(pos, offset, labels)))
     return out
+
+
+def _codes_of_values(raw: np.ndarray, values: tuple, column: str) -> tuple[np.ndarray, tuple[int, str] | None]:
+    """The codes of a column whose categories are declared by their values, and the first value that is none
+    of them (its position and message), if any."""
+    codes = pd.Index(list(values)).get_indexer(raw)
+    unknown = np.flatnonzero(codes < 0)
+    if not len(unknown):
+        return codes.astype(np.int64), None
+    first = int(unknown[0])
+    value = raw[first]
+    value = value.item() if isinstance(value, np.generic) else value
+    what = "a missing value" if pd.isna(value) else f"the value {shown(value)}"
+    declared = ", ".join(shown(v, 20) for v in values[:8]) + (", ..." if len(values) > 8 else "")
+    return codes, (first, f"column {column} has {what} at {{row}}, which is not one of its categories ({declared})")
 
 
 _NOT_NUMBERS = {"b": "booleans", "M": "dates and times", "m": "time spans", "c": "complex numbers"}
@@ -429,9 +478,11 @@ def _file_chunks(design: Design, path: Path, chunksize: int, cmap: dict[str, str
     suffix = path.suffix.lower()
     wanted = list(cmap.values())
     if suffix == ".csv":
+        text = _text_columns(design, cmap)
+
         def csv_chunks() -> Iterator[dict[str, np.ndarray]]:
-            try:
-                for ch in pd.read_csv(path, chunksize=chunksize, usecols=wanted):  # only the columns used
+            try:  # only the columns used; those whose categories are text are read as text ("01" stays "01")
+                for ch in pd.read_csv(path, chunksize=chunksize, usecols=wanted, dtype=text or None):
                     yield {c: ch[c].to_numpy() for c in wanted}
             except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
                 raise DataError(f"cannot parse CSV file '{path}': {str(exc).strip().splitlines()[0]}") from None
@@ -456,6 +507,12 @@ def _file_chunks(design: Design, path: Path, chunksize: int, cmap: dict[str, str
         return notes, ({c: b.column(c).to_numpy(zero_copy_only=False) for c in wanted}
                        for b in pf.iter_batches(batch_size=chunksize, columns=wanted))
     raise DataError(f"data file '{path}' must end in .csv or .parquet")
+
+
+def _text_columns(design: Design, cmap: Mapping[str, str]) -> dict[str, type]:
+    """The data columns of variables whose declared category values are text (read from CSV as text)."""
+    return {cmap[v.name]: str for v in design.variables
+            if v.labels is not None and isinstance(v.labels[0], str)}
 
 
 def read_chunks(design: Design, data: Any, columns: Mapping[str, str] | None = None, chunksize: int = 1_000_000

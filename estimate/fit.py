@@ -254,7 +254,7 @@ def fit(design: Design | str, data: Any, estimator: str = "auto", bootstrap: int
     result.warnings += stats.notes
     if name != "mle":  # maximum likelihood says so itself, with what it does about it
         result.warnings += [w for v in design.variables if v.categorical
-                            for w in [unobserved_categories(v.name, stats.marginal((v.name,)))] if w]
+                            for w in [unobserved_categories(v.name, stats.marginal((v.name,)), v.labels)] if w]
     if bootstrap:
         result.bootstrap, failures = _bootstrap(stats, mo, replicate, bootstrap, rng, len(est.vector()), progress)
         if failures:

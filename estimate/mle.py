@@ -103,7 +103,7 @@ def summarise(fit: MLEFit, placement, ci_level: float = 0.95, standard_errors: b
     for i, name in enumerate(lik.names):
         seen = fit.patterns.codes[:, i]
         counts = np.bincount(seen, weights=fit.patterns.counts, minlength=lik.cats[i])
-        unobserved = unobserved_categories(name, counts)
+        unobserved = unobserved_categories(name, counts, design.variable(name).labels)
         if unobserved:
             warnings.append(unobserved)
     stats = fit.statistics()
@@ -137,7 +137,8 @@ def summarise(fit: MLEFit, placement, ci_level: float = 0.95, standard_errors: b
     mixture = {"identified": bool(identified.get("full_mixture", False)), "scope": scope.get("full_mixture"),
                "verdict": placement.targets["full_mixture"].verdict,
                "weights": pi.tolist(), "weights_se": _none(weights_se), "tables": {}, "tables_se": {},
-               "parents": {name: list(design.parents(name)) for name in lik.names}}
+               "parents": {name: list(design.parents(name)) for name in lik.names},
+               "categories": {name: _categories(design, name) for name in lik.names}}
     for i, name in enumerate(lik.names):
         mixture["tables"][name] = _nested(design, name, tables[i])
         se = (_table_errors(lik, fit, name, boundary[i]) if se_ok and identified.get("full_mixture", False)
@@ -168,6 +169,12 @@ def summarise(fit: MLEFit, placement, ci_level: float = 0.95, standard_errors: b
     # one warning per distinct message, in order
     est.warnings = list(dict.fromkeys(est.warnings))
     return est
+
+
+def _categories(design: Design, name: str) -> list:
+    """A variable's categories as the data hold them: its declared values, or the codes 0..c-1."""
+    v = design.variable(name)
+    return list(v.labels) if v.labels is not None else list(range(v.dim))
 
 
 def _none(values: np.ndarray) -> list:

@@ -279,10 +279,13 @@ class Result:
                               for row in np.asarray(m["tables_se"][name], dtype=object).reshape(-1, arr.shape[-1])],
                              dtype=float).reshape(arr.shape)
             parents = arr.shape[1:-1]
-            lines.append(f"P({name} | {'parents, ' if parents else ''}class):  categories 0..{arr.shape[-1] - 1}")
+            cats = m.get("categories", {}).get(name, list(range(arr.shape[-1])))
+            lines.append(f"P({name} | {'parents, ' if parents else ''}class):  categories "
+                         + ", ".join(map(str, cats)))
             for u in range(k):
                 for pa in np.ndindex(*parents) if parents else [()]:
-                    given = ", ".join(f"{p}={v}" for p, v in zip(m.get("parents", {}).get(name, []), pa))
+                    given = ", ".join(f"{p}={m.get('categories', {}).get(p, range(v + 1))[v]}"
+                                      for p, v in zip(m.get("parents", {}).get(name, []), pa))
                     label = f"  class {u}" + (f" | {given}" if given else "")
                     cells = "  ".join(f"{v:.4f}" + ("" if np.isnan(s) else f" ({s:.4f})")
                                       for v, s in zip(arr[(u, *pa)], ses[(u, *pa)]))
