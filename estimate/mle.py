@@ -7,15 +7,18 @@ errors (only identified ones), and the warnings an estimate carries.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from mixid.identify import Design
 from mixid.identify.errors import DataError
 from mixid.identify.model import LAST
 
-from .data import Patterns, unobserved_categories
+from .data import MAX_DENSE_CELLS, Patterns, unobserved_categories
 from .likelihood.inference import causal_quantities, weight_gradients
 from .likelihood.model import BOUNDARY, Likelihood, likelihood
 from .likelihood.optimise import MLEFit, maximise
+from .local_fit import bivariate_residuals
 from .mixture import cp_estimate
 from .result import Estimate
 from .simulate import as_generator
@@ -148,6 +151,11 @@ def summarise(fit: MLEFit, placement, ci_level: float = 0.95, standard_errors: b
                    diagnostics={"starts": fit.starts, "starts_at_best": fit.starts_at_best,
                                 "converged": fit.converged, "information": fit.information_kind,
                                 "start_logliks": np.sort(fit.start_lliks)[::-1].tolist()})
+    if standard_errors:  # the main fit (bootstrap replicates skip it): a local check of the classes' fit
+        dense = math.prod(lik.dims) <= MAX_DENSE_CELLS
+        est.diagnostics["bivariate_residuals"], skipped = bivariate_residuals(lik, point, fit.patterns, dense)
+        if skipped:
+            est.diagnostics["bivariate_residuals_unchecked"] = skipped
     est.fit = stats
     est.mixture = mixture
     est.extra["identified"] = identified

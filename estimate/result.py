@@ -211,6 +211,11 @@ class Result:
                          + ("" if f.get("replicated", True) else " (not replicated)"))
         if "mixture" in d:
             lines += self._mixture_lines(d["mixture"])
+        if d["diagnostics"].get("bivariate_residuals"):
+            from .local_fit import bvr_lines
+
+            lines += bvr_lines(d["diagnostics"]["bivariate_residuals"],
+                               d["diagnostics"].get("bivariate_residuals_unchecked", 0))
         if "ate" not in d:
             for w in d["warnings"]:
                 lines.append(f"warning: {w}")
@@ -238,11 +243,13 @@ class Result:
             lines.append(f"warning: {w}")
         return "\n".join(lines)
 
-    def posterior(self, data) -> np.ndarray:
-        """Each row's class probabilities P(U = u | row), shape (rows, k), classes in the order of the report.
+    def posterior(self, data, columns=None) -> np.ndarray:
+        """Each row's class probabilities P(U = u | row), shape (rows, k), rows in input order and classes in the
+        order of the report.
 
-        Available for maximum-likelihood fits; ``data`` is a DataFrame or a mapping of columns, validated as in
-        :func:`mixid.fit`.
+        Available for maximum-likelihood fits; ``data`` is anything :func:`mixid.fit` reads (a DataFrame, a
+        mapping of columns, a CSV or Parquet path, read in chunks, or a dask DataFrame), validated as there;
+        ``columns`` maps design variables to data columns as in :func:`mixid.fit`.
 
         Examples
         --------
@@ -254,15 +261,33 @@ class Result:
         """
         from mixid.identify.errors import DataError
 
-        from .data import data_columns, validate_columns
+        from .data import data_columns, read_chunks
 
         fit = self.estimate.extra.get("mle")
         if fit is None:
             raise DataError(f"posterior class probabilities need a maximum-likelihood fit, not {self.estimator}")
-        if hasattr(data, "columns") and hasattr(data, "to_numpy"):
-            data = {c: data[c].to_numpy() for c in data.columns}
-        cols = validate_columns(fit.design, data)
-        return fit.posterior([cols[c] for c in data_columns(fit.design)])
+        names = data_columns(fit.design)
+        _, chunks = read_chunks(fit.design, data, columns)
+        parts = [fit.posterior([cols[c] for c in names]) for cols in chunks]
+        return np.concatenate(parts) if parts else np.zeros((0, fit.design.classes))
+
+    def posterior_frame(self, data, columns=None):
+        """:meth:`posterior` as a DataFrame: ``p_class_0 .. p_class_{k-1}`` and ``modal_class`` (the most
+        probable class; the lowest-numbered one on a tie), one row per data row, in input order.
+
+        Examples
+        --------
+        >>> from mixid import Design, datasets, fit
+        >>> r = fit(Design.latent_class(list("ABCDEFG"), classes=2), datasets.load("carcinoma"), seed=0)
+        >>> list(r.posterior_frame(datasets.load("carcinoma")).columns)
+        ['p_class_0', 'p_class_1', 'modal_class']
+        """
+        import pandas as pd
+
+        post = self.posterior(data, columns)
+        frame = pd.DataFrame(post, columns=[f"p_class_{u}" for u in range(post.shape[1])])
+        frame["modal_class"] = np.argmax(post, axis=1)
+        return frame
 
     def _mixture_lines(self, m: dict) -> list[str]:
         """Class weights and the class-conditional response tables, one block per variable."""

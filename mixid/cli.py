@@ -295,6 +295,9 @@ def estimate(
     json_out: bool = typer.Option(False, "--json", help="Print the result as JSON (no progress bars)."),
     truth_in: Path = typer.Option(None, "--truth", help="Ground truth JSON (from mixid simulate) to compare."),
     plot: Path = typer.Option(None, "--plot", help="Save a figure of what the design identifies here (PNG)."),
+    posterior: Path = typer.Option(None, "--posterior", metavar="OUT.csv",
+                                   help="Write each row's class probabilities (p_class_0, ...) and modal class "
+                                        "here, rows in input order (maximum likelihood)."),
 ) -> None:
     """Estimate what DESIGN identifies from DATA, with bootstrap intervals."""
     from mixid.estimate.data import parse_columns
@@ -307,6 +310,9 @@ def estimate(
         _check_range(max_starts, "--max-starts", 1, MAX_STARTS)
     _check_range(seed, "--seed", 0, MAX_SEED)
     _check_output(plot, "--plot", (".png", ".pdf", ".svg"))
+    _check_output(posterior, "--posterior", (".csv",))
+    if posterior is not None and estimator not in ("auto", "mle"):
+        raise _bad(f"--posterior needs maximum likelihood (--estimator auto or mle), not {_shown(estimator)}")
     mapping = parse_columns(columns) if columns is not None else None
     truth = _read_json(truth_in, "truth") if truth_in is not None else None
     if truth is not None:
@@ -316,6 +322,8 @@ def estimate(
                      columns=mapping, progress=report, starts=starts, max_starts=max_starts)
     if plot is not None:
         result.plot(path=plot)
+    if posterior is not None:
+        result.posterior_frame(str(data), mapping).to_csv(posterior, index=False)
     if json_out:
         print(json.dumps(result.to_dict(), indent=2, allow_nan=False))
         for w in result.to_dict()["warnings"]:  # stdout holds only the JSON: repeat the notices on stderr
@@ -324,6 +332,9 @@ def estimate(
         _out().print(result.summary(), markup=False, highlight=False)
     if plot is not None:
         _err().print(f"figure saved to {plot}", markup=False, highlight=False)
+    if posterior is not None:
+        _err().print(f"class probabilities of {result.n:,} rows written to {posterior}", markup=False,
+                     highlight=False)
 
 
 def _stderr_is_terminal() -> bool:
