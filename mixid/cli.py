@@ -337,6 +337,55 @@ def estimate(
                      highlight=False)
 
 
+@app.command()
+def select(
+    design: str = typer.Argument(..., help="A design file or a built-in name (its number of classes is replaced)."),
+    data: Path = typer.Argument(..., help="Data file (.csv or .parquet)."),
+    classes: str = typer.Option("1-6", "--classes", help="The numbers of classes to compare: 1-6, 2,3,5 or 4."),
+    blrt: int = typer.Option(100, "--blrt", help="Bootstrap replicates of the likelihood-ratio test of k-1 against "
+                                                 "k classes (0: no test)."),
+    starts: int = typer.Option(10, "--starts", help="Random starts per batch of each fit."),
+    max_starts: int = typer.Option(None, "--max-starts", help="Cap on the starts of each fit (default 200)."),
+    columns: str = typer.Option(None, "--columns", metavar="VAR=COLUMN,...",
+                                help="Data columns of design variables, e.g. A=q1,B=q2."),
+    workers: int = typer.Option(None, "--workers", help="Processes for the BLRT replicates (default: the cores, "
+                                                        "at most 8)."),
+    seed: int = typer.Option(0, "--seed", help="Random seed of the starts and the replicates."),
+    json_out: bool = typer.Option(False, "--json", help="Print the comparison as JSON."),
+    plot: Path = typer.Option(None, "--plot", help="Save a figure of the criteria against k here (PNG)."),
+) -> None:
+    """Choose the number of classes: fit DESIGN with each k, with information criteria, entropy and a bootstrap
+    likelihood-ratio test; a k whose mixture is not identified is flagged and never recommended."""
+    from mixid.estimate.data import parse_columns
+    from mixid.estimate.select import MAX_BLRT, parse_classes
+    from mixid.estimate.select import select as run
+
+    ks = parse_classes(classes)
+    _check_range(blrt, "--blrt", 0, MAX_BLRT)
+    _check_range(starts, "--starts", 1, MAX_STARTS)
+    if max_starts is not None:
+        _check_range(max_starts, "--max-starts", 1, MAX_STARTS)
+    if workers is not None:
+        _check_range(workers, "--workers", 1, 64)
+    _check_range(seed, "--seed", 0, MAX_SEED)
+    _check_output(plot, "--plot", (".png", ".pdf", ".svg"))
+    mapping = parse_columns(columns) if columns is not None else None
+    with _progress(enabled=not json_out) as report:
+        selection = run(design, str(data), classes=ks, blrt=blrt, seed=seed, starts=starts, max_starts=max_starts,
+                        columns=mapping, workers=workers, progress=report)
+    if plot is not None:
+        selection.plot(path=plot)
+    if json_out:
+        out = selection.to_dict()
+        print(json.dumps(out, indent=2, allow_nan=False))
+        for w in out["warnings"]:
+            _err().print(f"warning: {w}", markup=False, highlight=False)
+    else:
+        _out().print(selection.summary(), markup=False, highlight=False)
+    if plot is not None:
+        _err().print(f"figure saved to {plot}", markup=False, highlight=False)
+
+
 def _stderr_is_terminal() -> bool:
     return _err().is_terminal
 
