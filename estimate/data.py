@@ -27,6 +27,8 @@ from mixid.identify.design import shown
 from mixid.identify.errors import DataError, DesignError
 
 MIN_ROWS = 10
+#: The code of a missing answer (an empty cell, NA or NaN in a categorical column) in validated columns and patterns.
+MISSING = -2
 #: The largest table of sufficient statistics built densely (8 bytes a cell: 32 MiB). Categorical data of a larger
 #: design are kept as their observed response patterns with counts (at most one per row), never as a table.
 MAX_DENSE_CELLS = 1 << 22
@@ -56,6 +58,9 @@ class SufficientStats:
     notes: list[str] = field(default_factory=list)
     rows_unavailable: str | None = None
     patterns: Any = field(default=None, repr=False)
+    incomplete: Any = field(default=None, repr=False)  # Patterns of the rows with a missing answer (table path)
+    missing: dict | None = None  # the report: rows, complete rows, missing answers per column, handling
+    complete: int | None = None  # rows without a missing answer (None: all n)
 
     @property
     def dense(self) -> bool:
@@ -69,7 +74,7 @@ class SufficientStats:
             raise DataError(f"the table of design '{self.design.name}' would have {math.prod(cell_dims(self.design)):,}"
                             f" cells; its data are kept as {len(self.patterns.codes):,} observed response patterns "
                             "(use marginal() for the marginals an estimator needs)")
-        return self.sums / self.n
+        return self.sums / (self.n if self.complete is None else self.complete)
 
     @property
     def categorical(self) -> bool:
@@ -293,17 +298,20 @@ def validate_columns(design: Design, frame: Mapping[str, Any], offset: int = 0,
             out[name] = raw.astype(np.int64, copy=False)
             continue
         col = raw.astype(float)
-        bad = np.flatnonzero(~np.isfinite(col))
+        answer = categorical and name != design.latent  # a categorical answer may be missing (NaN, empty cell)
+        bad = np.flatnonzero(np.isinf(col) if answer else ~np.isfinite(col))
         if len(bad):
-            problems.append((int(bad[0]), f"column {column} has a missing or infinite value at {{row}}"))
+            problems.append((int(bad[0]), f"column {column} has a{'n' if answer else ' missing or'} infinite value "
+                                          "at {row}"))
             continue
         if categorical:
-            bad = np.flatnonzero((col != np.round(col)) | (col < 0) | (col >= dim))
+            absent = np.isnan(col)
+            bad = np.flatnonzero(~absent & ((col != np.round(col)) | (col < 0) | (col >= dim)))
             if len(bad):
                 problems.append((int(bad[0]), f"{role} column {column} must hold integer codes 0..{dim - 1}; "
                                               f"found {float(col[bad[0]]):g} at {{row}}"))
                 continue
-            out[name] = col.astype(np.int64)
+            out[name] = np.where(absent, MISSING, col).astype(np.int64)
         else:
             out[name] = col
     if len(lengths) > 1:
@@ -315,16 +323,17 @@ def validate_columns(design: Design, frame: Mapping[str, Any], offset: int = 0,
 
 
 def _codes_of_values(raw: np.ndarray, values: tuple, column: str) -> tuple[np.ndarray, tuple[int, str] | None]:
-    """The codes of a column whose categories are declared by their values, and the first value that is none
-    of them (its position and message), if any."""
+    """The codes of a column whose categories are declared by their values (a missing value is the code
+    :data:`MISSING`), and the first value that is none of them (its position and message), if any."""
     codes = pd.Index(list(values)).get_indexer(raw)
-    unknown = np.flatnonzero(codes < 0)
+    codes = np.where(pd.isna(raw), MISSING, codes)
+    unknown = np.flatnonzero(codes == -1)
     if not len(unknown):
         return codes.astype(np.int64), None
     first = int(unknown[0])
     value = raw[first]
     value = value.item() if isinstance(value, np.generic) else value
-    what = "a missing value" if pd.isna(value) else f"the value {shown(value)}"
+    what = f"the value {shown(value)}"
     declared = ", ".join(shown(v, 20) for v in values[:8]) + (", ..." if len(values) > 8 else "")
     return codes, (first, f"column {column} has {what} at {{row}}, which is not one of its categories ({declared})")
 
@@ -339,8 +348,31 @@ def _is_number(v: Any) -> bool:
     return isinstance(v, (float, np.integer, np.floating)) or (isinstance(v, int) and abs(v) < 2**63)
 
 
+def complete_rows(design: Design, cols: Mapping[str, np.ndarray]) -> np.ndarray | None:
+    """The mask of the rows without a missing answer, or None when every row is complete."""
+    codes = [cols[n] for n, _, c in _axis_dims(design) if c]
+    if not codes or all(len(c) == 0 or c.min() >= 0 for c in codes):
+        return None
+    return np.all(np.stack(codes) >= 0, axis=0)
+
+
+def incomplete_patterns(design: Design, cols: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct rows with a missing answer (codes, :data:`MISSING` where missing) and their counts."""
+    mask = complete_rows(design, cols)
+    m = len(_axis_dims(design))
+    if mask is None:
+        return np.zeros((0, m), np.int64), np.zeros(0)
+    rows = np.stack([cols[n][~mask] for n, _, _ in _axis_dims(design)], axis=1).astype(np.int64)
+    codes, counts = np.unique(rows, axis=0, return_counts=True)
+    return codes, counts.astype(float)
+
+
 def chunk_sums(design: Design, cols: Mapping[str, np.ndarray]) -> np.ndarray:
-    """Sums of feature products over the rows of validated columns (one pass, bincount)."""
+    """Sums of feature products over the complete rows of validated columns (one pass, bincount); rows with a
+    missing answer are left out (see :func:`incomplete_patterns`)."""
+    mask = complete_rows(design, cols)
+    if mask is not None:
+        cols = {name: col[mask] for name, col in cols.items()}
     axes = _axis_dims(design)
     cat = [(n, d) for n, d, c in axes if c]
     cont = [(n, d) for n, d, c in axes if not c]
@@ -378,7 +410,7 @@ def _check_totals(design: Design, stats: SufficientStats) -> SufficientStats:
 
 def sufficient_stats(design: Design, data: Any, *, columns: Mapping[str, str] | None = None,
                      chunksize: int = 1_000_000, keep_rows: bool = False,
-                     memory_budget: int | None = None) -> SufficientStats:
+                     memory_budget: int | None = None, missing: str = "fiml") -> SufficientStats:
     """Validate ``data`` against ``design`` and compute its sufficient statistics.
 
     Parameters
@@ -398,6 +430,12 @@ def sufficient_stats(design: Design, data: Any, *, columns: Mapping[str, str] | 
         In-memory data always keep their rows.
     memory_budget : int, optional
         Bytes the kept rows may take (8 per value); :data:`MEMORY_BUDGET` by default.
+    missing : {"fiml", "drop"}
+        An empty cell, NA or NaN in a categorical column is a missing answer. ``fiml``: rows with missing
+        answers are kept as observed response patterns (``patterns``) for maximum likelihood, which sums over
+        the missing answers; the table (``sums``, ``tensor``) holds the complete rows (``complete``), which the
+        constructive estimators use. ``drop``: those rows are left out. ``missing`` reports rows, complete rows
+        and missing answers per column either way.
 
     Examples
     --------
@@ -412,29 +450,36 @@ def sufficient_stats(design: Design, data: Any, *, columns: Mapping[str, str] | 
     >>> s.notes
     ['ignored 2 columns the design does not use: Y, age']
     """
+    if missing not in ("fiml", "drop"):
+        raise DataError(f"missing must be 'fiml' or 'drop', got {shown(missing)}")
     if isinstance(data, SufficientStats):
         if columns is not None:
             raise DataError("columns= maps data columns, but the data are already sufficient statistics")
         return data
+    return _check_totals(design, _resolve_missing(_read_stats(design, data, columns, chunksize, keep_rows,
+                                                               memory_budget), missing))
+
+
+def _read_stats(design: Design, data: Any, columns, chunksize: int, keep_rows: bool, memory_budget) -> SufficientStats:
+    """The statistics of every row (incomplete ones kept apart), before the missing answers are handled."""
     cells = math.prod(cell_dims(design))
     if cells > MAX_DENSE_CELLS:  # never allocated: 30 binary items would need 8 GiB
         if not all(v.categorical for v in design.variables):
             raise DataError(f"the design's table of moments would have {cells:,} cells (over {MAX_DENSE_CELLS:,});"
                             " with continuous variables it must be held densely: use fewer or smaller variables")
         patterns = patterns_from_data(design, data, chunksize=chunksize, columns=columns)
-        stats = SufficientStats(design, int(patterns.counts.sum()), None, notes=list(patterns.notes),
-                                patterns=patterns)
-        return _check_totals(design, stats)
+        return SufficientStats(design, int(patterns.counts.sum()), None, notes=list(patterns.notes),
+                               patterns=patterns)
     cmap = column_map(design, columns)
     keep_rows = keep_rows and not all(v.categorical for v in design.variables)  # tables resample without rows
     memory_budget = MEMORY_BUDGET if memory_budget is None else memory_budget
     if isinstance(data, (str, Path)):
-        return _check_totals(design, _from_file(design, Path(data), chunksize, cmap, keep_rows, memory_budget))
+        return _from_file(design, Path(data), chunksize, cmap, keep_rows, memory_budget)
     if _is_dask(data):
         stats = _from_dask(design, data, cmap)
         if keep_rows:
             stats.rows_unavailable = "a dask DataFrame is summed where it lives, not loaded in memory"
-        return _check_totals(design, stats)
+        return stats
     if isinstance(data, pd.DataFrame):
         notes = _select(design, data.columns, cmap)
         cols = validate_columns(design, {c: data[c].to_numpy() for c in cmap.values()}, cmap=cmap)
@@ -445,16 +490,76 @@ def sufficient_stats(design: Design, data: Any, *, columns: Mapping[str, str] | 
         raise DataError(f"cannot read data of type {type(data).__name__}: pass a DataFrame, a mapping of "
                         "arrays, a CSV/Parquet path or a dask DataFrame")
     n = len(next(iter(cols.values())))
-    return _check_totals(design, SufficientStats(design, n, chunk_sums(design, cols), cols, notes))
+    mask = complete_rows(design, cols)
+    stats = SufficientStats(design, n, chunk_sums(design, cols), cols if mask is None else
+                            {name: col[mask] for name, col in cols.items()}, notes,
+                            incomplete=_merge([incomplete_patterns(design, cols)], cell_dims(design)))
+    return stats
+
+
+def _resolve_missing(stats: SufficientStats, missing: str) -> SufficientStats:
+    """Report the missing answers, and keep the rows that have some for maximum likelihood (``fiml``: every row,
+    as observed response patterns with missing codes) or leave them out (``drop``, and designs with continuous
+    variables, which are estimated on moments of complete rows)."""
+    design, n = stats.design, stats.n
+    names = data_columns(design)
+    if stats.patterns is not None:  # the patterns path: incomplete rows are patterns with a missing code
+        inc_rows = (stats.patterns.codes < 0).any(axis=1)
+        incomplete = Patterns(stats.patterns.codes[inc_rows], stats.patterns.counts[inc_rows], stats.patterns.dims)
+    else:
+        incomplete = stats.incomplete
+    lost = 0.0 if incomplete is None else float(incomplete.counts.sum())
+    per_column = {} if incomplete is None else {
+        v: int(incomplete.counts[incomplete.codes[:, j] < 0].sum()) for j, v in enumerate(names)}
+    categorical = [j for j, v in enumerate(names) if v == design.latent or design.variable(v).categorical]
+    empty = 0 if incomplete is None else int(incomplete.counts[(incomplete.codes[:, categorical] < 0).all(axis=1)]
+                                             .sum())
+    stats.missing = {"rows": int(n), "complete_rows": int(n - lost),
+                     "missing_answers": {v: c for v, c in per_column.items() if c},
+                     "rows_without_answers": empty, "handling": missing}
+    stats.incomplete = None
+    if not lost:
+        return stats
+    fiml = missing == "fiml" and stats.categorical
+    if fiml:
+        parents = {v: design.children(v) for v, c in per_column.items() if c and design.children(v)}
+        if parents:
+            v, children = next(iter(parents.items()))
+            raise DataError(f"column '{v}' has {per_column[v]:,} missing answer{'s' * (per_column[v] != 1)}, and "
+                            f"'{v}' is a parent of "
+                            f"{', '.join(children)}: maximum likelihood with missing answers (FIML) sums over missing "
+                            "answers of variables without children only; use missing='drop' (--missing drop) to "
+                            "leave out the rows with a missing answer")
+        stats.complete = int(n - lost)
+        if stats.patterns is None:
+            stats.patterns = Patterns.from_table(stats.sums) if stats.sums.any() else \
+                Patterns(np.zeros((0, len(names)), np.int64), np.zeros(0), tuple(cell_dims(design)))
+            stats.patterns = Patterns(np.concatenate([stats.patterns.codes, incomplete.codes]),
+                                      np.concatenate([stats.patterns.counts, incomplete.counts]),
+                                      stats.patterns.dims)
+        stats.notes.append(f"{int(lost):,} of {n:,} rows have a missing answer: maximum likelihood uses every row "
+                           "(FIML: it sums over the missing answers, valid when they are missing at random); "
+                           f"estimators built on the table use the {int(n - lost):,} complete rows"
+                           + (f"; {empty:,} rows have no answer at all (kept: they add nothing)" if empty else ""))
+        return stats
+    why = "missing='drop'" if missing == "drop" else "a design with continuous variables uses complete rows"
+    stats.n = stats.complete = int(n - lost)
+    if stats.patterns is not None:
+        keep = ~(stats.patterns.codes < 0).any(axis=1)
+        stats.patterns = Patterns(stats.patterns.codes[keep], stats.patterns.counts[keep], stats.patterns.dims,
+                                  stats.patterns.notes)
+    stats.notes.append(f"left out {int(lost):,} of {n:,} rows with a missing answer ({why})")
+    return stats
 
 
 def _from_file(design: Design, path: Path, chunksize: int, cmap: dict[str, str], keep_rows: bool,
                memory_budget: int) -> SufficientStats:
     notes, iterator = _file_chunks(design, path, chunksize, cmap)
-    total, n, kept = _accumulate(design, iterator, cmap, keep_rows, memory_budget)
+    incomplete: list = []
+    total, n, kept = _accumulate(design, iterator, cmap, keep_rows, memory_budget, incomplete)
     if total is None:
         raise DataError(f"data file '{path}' has no rows")
-    stats = SufficientStats(design, n, total, notes=notes)
+    stats = SufficientStats(design, n, total, notes=notes, incomplete=_merge(incomplete, cell_dims(design)))
     wanted = list(cmap.values())
     if keep_rows:
         size = n * len(wanted) * 8
@@ -549,9 +654,10 @@ def read_chunks(design: Design, data: Any, columns: Mapping[str, str] | None = N
 
 
 def _accumulate(design: Design, chunks: Iterable[Mapping[str, np.ndarray]], cmap: dict[str, str],
-                keep_rows: bool = False, memory_budget: int = 0
+                keep_rows: bool = False, memory_budget: int = 0, incomplete: list | None = None
                 ) -> tuple[np.ndarray | None, int, dict[str, np.ndarray] | None]:
-    """Sums over chunks; with ``keep_rows``, also the validated rows while they fit in ``memory_budget``."""
+    """Sums over chunks (complete rows); with ``keep_rows``, also the validated complete rows while they fit in
+    ``memory_budget``; the patterns of the rows with a missing answer are appended to ``incomplete``."""
     total, n = None, 0
     kept: dict[str, list[np.ndarray]] | None = {} if keep_rows else None
     for chunk in chunks:
@@ -559,12 +665,15 @@ def _accumulate(design: Design, chunks: Iterable[Mapping[str, np.ndarray]], cmap
         sums = chunk_sums(design, cols)
         total = sums if total is None else total + sums
         n += len(next(iter(cols.values())))
+        if incomplete is not None:
+            incomplete.append(incomplete_patterns(design, cols))
         if kept is not None:
             if n * len(cols) * 8 > memory_budget:
                 kept = None  # over budget: stop keeping, the sums stream on
             else:
+                mask = complete_rows(design, cols)  # rows are resampled by continuous designs: complete ones
                 for name, col in cols.items():
-                    kept.setdefault(name, []).append(col)
+                    kept.setdefault(name, []).append(col if mask is None else col[mask])
     rows = None if not kept else {name: np.concatenate(parts) for name, parts in kept.items()}
     return total, n, rows
 
@@ -580,15 +689,26 @@ def _from_dask(design: Design, ddf: Any, cmap: dict[str, str]) -> SufficientStat
     notes = _select(design, ddf.columns, cmap)
     ddf = ddf[list(cmap.values())]
 
-    def part_sums(df: pd.DataFrame) -> tuple[np.ndarray, int]:
+    def part_sums(df: pd.DataFrame) -> tuple[np.ndarray, int, tuple]:
         cols = validate_columns(design, {c: df[c].to_numpy() for c in df.columns}, index=df.index, cmap=cmap)
-        return chunk_sums(design, cols), len(df)
+        return chunk_sums(design, cols), len(df), incomplete_patterns(design, cols)
 
     parts = [dask.delayed(part_sums)(p) for p in ddf.to_delayed()]
     results = dask.compute(*parts)
     if not results:
         raise DataError("the dask DataFrame has no partitions")
-    return SufficientStats(design, int(sum(n for _, n in results)), sum(s for s, _ in results), notes=notes)
+    return SufficientStats(design, int(sum(n for _, n, _ in results)), sum(s for s, _, _ in results), notes=notes,
+                           incomplete=_merge([p for _, _, p in results], cell_dims(design)))
+
+
+def _merge(parts: list[tuple[np.ndarray, np.ndarray]], dims: Sequence[int]) -> Patterns | None:
+    """One :class:`Patterns` of the incomplete rows of several chunks (None when every row was complete)."""
+    parts = [p for p in parts if len(p[1])]
+    if not parts:
+        return None
+    codes, inverse = np.unique(np.concatenate([c for c, _ in parts]), axis=0, return_inverse=True)
+    counts = np.bincount(inverse.ravel(), weights=np.concatenate([w for _, w in parts]))
+    return Patterns(codes, counts, tuple(int(d) for d in dims))
 
 
 # ------------------------------------------------------------------------------------- response patterns
@@ -612,12 +732,14 @@ class Patterns:
                    table.shape)
 
     def marginal(self, axes: Sequence[int]) -> np.ndarray:
-        """Counts of the marginal table of these axes (in that order), from the patterns alone."""
+        """Counts of the marginal table of these axes (in that order) over the complete rows, from the patterns
+        alone."""
         shape = tuple(self.dims[a] for a in axes)
+        complete = (self.codes >= 0).all(axis=1)  # the complete rows (the constructive estimators use these)
         if not axes:
-            return np.asarray(self.counts.sum())
-        cells = np.ravel_multi_index(tuple(self.codes[:, a] for a in axes), shape)
-        return np.bincount(cells, weights=self.counts, minlength=math.prod(shape)).reshape(shape)
+            return np.asarray(self.counts[complete].sum())
+        cells = np.ravel_multi_index(tuple(self.codes[complete, a] for a in axes), shape)
+        return np.bincount(cells, weights=self.counts[complete], minlength=math.prod(shape)).reshape(shape)
 
     @classmethod
     def from_columns(cls, columns: Sequence[np.ndarray], dims: Sequence[int]) -> Patterns:
@@ -638,7 +760,9 @@ def patterns_from_data(design: Design, data, chunksize: int = 1_000_000, columns
     names = data_columns(design)
     dims = cell_dims(design)
     notes, chunks = read_chunks(design, data, columns, chunksize)
-    packed = sum(np.log2(d) for d in dims) < 62
+    # a missing answer (MISSING) is one more value per axis: codes are shifted by one, missing becomes 0
+    shifted = [d + 1 for d in dims]
+    packed = sum(np.log2(d) for d in shifted) < 62
     found: list[tuple[np.ndarray, np.ndarray]] = []
     n = 0
     for cols in chunks:
@@ -646,8 +770,8 @@ def patterns_from_data(design: Design, data, chunksize: int = 1_000_000, columns
         n += len(rows)
         if packed:
             code = np.zeros(len(rows), dtype=np.int64)
-            for j, d in enumerate(dims):
-                code = code * d + rows[:, j]
+            for j, d in enumerate(shifted):
+                code = code * d + np.maximum(rows[:, j], -1) + 1
             found.append(np.unique(code, return_counts=True))
         else:
             found.append(np.unique(rows, axis=0, return_counts=True))
@@ -657,8 +781,9 @@ def patterns_from_data(design: Design, data, chunksize: int = 1_000_000, columns
     counts = np.concatenate([f[1] for f in found]).astype(float)
     if packed:
         uniq, inverse = np.unique(keys, return_inverse=True)
-        codes = np.stack(np.unravel_index(uniq, dims), axis=1).astype(np.int64) if len(uniq) else \
+        codes = np.stack(np.unravel_index(uniq, shifted), axis=1).astype(np.int64) - 1 if len(uniq) else \
             np.zeros((0, len(dims)), np.int64)
     else:
         codes, inverse = np.unique(keys, axis=0, return_inverse=True)
+    codes = np.where(codes < 0, MISSING, codes)
     return Patterns(codes, np.bincount(inverse.ravel(), weights=counts), tuple(dims), notes)

@@ -105,12 +105,13 @@ def summarise(fit: MLEFit, placement, ci_level: float = 0.95, standard_errors: b
                         "their standard errors are not reported (the Wald approximation fails there)")
     for i, name in enumerate(lik.names):
         seen = fit.patterns.codes[:, i]
-        counts = np.bincount(seen, weights=fit.patterns.counts, minlength=lik.cats[i])
+        answered = seen >= 0
+        counts = np.bincount(seen[answered], weights=fit.patterns.counts[answered], minlength=lik.cats[i])
         unobserved = unobserved_categories(name, counts, design.variable(name).labels)
         if unobserved:
             warnings.append(unobserved)
     stats = fit.statistics()
-    if stats["df"] < 0:
+    if stats["df"] is not None and stats["df"] < 0:
         warnings.append(f"the model has {stats['n_parameters']} free parameters but the table only "
                         f"{stats['df'] + stats['n_parameters']} degrees of freedom (residual df {stats['df']}): "
                         "some parameters cannot be identified from these data")

@@ -119,6 +119,7 @@ class Result:
     ci_level: float = 0.95
     truth: dict | None = None
     warnings: list[str] = field(default_factory=list)
+    missing: dict | None = None  # rows, complete rows and missing answers per column (data.sufficient_stats)
 
     def _ci(self) -> list[list[float] | None] | None:
         """Intervals aligned with :meth:`Estimate.vector`: bootstrap percentiles when there are replicates,
@@ -185,6 +186,8 @@ class Result:
             out["mixture"]["weights_ci"] = [ci[3 + u] for u in range(len(e.weights))]
         if ci:
             out["interval"] = {"kind": self.interval_kind, "level": self.ci_level}
+        if self.missing is not None:
+            out["missing"] = _jsonable(self.missing)
         out["diagnostics"] = _jsonable(e.diagnostics)
         out["warnings"] = list(dict.fromkeys(list(e.warnings) + list(self.warnings)))
         if self.bootstrap is not None:
@@ -202,11 +205,18 @@ class Result:
         truth = self.truth or {}
         level = f"{int(self.ci_level * 100)}% interval"
         lines = [f"estimator {self.estimator} (level {self.level}), n = {self.n}"]
+        m = d.get("missing")
+        if m and m["complete_rows"] < m["rows"]:
+            per = ", ".join(f"{v} {c:,}" for v, c in m["missing_answers"].items())
+            lines.append(f"rows {m['rows']:,}, complete rows {m['complete_rows']:,} (missing='{m['handling']}'); "
+                         f"missing answers: {per}")
         if "fit" in d:
             f = d["fit"]
             lines.append(f"log-likelihood {f['loglik']:.4f}   parameters {f['n_parameters']}   AIC {f['aic']:.4f}   "
                          f"BIC {f['bic']:.4f}")
-            lines.append(f"G^2 {f['g2']:.4f}   X^2 {f['x2']:.4f}   residual df {f['df']}   "
+            gof = ("G^2, X^2 and df are not defined with missing answers" if f["g2"] is None else
+                   f"G^2 {f['g2']:.4f}   X^2 {f['x2']:.4f}   residual df {f['df']}")
+            lines.append(f"{gof}   "
                          f"best log-likelihood reached by {f['starts_at_best']} of {f['starts']} starts"
                          + ("" if f.get("replicated", True) else " (not replicated)"))
         if "mixture" in d:

@@ -176,7 +176,7 @@ def with_classes(design: Design, k: int) -> Design:
 def select(design: Design | str, data: Any, classes: Iterable[int] = range(1, 7), *, blrt: int = 100,
            seed: int | np.random.Generator | None = 0, starts: int = 10, max_starts: int | None = None,
            columns: Mapping[str, str] | None = None, workers: int | None = None,
-           progress: Progress | None = None) -> Selection:
+           progress: Progress | None = None, missing: str = "fiml") -> Selection:
     """Fit the design with each number of classes in ``classes`` and compare them.
 
     Parameters
@@ -199,6 +199,9 @@ def select(design: Design | str, data: Any, classes: Iterable[int] = range(1, 7)
         Processes for the BLRT replicates (default: the machine's cores, at most 8; 1 runs them here).
     progress : callable, optional
         ``progress(task, done, total)``.
+    missing : {"fiml", "drop"}
+        Missing answers, as for :func:`mixid.fit` (the BLRT replicates are drawn complete: the test is of the
+        number of classes, not of the missingness).
 
     Returns
     -------
@@ -231,7 +234,7 @@ def select(design: Design | str, data: Any, classes: Iterable[int] = range(1, 7)
         check_estimable(with_classes(design, k), "select")
     root = np.random.SeedSequence(_entropy(seed))
     fit_seeds = dict(zip(needed, root.spawn(len(needed))))
-    stats = sufficient_stats(design, data, columns=columns)
+    stats = sufficient_stats(design, data, columns=columns, missing=missing)
     n = stats.n
     fits, placements, warnings = {}, {}, list(stats.notes)
     for i, k in enumerate(needed):
@@ -241,6 +244,9 @@ def select(design: Design | str, data: Any, classes: Iterable[int] = range(1, 7)
             fit_seeds[k]), starts=starts, max_starts=max_starts, placement=placements[k])
         if progress is not None:
             progress("fits", i + 1, len(needed))
+    if blrt and stats.complete is not None and stats.complete < n and missing == "fiml":
+        warnings.append("the BLRT replicates are drawn without missing answers, while the observed fits sum over "
+                        f"them ({n - stats.complete:,} incomplete rows): read the p-values as approximate")
     rows = []
     for k in ks:
         mle = fits[k].estimate.extra["mle"]

@@ -295,6 +295,8 @@ def estimate(
     json_out: bool = typer.Option(False, "--json", help="Print the result as JSON (no progress bars)."),
     truth_in: Path = typer.Option(None, "--truth", help="Ground truth JSON (from mixid simulate) to compare."),
     plot: Path = typer.Option(None, "--plot", help="Save a figure of what the design identifies here (PNG)."),
+    missing: str = typer.Option("fiml", "--missing", help="Missing answers (empty cells, NA): fiml (maximum "
+                                "likelihood sums over them) or drop (leave out rows with one)."),
     posterior: Path = typer.Option(None, "--posterior", metavar="OUT.csv",
                                    help="Write each row's class probabilities (p_class_0, ...) and modal class "
                                         "here, rows in input order (maximum likelihood)."),
@@ -319,7 +321,7 @@ def estimate(
         check_truth(truth)
     with _progress(enabled=not json_out) as report:
         result = fit(design, str(data), estimator=estimator, bootstrap=bootstrap, seed=seed, truth=truth,
-                     columns=mapping, progress=report, starts=starts, max_starts=max_starts)
+                     columns=mapping, progress=report, starts=starts, max_starts=max_starts, missing=missing)
     if plot is not None:
         result.plot(path=plot)
     if posterior is not None:
@@ -351,6 +353,7 @@ def select(
     workers: int = typer.Option(None, "--workers", help="Processes for the BLRT replicates (default: the cores, "
                                                         "at most 8)."),
     seed: int = typer.Option(0, "--seed", help="Random seed of the starts and the replicates."),
+    missing: str = typer.Option("fiml", "--missing", help="Missing answers: fiml or drop (as for estimate)."),
     json_out: bool = typer.Option(False, "--json", help="Print the comparison as JSON."),
     plot: Path = typer.Option(None, "--plot", help="Save a figure of the criteria against k here (PNG)."),
 ) -> None:
@@ -372,7 +375,7 @@ def select(
     mapping = parse_columns(columns) if columns is not None else None
     with _progress(enabled=not json_out) as report:
         selection = run(design, str(data), classes=ks, blrt=blrt, seed=seed, starts=starts, max_starts=max_starts,
-                        columns=mapping, workers=workers, progress=report)
+                        columns=mapping, workers=workers, progress=report, missing=missing)
     if plot is not None:
         selection.plot(path=plot)
     if json_out:

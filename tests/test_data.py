@@ -71,7 +71,8 @@ ROW = "(counting from 1, header excluded)"
 
 @pytest.mark.parametrize("mutate,message", [
     (lambda f: f.drop(columns="X"), "missing column 'X'"),
-    (lambda f: _bad(f, "Z", 17, np.nan), "column 'Z' has a missing or infinite value at data row 18 " + ROW),
+    (lambda f: _bad(f, "Z", 17, np.inf), "column 'Z' has an infinite value at data row 18 " + ROW),
+    (lambda f: _bad(f, "Z", 17, np.nan), "column 'Z' has 1 missing answer, and 'Z' is a parent of T"),
     (lambda f: _bad(f, "X", 3, 2), "categorical column 'X' must hold integer codes 0..1; found 2 at data row 4 " + ROW),
     (lambda f: _bad(f, "X", 5, 0.5), "found 0.5 at data row 6 " + ROW),
     (lambda f: _bad(f, "Y", 8, -1), "found -1 at data row 9 " + ROW),
@@ -101,7 +102,7 @@ def test_source_errors(tmp_path, frame):
     bad = tmp_path / "bad.csv"
     frame.head(20).to_csv(bad, index=False)
     with open(bad, "a") as fh:
-        fh.write("1,0,1\n")  # a short row is a missing value
+        fh.write("1,0,1,7\n")  # a code out of range, on the 21st data line
     with pytest.raises(DataError, match=re.escape("data row 21 (counting from 1")):
         sufficient_stats(D, bad)
     with pytest.raises(DataError, match=re.escape("data row 1235 (counting")):
