@@ -18,7 +18,7 @@ SCRIPTS = {
     "bench_startup.py": ["--quick"],
     "bench_survey_identify.py": ["--quick"],
     "bench_survey_estimate.py": ["--quick"],
-    "bench_survey_data.py": ["--quick"],
+    "bench_survey_data.py": ["--quick", "--only", "select", "fiml_speed"],
 }
 
 
