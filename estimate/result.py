@@ -278,7 +278,15 @@ class Result:
             raise DataError(f"posterior class probabilities need a maximum-likelihood fit, not {self.estimator}")
         names = data_columns(fit.design)
         _, chunks = read_chunks(fit.design, data, columns)
-        parts = [fit.posterior([cols[c] for c in names]) for cols in chunks]
+        parents = [v for v in names if fit.design.children(v)]
+        parts = []
+        for cols in chunks:
+            unanswered = next((v for v in parents if (cols[v] < 0).any()), None)
+            if unanswered is not None:  # a missing parent would couple its children: no posterior is defined
+                raise DataError(f"column '{unanswered}' has missing answers, and '{unanswered}' is a parent of "
+                                f"{', '.join(fit.design.children(unanswered))}: class probabilities need it "
+                                "answered in every row (leave those rows out)")
+            parts.append(fit.posterior([cols[c] for c in names]))
         return np.concatenate(parts) if parts else np.zeros((0, fit.design.classes))
 
     def posterior_frame(self, data, columns=None):
