@@ -28,6 +28,8 @@ from mixid.identify.design import shown
 from mixid.identify.errors import DataError, DesignError
 
 MIN_ROWS = 10
+#: The code of a missing answer (an empty cell, NA or NaN in a categorical column) in validated columns and patterns.
+MISSING = -2
 #: The largest table of sufficient statistics built densely (8 bytes a cell: 32 MiB). Categorical data of a larger
 #: design are kept as their observed response patterns with counts (at most one per row), never as a table.
 MAX_DENSE_CELLS = 1 << 22
@@ -57,6 +59,9 @@ class SufficientStats:
     notes: list[str] = field(default_factory=list)
     rows_unavailable: str | None = None
     patterns: Any = field(default=None, repr=False)
+    incomplete: Any = field(default=None, repr=False)  # Patterns of the rows with a missing answer (table path)
+    missing: dict | None = None  # the report: rows, complete rows, missing answers per column, handling
+    complete: int | None = None  # rows without a missing answer (None: all n)
 
     @property
     def dense(self) -> bool:
@@ -70,7 +75,7 @@ class SufficientStats:
             raise DataError(f"the table of design '{self.design.name}' would have {math.prod(cell_dims(self.design)):,}"
                             f" cells; its data are kept as {len(self.patterns.codes):,} observed response patterns "
                             "(use marginal() for the marginals an estimator needs)")
-        return self.sums / self.n
+        return self.sums / (self.n if self.complete is None else self.complete)
 
     @property
     def categorical(self) -> bool:
@@ -130,12 +135,20 @@ def check_estimable(design: Design, what: str = "estimate") -> None:
                           f"and simulation support at most {MAX_PARAMETERS:,}")
 
 
-def unobserved_categories(name: str, counts: np.ndarray) -> str | None:
-    """The warning for a categorical variable whose declared categories do not all occur (None if they do)."""
+def unobserved_categories(name: str, counts: np.ndarray, labels: Sequence | None = None) -> str | None:
+    """The warning for a categorical variable whose declared categories do not all occur (None if they do);
+    categories are named by their declared values (``labels``) when the design gives them.
+
+    Examples
+    --------
+    >>> unobserved_categories("A", [0, 5], ("no", "yes"))
+    "category 'no' of 'A' never occur in the data: their probabilities are estimated at 0"
+    """
     missing = np.flatnonzero(np.asarray(counts) == 0)
     if not len(missing):
         return None
-    return (f"categor{'y' if len(missing) == 1 else 'ies'} {', '.join(map(str, missing))} of '{name}' never "
+    names = [str(i) if labels is None else repr(labels[i]) for i in missing]
+    return (f"categor{'y' if len(missing) == 1 else 'ies'} {', '.join(names)} of '{name}' never "
             "occur in the data: their probabilities are estimated at 0")
 
 
@@ -224,61 +237,106 @@ def _axis_dims(design: Design) -> list[tuple[str, int, bool]]:
     return out
 
 
+def row_text(pos: int, offset: int = 0, labels: Sequence | None = None) -> str:
+    """How an error names a row: its number counting from 1 (a file's header excluded), or its index label.
+
+    Examples
+    --------
+    >>> row_text(170)
+    'data row 171 (counting from 1, header excluded)'
+    """
+    if labels is not None:
+        return f"the row with index {labels[pos]!r}"
+    return f"data row {offset + pos + 1} (counting from 1, header excluded)"
+
+
 def validate_columns(design: Design, frame: Mapping[str, Any], offset: int = 0,
                      index: Iterable | None = None, cmap: Mapping[str, str] | None = None) -> dict[str, np.ndarray]:
     """Check one chunk of columns against the design; return them as numpy arrays (codes as int64), keyed by
     design variable.
 
     ``frame`` is keyed by data column; ``cmap`` (from :func:`column_map`) says which column holds which variable
-    (by default, the variable's own name); other keys are ignored. Raises :class:`DataError` naming the column and
-    the first bad row (``offset`` + position, or the index label when ``index`` is given).
+    (by default, the variable's own name); other keys are ignored. A variable declared with category values
+    (``categories: ["no", "yes"]``) has its values mapped to codes (the first value is code 0). Raises
+    :class:`DataError` naming the value, the column and the first bad row of the chunk (``offset`` + position
+    counted from 1, or the index label when ``index`` is given).
     """
     cmap = column_map(design) if cmap is None else cmap
     _select(design, frame.keys(), cmap)
     labels = None if index is None else list(index)
-
-    def where(pos: int) -> str:
-        return f"row {labels[pos]!r}" if labels is not None else f"row {offset + pos}"
-
     out = {}
     lengths = set()
+    problems: list[tuple[int, str]] = []  # (row, message): the first bad row is reported, whatever its column
     for name, dim, categorical in _axis_dims(design):
         raw = np.asarray(frame[cmap[name]])
         column = f"'{name}'" if cmap[name] == name else f"'{cmap[name]}' ({name})"
-        if raw.dtype.kind in _NOT_NUMBERS:  # refused by type: nothing is coerced silently
-            raise DataError(f"column {column} holds {_NOT_NUMBERS[raw.dtype.kind]} ({raw.dtype}); give numbers "
-                            "(integer codes for categories)")
-        if raw.dtype.kind in "OUSV":  # strings or mixed objects: every value must be a real number
-            bad = next((i for i, v in enumerate(raw.ravel()) if not _is_number(v)), None)
-            if bad is not None:
-                raise DataError(f"column {column} has a non-numeric value {shown(raw.ravel()[bad])} at {where(bad)}")
         if raw.ndim != 1:
             raise DataError(f"column {column} must be one-dimensional")
         lengths.add(len(raw))
+        values = design.variable(name).labels if name != design.latent or not design.latent_observed else None
+        if values is not None:
+            codes, problem = _codes_of_values(raw, values, column)
+            if problem is not None:
+                problems.append(problem)
+            out[name] = codes
+            continue
+        if raw.dtype.kind in _NOT_NUMBERS:  # refused by type: nothing is coerced silently
+            raise DataError(f"column {column} holds {_NOT_NUMBERS[raw.dtype.kind]} ({raw.dtype}); give numbers "
+                            "(integer codes for categories), or declare the values as categories: [...]")
+        if raw.dtype.kind in "OUSV":  # strings or mixed objects: every value must be a real number
+            bad = next((i for i, v in enumerate(raw.ravel()) if not _is_number(v)), None)
+            if bad is not None:
+                hint = "; declare the values as categories: [...] in the design" if categorical else ""
+                problems.append((bad, f"column {column} has a non-numeric value {shown(raw.ravel()[bad])} at "
+                                      f"{{row}}{hint}"))
+                continue
+        role = "treatment" if name == design.treatment else "categorical"
         if categorical and raw.dtype.kind in "iu":  # integer codes: a range check is all they need (fast path)
             if len(raw) and (raw.min() < 0 or raw.max() >= dim):
                 first = int(np.flatnonzero((raw < 0) | (raw >= dim))[0])
-                role = "treatment" if name == design.treatment else "categorical"
-                raise DataError(f"{role} column {column} must hold integer codes 0..{dim - 1}; "
-                                f"found {int(raw[first])} at {where(first)}")
+                problems.append((first, f"{role} column {column} must hold integer codes 0..{dim - 1}; found "
+                                        f"{int(raw[first])} at {{row}}"))
             out[name] = raw.astype(np.int64, copy=False)
             continue
         col = raw.astype(float)
-        bad = np.flatnonzero(~np.isfinite(col))
+        answer = categorical and name != design.latent  # a categorical answer may be missing (NaN, empty cell)
+        bad = np.flatnonzero(np.isinf(col) if answer else ~np.isfinite(col))
         if len(bad):
-            raise DataError(f"column {column} has a missing or infinite value at {where(int(bad[0]))}")
+            problems.append((int(bad[0]), f"column {column} has a{'n' if answer else ' missing or'} infinite value "
+                                          "at {row}"))
+            continue
         if categorical:
-            bad = np.flatnonzero((col != np.round(col)) | (col < 0) | (col >= dim))
+            absent = np.isnan(col)
+            bad = np.flatnonzero(~absent & ((col != np.round(col)) | (col < 0) | (col >= dim)))
             if len(bad):
-                role = "treatment" if name == design.treatment else "categorical"
-                raise DataError(f"{role} column {column} must hold integer codes 0..{dim - 1}; "
-                                f"found {float(col[bad[0]]):g} at {where(int(bad[0]))}")
-            out[name] = col.astype(np.int64)
+                problems.append((int(bad[0]), f"{role} column {column} must hold integer codes 0..{dim - 1}; "
+                                              f"found {float(col[bad[0]]):g} at {{row}}"))
+                continue
+            out[name] = np.where(absent, MISSING, col).astype(np.int64)
         else:
             out[name] = col
     if len(lengths) > 1:
         raise DataError(f"columns have different lengths: {sorted(lengths)}")
+    if problems:
+        pos, message = min(problems, key=lambda p: p[0])
+        raise DataError(message.replace("{row}", row_text(pos, offset, labels)))
     return out
+
+
+def _codes_of_values(raw: np.ndarray, values: tuple, column: str) -> tuple[np.ndarray, tuple[int, str] | None]:
+    """The codes of a column whose categories are declared by their values (a missing value is the code
+    :data:`MISSING`), and the first value that is none of them (its position and message), if any."""
+    codes = pd.Index(list(values)).get_indexer(raw)
+    codes = np.where(pd.isna(raw), MISSING, codes)
+    unknown = np.flatnonzero(codes == -1)
+    if not len(unknown):
+        return codes.astype(np.int64), None
+    first = int(unknown[0])
+    value = raw[first]
+    value = value.item() if isinstance(value, np.generic) else value
+    what = f"the value {shown(value)}"
+    declared = ", ".join(shown(v, 20) for v in values[:8]) + (", ..." if len(values) > 8 else "")
+    return codes, (first, f"column {column} has {what} at {{row}}, which is not one of its categories ({declared})")
 
 
 _NOT_NUMBERS = {"b": "booleans", "M": "dates and times", "m": "time spans", "c": "complex numbers"}
@@ -291,8 +349,31 @@ def _is_number(v: Any) -> bool:
     return isinstance(v, (float, np.integer, np.floating)) or (isinstance(v, int) and abs(v) < 2**63)
 
 
+def complete_rows(design: Design, cols: Mapping[str, np.ndarray]) -> np.ndarray | None:
+    """The mask of the rows without a missing answer, or None when every row is complete."""
+    codes = [cols[n] for n, _, c in _axis_dims(design) if c]
+    if not codes or all(len(c) == 0 or c.min() >= 0 for c in codes):
+        return None
+    return np.all(np.stack(codes) >= 0, axis=0)
+
+
+def incomplete_patterns(design: Design, cols: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct rows with a missing answer (codes, :data:`MISSING` where missing) and their counts."""
+    mask = complete_rows(design, cols)
+    m = len(_axis_dims(design))
+    if mask is None:
+        return np.zeros((0, m), np.int64), np.zeros(0)
+    rows = np.stack([cols[n][~mask] for n, _, _ in _axis_dims(design)], axis=1).astype(np.int64)
+    codes, counts = np.unique(rows, axis=0, return_counts=True)
+    return codes, counts.astype(float)
+
+
 def chunk_sums(design: Design, cols: Mapping[str, np.ndarray]) -> np.ndarray:
-    """Sums of feature products over the rows of validated columns (one pass, bincount)."""
+    """Sums of feature products over the complete rows of validated columns (one pass, bincount); rows with a
+    missing answer are left out (see :func:`incomplete_patterns`)."""
+    mask = complete_rows(design, cols)
+    if mask is not None:
+        cols = {name: col[mask] for name, col in cols.items()}
     axes = _axis_dims(design)
     cat = [(n, d) for n, d, c in axes if c]
     cont = [(n, d) for n, d, c in axes if not c]
@@ -361,7 +442,7 @@ def _check_totals(design: Design, stats: SufficientStats) -> SufficientStats:
 
 def sufficient_stats(design: Design, data: Any, *, columns: Mapping[str, str] | None = None,
                      chunksize: int = 1_000_000, keep_rows: bool = False,
-                     memory_budget: int | None = None) -> SufficientStats:
+                     memory_budget: int | None = None, missing: str = "fiml") -> SufficientStats:
     """Validate ``data`` against ``design`` and compute its sufficient statistics.
 
     Parameters
@@ -381,6 +462,12 @@ def sufficient_stats(design: Design, data: Any, *, columns: Mapping[str, str] | 
         In-memory data always keep their rows.
     memory_budget : int, optional
         Bytes the kept rows may take (8 per value); :data:`MEMORY_BUDGET` by default.
+    missing : {"fiml", "drop"}
+        An empty cell, NA or NaN in a categorical column is a missing answer. ``fiml``: rows with missing
+        answers are kept as observed response patterns (``patterns``) for maximum likelihood, which sums over
+        the missing answers; the table (``sums``, ``tensor``) holds the complete rows (``complete``), which the
+        constructive estimators use. ``drop``: those rows are left out. ``missing`` reports rows, complete rows
+        and missing answers per column either way.
 
     Examples
     --------
@@ -395,29 +482,36 @@ def sufficient_stats(design: Design, data: Any, *, columns: Mapping[str, str] | 
     >>> s.notes
     ['ignored 2 columns the design does not use: Y, age']
     """
+    if missing not in ("fiml", "drop"):
+        raise DataError(f"missing must be 'fiml' or 'drop', got {shown(missing)}")
     if isinstance(data, SufficientStats):
         if columns is not None:
             raise DataError("columns= maps data columns, but the data are already sufficient statistics")
         return data
+    return _check_totals(design, _resolve_missing(_read_stats(design, data, columns, chunksize, keep_rows,
+                                                               memory_budget), missing))
+
+
+def _read_stats(design: Design, data: Any, columns, chunksize: int, keep_rows: bool, memory_budget) -> SufficientStats:
+    """The statistics of every row (incomplete ones kept apart), before the missing answers are handled."""
     cells = math.prod(cell_dims(design))
     if cells > MAX_DENSE_CELLS:  # never allocated: 30 binary items would need 8 GiB
         if not all(v.categorical for v in design.variables):
             raise DataError(f"the design's table of moments would have {cells:,} cells (over {MAX_DENSE_CELLS:,});"
                             " with continuous variables it must be held densely: use fewer or smaller variables")
         patterns = patterns_from_data(design, data, chunksize=chunksize, columns=columns)
-        stats = SufficientStats(design, int(patterns.counts.sum()), None, notes=list(patterns.notes),
-                                patterns=patterns)
-        return _check_totals(design, stats)
+        return SufficientStats(design, int(patterns.counts.sum()), None, notes=list(patterns.notes),
+                               patterns=patterns)
     cmap = column_map(design, columns)
     keep_rows = keep_rows and not all(v.categorical for v in design.variables)  # tables resample without rows
     memory_budget = MEMORY_BUDGET if memory_budget is None else memory_budget
     if isinstance(data, (str, Path)):
-        return _check_totals(design, _from_file(design, Path(data), chunksize, cmap, keep_rows, memory_budget))
+        return _from_file(design, Path(data), chunksize, cmap, keep_rows, memory_budget)
     if _is_dask(data):
         stats = _from_dask(design, data, cmap)
         if keep_rows:
             stats.rows_unavailable = "a dask DataFrame is summed where it lives, not loaded in memory"
-        return _check_totals(design, stats)
+        return stats
     if isinstance(data, pd.DataFrame):
         notes = _select(design, data.columns, cmap)
         cols = validate_columns(design, {c: data[c].to_numpy() for c in cmap.values()}, cmap=cmap)
@@ -428,16 +522,76 @@ def sufficient_stats(design: Design, data: Any, *, columns: Mapping[str, str] | 
         raise DataError(f"cannot read data of type {type(data).__name__}: pass a DataFrame, a mapping of "
                         "arrays, a CSV/Parquet path or a dask DataFrame")
     n = len(next(iter(cols.values())))
-    return _check_totals(design, SufficientStats(design, n, chunk_sums(design, cols), cols, notes))
+    mask = complete_rows(design, cols)
+    stats = SufficientStats(design, n, chunk_sums(design, cols), cols if mask is None else
+                            {name: col[mask] for name, col in cols.items()}, notes,
+                            incomplete=_merge([incomplete_patterns(design, cols)], cell_dims(design)))
+    return stats
+
+
+def _resolve_missing(stats: SufficientStats, missing: str) -> SufficientStats:
+    """Report the missing answers, and keep the rows that have some for maximum likelihood (``fiml``: every row,
+    as observed response patterns with missing codes) or leave them out (``drop``, and designs with continuous
+    variables, which are estimated on moments of complete rows)."""
+    design, n = stats.design, stats.n
+    names = data_columns(design)
+    if stats.patterns is not None:  # the patterns path: incomplete rows are patterns with a missing code
+        inc_rows = (stats.patterns.codes < 0).any(axis=1)
+        incomplete = Patterns(stats.patterns.codes[inc_rows], stats.patterns.counts[inc_rows], stats.patterns.dims)
+    else:
+        incomplete = stats.incomplete
+    lost = 0.0 if incomplete is None else float(incomplete.counts.sum())
+    per_column = {} if incomplete is None else {
+        v: int(incomplete.counts[incomplete.codes[:, j] < 0].sum()) for j, v in enumerate(names)}
+    categorical = [j for j, v in enumerate(names) if v == design.latent or design.variable(v).categorical]
+    empty = 0 if incomplete is None else int(incomplete.counts[(incomplete.codes[:, categorical] < 0).all(axis=1)]
+                                             .sum())
+    stats.missing = {"rows": int(n), "complete_rows": int(n - lost),
+                     "missing_answers": {v: c for v, c in per_column.items() if c},
+                     "rows_without_answers": empty, "handling": missing}
+    stats.incomplete = None
+    if not lost:
+        return stats
+    fiml = missing == "fiml" and stats.categorical
+    if fiml:
+        parents = {v: design.children(v) for v, c in per_column.items() if c and design.children(v)}
+        if parents:
+            v, children = next(iter(parents.items()))
+            raise DataError(f"column '{v}' has {per_column[v]:,} missing answer{'s' * (per_column[v] != 1)}, and "
+                            f"'{v}' is a parent of "
+                            f"{', '.join(children)}: maximum likelihood with missing answers (FIML) sums over missing "
+                            "answers of variables without children only; use missing='drop' (--missing drop) to "
+                            "leave out the rows with a missing answer")
+        stats.complete = int(n - lost)
+        if stats.patterns is None:
+            stats.patterns = Patterns.from_table(stats.sums) if stats.sums.any() else \
+                Patterns(np.zeros((0, len(names)), np.int64), np.zeros(0), tuple(cell_dims(design)))
+            stats.patterns = Patterns(np.concatenate([stats.patterns.codes, incomplete.codes]),
+                                      np.concatenate([stats.patterns.counts, incomplete.counts]),
+                                      stats.patterns.dims)
+        stats.notes.append(f"{int(lost):,} of {n:,} rows have a missing answer: maximum likelihood uses every row "
+                           "(FIML: it sums over the missing answers, valid when they are missing at random); "
+                           f"estimators built on the table use the {int(n - lost):,} complete rows"
+                           + (f"; {empty:,} rows have no answer at all (kept: they add nothing)" if empty else ""))
+        return stats
+    why = "missing='drop'" if missing == "drop" else "a design with continuous variables uses complete rows"
+    stats.n = stats.complete = int(n - lost)
+    if stats.patterns is not None:
+        keep = ~(stats.patterns.codes < 0).any(axis=1)
+        stats.patterns = Patterns(stats.patterns.codes[keep], stats.patterns.counts[keep], stats.patterns.dims,
+                                  stats.patterns.notes)
+    stats.notes.append(f"left out {int(lost):,} of {n:,} rows with a missing answer ({why})")
+    return stats
 
 
 def _from_file(design: Design, path: Path, chunksize: int, cmap: dict[str, str], keep_rows: bool,
                memory_budget: int) -> SufficientStats:
     notes, iterator = _file_chunks(design, path, chunksize, cmap)
-    total, n, kept = _accumulate(design, iterator, cmap, keep_rows, memory_budget)
+    incomplete: list = []
+    total, n, kept = _accumulate(design, iterator, cmap, keep_rows, memory_budget, incomplete)
     if total is None:
         raise DataError(f"data file '{path}' has no rows")
-    stats = SufficientStats(design, n, total, notes=notes)
+    stats = SufficientStats(design, n, total, notes=notes, incomplete=_merge(incomplete, cell_dims(design)))
     wanted = list(cmap.values())
     if keep_rows:
         size = n * len(wanted) * 8
@@ -462,9 +616,11 @@ def _file_chunks(design: Design, path: Path, chunksize: int, cmap: dict[str, str
     suffix = path.suffix.lower()
     wanted = list(cmap.values())
     if suffix == ".csv":
+        text = _text_columns(design, cmap)
+
         def csv_chunks() -> Iterator[dict[str, np.ndarray]]:
-            try:
-                for ch in pd.read_csv(path, chunksize=chunksize, usecols=wanted):  # only the columns used
+            try:  # only the columns used; those whose categories are text are read as text ("01" stays "01")
+                for ch in pd.read_csv(path, chunksize=chunksize, usecols=wanted, dtype=text or None):
                     yield {c: ch[c].to_numpy() for c in wanted}
             except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
                 raise DataError(f"cannot parse CSV file '{path}': {str(exc).strip().splitlines()[0]}") from None
@@ -534,6 +690,12 @@ def _check_ragged(path: Path, width: int) -> None:
                         f"{row.expected_columns} (lines counted from 1, the header is line 1)")
 
 
+def _text_columns(design: Design, cmap: Mapping[str, str]) -> dict[str, type]:
+    """The data columns of variables whose declared category values are text (read from CSV as text)."""
+    return {cmap[v.name]: str for v in design.variables
+            if v.labels is not None and isinstance(v.labels[0], str)}
+
+
 def read_chunks(design: Design, data: Any, columns: Mapping[str, str] | None = None, chunksize: int = 1_000_000
                 ) -> tuple[list[str], Iterator[dict[str, np.ndarray]]]:
     """The notices about a data set's columns and its validated chunks, keyed by design variable, for readers
@@ -568,9 +730,10 @@ def read_chunks(design: Design, data: Any, columns: Mapping[str, str] | None = N
 
 
 def _accumulate(design: Design, chunks: Iterable[Mapping[str, np.ndarray]], cmap: dict[str, str],
-                keep_rows: bool = False, memory_budget: int = 0
+                keep_rows: bool = False, memory_budget: int = 0, incomplete: list | None = None
                 ) -> tuple[np.ndarray | None, int, dict[str, np.ndarray] | None]:
-    """Sums over chunks; with ``keep_rows``, also the validated rows while they fit in ``memory_budget``."""
+    """Sums over chunks (complete rows); with ``keep_rows``, also the validated complete rows while they fit in
+    ``memory_budget``; the patterns of the rows with a missing answer are appended to ``incomplete``."""
     total, n = None, 0
     kept: dict[str, list[np.ndarray]] | None = {} if keep_rows else None
     for chunk in chunks:
@@ -580,12 +743,15 @@ def _accumulate(design: Design, chunks: Iterable[Mapping[str, np.ndarray]], cmap
         if not np.isfinite(total).all():  # each chunk was finite: the running sums overflow
             raise DataError(_overflow_message(design, cols))
         n += len(next(iter(cols.values())))
+        if incomplete is not None:
+            incomplete.append(incomplete_patterns(design, cols))
         if kept is not None:
             if n * len(cols) * 8 > memory_budget:
                 kept = None  # over budget: stop keeping, the sums stream on
             else:
+                mask = complete_rows(design, cols)  # rows are resampled by continuous designs: complete ones
                 for name, col in cols.items():
-                    kept.setdefault(name, []).append(col)
+                    kept.setdefault(name, []).append(col if mask is None else col[mask])
     rows = None if not kept else {name: np.concatenate(parts) for name, parts in kept.items()}
     return total, n, rows
 
@@ -601,15 +767,26 @@ def _from_dask(design: Design, ddf: Any, cmap: dict[str, str]) -> SufficientStat
     notes = _select(design, ddf.columns, cmap)
     ddf = ddf[list(cmap.values())]
 
-    def part_sums(df: pd.DataFrame) -> tuple[np.ndarray, int]:
+    def part_sums(df: pd.DataFrame) -> tuple[np.ndarray, int, tuple]:
         cols = validate_columns(design, {c: df[c].to_numpy() for c in df.columns}, index=df.index, cmap=cmap)
-        return chunk_sums(design, cols), len(df)
+        return chunk_sums(design, cols), len(df), incomplete_patterns(design, cols)
 
     parts = [dask.delayed(part_sums)(p) for p in ddf.to_delayed()]
     results = dask.compute(*parts)
     if not results:
         raise DataError("the dask DataFrame has no partitions")
-    return SufficientStats(design, int(sum(n for _, n in results)), sum(s for s, _ in results), notes=notes)
+    return SufficientStats(design, int(sum(n for _, n, _ in results)), sum(s for s, _, _ in results), notes=notes,
+                           incomplete=_merge([p for _, _, p in results], cell_dims(design)))
+
+
+def _merge(parts: list[tuple[np.ndarray, np.ndarray]], dims: Sequence[int]) -> Patterns | None:
+    """One :class:`Patterns` of the incomplete rows of several chunks (None when every row was complete)."""
+    parts = [p for p in parts if len(p[1])]
+    if not parts:
+        return None
+    codes, inverse = np.unique(np.concatenate([c for c, _ in parts]), axis=0, return_inverse=True)
+    counts = np.bincount(inverse.ravel(), weights=np.concatenate([w for _, w in parts]))
+    return Patterns(codes, counts, tuple(int(d) for d in dims))
 
 
 # ------------------------------------------------------------------------------------- response patterns
@@ -633,12 +810,14 @@ class Patterns:
                    table.shape)
 
     def marginal(self, axes: Sequence[int]) -> np.ndarray:
-        """Counts of the marginal table of these axes (in that order), from the patterns alone."""
+        """Counts of the marginal table of these axes (in that order) over the complete rows, from the patterns
+        alone."""
         shape = tuple(self.dims[a] for a in axes)
+        complete = (self.codes >= 0).all(axis=1)  # the complete rows (the constructive estimators use these)
         if not axes:
-            return np.asarray(self.counts.sum())
-        cells = np.ravel_multi_index(tuple(self.codes[:, a] for a in axes), shape)
-        return np.bincount(cells, weights=self.counts, minlength=math.prod(shape)).reshape(shape)
+            return np.asarray(self.counts[complete].sum())
+        cells = np.ravel_multi_index(tuple(self.codes[complete, a] for a in axes), shape)
+        return np.bincount(cells, weights=self.counts[complete], minlength=math.prod(shape)).reshape(shape)
 
     @classmethod
     def from_columns(cls, columns: Sequence[np.ndarray], dims: Sequence[int]) -> Patterns:
@@ -659,7 +838,9 @@ def patterns_from_data(design: Design, data, chunksize: int = 1_000_000, columns
     names = data_columns(design)
     dims = cell_dims(design)
     notes, chunks = read_chunks(design, data, columns, chunksize)
-    packed = sum(np.log2(d) for d in dims) < 62
+    # a missing answer (MISSING) is one more value per axis: codes are shifted by one, missing becomes 0
+    shifted = [d + 1 for d in dims]
+    packed = sum(np.log2(d) for d in shifted) < 62
     found: list[tuple[np.ndarray, np.ndarray]] = []
     n = 0
     for cols in chunks:
@@ -667,8 +848,8 @@ def patterns_from_data(design: Design, data, chunksize: int = 1_000_000, columns
         n += len(rows)
         if packed:
             code = np.zeros(len(rows), dtype=np.int64)
-            for j, d in enumerate(dims):
-                code = code * d + rows[:, j]
+            for j, d in enumerate(shifted):
+                code = code * d + np.maximum(rows[:, j], -1) + 1
             found.append(np.unique(code, return_counts=True))
         else:
             found.append(np.unique(rows, axis=0, return_counts=True))
@@ -678,8 +859,9 @@ def patterns_from_data(design: Design, data, chunksize: int = 1_000_000, columns
     counts = np.concatenate([f[1] for f in found]).astype(float)
     if packed:
         uniq, inverse = np.unique(keys, return_inverse=True)
-        codes = np.stack(np.unravel_index(uniq, dims), axis=1).astype(np.int64) if len(uniq) else \
+        codes = np.stack(np.unravel_index(uniq, shifted), axis=1).astype(np.int64) - 1 if len(uniq) else \
             np.zeros((0, len(dims)), np.int64)
     else:
         codes, inverse = np.unique(keys, axis=0, return_inverse=True)
+    codes = np.where(codes < 0, MISSING, codes)
     return Patterns(codes, np.bincount(inverse.ravel(), weights=counts), tuple(dims), notes)

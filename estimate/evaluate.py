@@ -57,8 +57,8 @@ class Moments:
     @classmethod
     def of(cls, stats, model: Model | None = None) -> Moments:
         """The moments of sufficient statistics (a table, or observed response patterns for a large design)."""
-        if stats.dense:
-            return cls(stats.design, stats.tensor, model, n=stats.n)
+        if stats.dense:  # with missing answers (FIML), the patterns of every row go to the likelihood
+            return cls(stats.design, stats.tensor, model, n=stats.n, patterns=stats.patterns)
         return cls(stats.design, None, model, n=stats.n, patterns=stats.patterns)
 
     def joint(self, keep: Sequence[str], outcome: bool = False) -> np.ndarray:
@@ -66,7 +66,8 @@ class Moments:
         Y = self.design.outcome
         names = tuple(keep) + ((Y,) if outcome else ())
         if self.tensor is None:  # observed patterns: only the marginal needed is ever built
-            m = self.patterns.marginal([self.design.names.index(v) for v in names]) / self.n
+            counts = self.patterns.marginal([self.design.names.index(v) for v in names])
+            m = counts / max(float(counts.sum()), 1.0)  # the complete rows (missing answers are left out)
         else:
             m = self.model.marginal(self.tensor, names)
             if self.design.latent_observed:  # an observed U is a trailing axis: marginalise it

@@ -178,7 +178,7 @@ def fit(design: Design | str, data: Any, estimator: str = "auto", bootstrap: int
         seed: int | np.random.Generator | None = None, *, starts: int = 10, method: str = "pencil",
         ci_level: float = 0.95, placement: Placement | None = None, truth: dict | None = None,
         progress: Progress | None = None, columns: Mapping[str, str] | None = None,
-        max_starts: int | None = None, interval: str = "profile") -> Result:
+        max_starts: int | None = None, interval: str = "profile", missing: str = "fiml") -> Result:
     """Estimate the identified targets of ``design`` from ``data``.
 
     Parameters
@@ -219,6 +219,11 @@ def fit(design: Design | str, data: Any, estimator: str = "auto", bootstrap: int
         Intervals of maximum likelihood without a bootstrap: ``profile`` (likelihood-ratio intervals, over every
         local maximum within chi2_1 / 2 of the best) or ``wald`` (estimate +- z se on the logit of the quantity's
         position in its range). Minimum distance gives Wald intervals.
+    missing : {"fiml", "drop"}
+        Missing answers (empty cells, NA, NaN in categorical columns): ``fiml`` keeps every row and maximum
+        likelihood sums over the missing answers (valid when they are missing at random); the constructive
+        estimators use the complete rows and say so. ``drop`` leaves out the rows with a missing answer. The
+        result's ``missing`` reports rows, complete rows and missing answers per column.
 
     Examples
     --------
@@ -255,7 +260,8 @@ def fit(design: Design | str, data: Any, estimator: str = "auto", bootstrap: int
     rng = as_generator(seed)
     name, run = compile_estimator(p, estimator, method=method, seed=rng, starts=starts, progress=progress,
                                   max_starts=max_starts, interval=interval, ci_level=ci_level)
-    stats = sufficient_stats(design, data, columns=columns, keep_rows=bool(bootstrap) or name == "md")
+    stats = sufficient_stats(design, data, columns=columns, keep_rows=bool(bootstrap) or name == "md",
+                             missing=missing)
     if not stats.dense and name == "md":
         raise DataError(f"md: minimum distance weighs every cell of the table, and the table of design "
                         f"'{design.name}' is too large to hold; use estimator='mle' (observed response patterns)")
@@ -277,15 +283,19 @@ def fit(design: Design | str, data: Any, estimator: str = "auto", bootstrap: int
         _check_finite(name, est, design)
     naive = naive_difference(mo) if design.causal else None
     result = Result(name, p.level, stats.n, est, naive, truth=truth, ci_level=ci_level)
+    result.missing = stats.missing
     result.warnings += stats.notes
     if name == "mle":  # the other models that fit equally well, when the design does not identify everything
         from .identified_set import at_estimate
 
         result.identified_set, notes = at_estimate(p, est.extra["params"])
         result.warnings += notes
+    if name != "mle" and stats.complete is not None and stats.complete < stats.n:
+        result.warnings.append(f"{name} uses the {stats.complete:,} complete rows of {stats.n:,} (rows with a "
+                               "missing answer are left out); maximum likelihood (estimator='mle') uses every row")
     if name != "mle":  # maximum likelihood says so itself, with what it does about it
         result.warnings += [w for v in design.variables if v.categorical
-                            for w in [unobserved_categories(v.name, stats.marginal((v.name,)))] if w]
+                            for w in [unobserved_categories(v.name, stats.marginal((v.name,)), v.labels)] if w]
     if bootstrap:
         result.bootstrap, failures = _bootstrap(stats, mo, replicate, bootstrap, rng, len(est.vector()), progress)
         if failures:
@@ -337,7 +347,7 @@ def _bootstrap(stats: SufficientStats, mo: Moments, run, B: int, rng: np.random.
     """Replicates of the estimate: multinomial draws of the table (categorical) or resampled rows."""
     design, n = stats.design, stats.n
     out = np.full((B, width), np.nan)
-    if stats.categorical and not stats.dense:  # observed patterns: multinomial draws of their counts
+    if stats.categorical and stats.patterns is not None:  # observed patterns: multinomial draws of their counts
         from .data import Patterns
 
         pat = stats.patterns
@@ -365,7 +375,7 @@ def _bootstrap(stats: SufficientStats, mo: Moments, run, B: int, rng: np.random.
                 yield chunk_sums(design, {c: v[idx] for c, v in cols.items()}) / n
 
         tensors = rows()
-    if stats.dense or not stats.categorical:
+    if stats.patterns is None or not stats.categorical:
         replicates = (Moments(design, tensor, mo.model, n=n) for tensor in tensors)
     failures = 0
     for b, moments in enumerate(track(replicates, progress, "bootstrap", B)):

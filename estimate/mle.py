@@ -7,17 +7,20 @@ errors (only identified ones), and the warnings an estimate carries.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from mixid.identify import Design
 from mixid.identify.errors import DataError
 from mixid.identify.model import LAST
 
-from .data import Patterns, unobserved_categories
+from .data import MAX_DENSE_CELLS, Patterns, unobserved_categories
 from .intervals import quantity_ranges, wald_in_range
 from .likelihood.inference import causal_quantities, weight_gradients
 from .likelihood.model import BOUNDARY, Likelihood, likelihood
 from .likelihood.optimise import MLEFit, maximise
 from .likelihood.profile import find_modes, profile_intervals, quantity_map
+from .local_fit import bivariate_residuals
 from .mixture import cp_estimate
 from .result import Estimate
 from .simulate import as_generator
@@ -109,12 +112,13 @@ def summarise(fit: MLEFit, placement, ci_level: float = 0.95, standard_errors: b
                         "their standard errors are not reported (the Wald approximation fails there)")
     for i, name in enumerate(lik.names):
         seen = fit.patterns.codes[:, i]
-        counts = np.bincount(seen, weights=fit.patterns.counts, minlength=lik.cats[i])
-        unobserved = unobserved_categories(name, counts)
+        answered = seen >= 0
+        counts = np.bincount(seen[answered], weights=fit.patterns.counts[answered], minlength=lik.cats[i])
+        unobserved = unobserved_categories(name, counts, design.variable(name).labels)
         if unobserved:
             warnings.append(unobserved)
     stats = fit.statistics()
-    if stats["df"] < 0:
+    if stats["df"] is not None and stats["df"] < 0:
         warnings.append(f"the model has {stats['n_parameters']} free parameters but the table only "
                         f"{stats['df'] + stats['n_parameters']} degrees of freedom (residual df {stats['df']}): "
                         "some parameters cannot be identified from these data")
@@ -144,7 +148,8 @@ def summarise(fit: MLEFit, placement, ci_level: float = 0.95, standard_errors: b
     mixture = {"identified": bool(identified.get("full_mixture", False)), "scope": scope.get("full_mixture"),
                "verdict": placement.targets["full_mixture"].verdict,
                "weights": pi.tolist(), "weights_se": _none(weights_se), "tables": {}, "tables_se": {},
-               "parents": {name: list(design.parents(name)) for name in lik.names}}
+               "parents": {name: list(design.parents(name)) for name in lik.names},
+               "categories": {name: _categories(design, name) for name in lik.names}}
     for i, name in enumerate(lik.names):
         mixture["tables"][name] = _nested(design, name, tables[i])
         se = (_table_errors(lik, fit, name, boundary[i]) if se_ok and identified.get("full_mixture", False)
@@ -154,6 +159,11 @@ def summarise(fit: MLEFit, placement, ci_level: float = 0.95, standard_errors: b
                    diagnostics={"starts": fit.starts, "starts_at_best": fit.starts_at_best,
                                 "converged": fit.converged, "information": fit.information_kind,
                                 "start_logliks": np.sort(fit.start_lliks)[::-1].tolist()})
+    if standard_errors:  # the main fit (bootstrap replicates skip it): a local check of the classes' fit
+        dense = math.prod(lik.dims) <= MAX_DENSE_CELLS
+        est.diagnostics["bivariate_residuals"], skipped = bivariate_residuals(lik, point, fit.patterns, dense)
+        if skipped:
+            est.diagnostics["bivariate_residuals_unchecked"] = skipped
     est.fit = stats
     est.mixture = mixture
     est.extra["identified"] = identified
@@ -240,6 +250,12 @@ def _modes_and_intervals(est: Estimate, fit: MLEFit, identified: dict, order: np
     if edge:
         est.warnings.append(f"{', '.join(edge)} lie on the boundary of their range: no Wald interval (null); "
                             "the profile-likelihood interval (interval='profile') covers a boundary")
+
+
+def _categories(design: Design, name: str) -> list:
+    """A variable's categories as the data hold them: its declared values, or the codes 0..c-1."""
+    v = design.variable(name)
+    return list(v.labels) if v.labels is not None else list(range(v.dim))
 
 
 def _none(values: np.ndarray) -> list:

@@ -126,6 +126,7 @@ class Result:
     truth: dict | None = None
     warnings: list[str] = field(default_factory=list)
     identified_set: dict | None = None
+    missing: dict | None = None  # rows, complete rows and missing answers per column (data.sufficient_stats)
 
     def _ci(self) -> list[list[float] | None] | None:
         """Intervals aligned with :meth:`Estimate.vector`: bootstrap percentiles when there are replicates, else
@@ -186,6 +187,8 @@ class Result:
             out["modes"] = e.modes
         if self.identified_set is not None:
             out["identified_set"] = self.identified_set
+        if self.missing is not None:
+            out["missing"] = _jsonable(self.missing)
         out["diagnostics"] = _jsonable(e.diagnostics)
         out["warnings"] = list(dict.fromkeys(list(e.warnings) + list(self.warnings)))
         if self.bootstrap is not None:
@@ -203,15 +206,27 @@ class Result:
         truth = self.truth or {}
         level = f"{int(self.ci_level * 100)}% {self.interval_kind or ''} interval".replace("  ", " ")
         lines = [f"estimator {self.estimator} (level {self.level}), n = {self.n}"]
+        m = d.get("missing")
+        if m and m["complete_rows"] < m["rows"]:
+            per = ", ".join(f"{v} {c:,}" for v, c in m["missing_answers"].items())
+            lines.append(f"rows {m['rows']:,}, complete rows {m['complete_rows']:,} (missing='{m['handling']}'); "
+                         f"missing answers: {per}")
         if "fit" in d:
             f = d["fit"]
             lines.append(f"log-likelihood {f['loglik']:.4f}   parameters {f['n_parameters']}   AIC {f['aic']:.4f}   "
                          f"BIC {f['bic']:.4f}")
-            lines.append(f"G^2 {f['g2']:.4f}   X^2 {f['x2']:.4f}   residual df {f['df']}   "
+            gof = ("G^2, X^2 and df are not defined with missing answers" if f["g2"] is None else
+                   f"G^2 {f['g2']:.4f}   X^2 {f['x2']:.4f}   residual df {f['df']}")
+            lines.append(f"{gof}   "
                          f"best log-likelihood reached by {f['starts_at_best']} of {f['starts']} starts"
                          + ("" if f.get("replicated", True) else " (not replicated)"))
         if "mixture" in d:
             lines += self._mixture_lines(d["mixture"])
+        if d["diagnostics"].get("bivariate_residuals"):
+            from .local_fit import bvr_lines
+
+            lines += bvr_lines(d["diagnostics"]["bivariate_residuals"],
+                               d["diagnostics"].get("bivariate_residuals_unchecked", 0))
         if "ate" not in d:
             cis = d.get("mixture", {}).get("weights_ci")
             if cis and any(cis):
@@ -246,11 +261,13 @@ class Result:
             lines.append(f"warning: {w}")
         return "\n".join(lines)
 
-    def posterior(self, data) -> np.ndarray:
-        """Each row's class probabilities P(U = u | row), shape (rows, k), classes in the order of the report.
+    def posterior(self, data, columns=None) -> np.ndarray:
+        """Each row's class probabilities P(U = u | row), shape (rows, k), rows in input order and classes in the
+        order of the report.
 
-        Available for maximum-likelihood fits; ``data`` is a DataFrame or a mapping of columns, validated as in
-        :func:`mixid.fit`.
+        Available for maximum-likelihood fits; ``data`` is anything :func:`mixid.fit` reads (a DataFrame, a
+        mapping of columns, a CSV or Parquet path, read in chunks, or a dask DataFrame), validated as there;
+        ``columns`` maps design variables to data columns as in :func:`mixid.fit`.
 
         Examples
         --------
@@ -262,15 +279,41 @@ class Result:
         """
         from mixid.identify.errors import DataError
 
-        from .data import data_columns, validate_columns
+        from .data import data_columns, read_chunks
 
         fit = self.estimate.extra.get("mle")
         if fit is None:
             raise DataError(f"posterior class probabilities need a maximum-likelihood fit, not {self.estimator}")
-        if hasattr(data, "columns") and hasattr(data, "to_numpy"):
-            data = {c: data[c].to_numpy() for c in data.columns}
-        cols = validate_columns(fit.design, data)
-        return fit.posterior([cols[c] for c in data_columns(fit.design)])
+        names = data_columns(fit.design)
+        _, chunks = read_chunks(fit.design, data, columns)
+        parents = [v for v in names if fit.design.children(v)]
+        parts = []
+        for cols in chunks:
+            unanswered = next((v for v in parents if (cols[v] < 0).any()), None)
+            if unanswered is not None:  # a missing parent would couple its children: no posterior is defined
+                raise DataError(f"column '{unanswered}' has missing answers, and '{unanswered}' is a parent of "
+                                f"{', '.join(fit.design.children(unanswered))}: class probabilities need it "
+                                "answered in every row (leave those rows out)")
+            parts.append(fit.posterior([cols[c] for c in names]))
+        return np.concatenate(parts) if parts else np.zeros((0, fit.design.classes))
+
+    def posterior_frame(self, data, columns=None):
+        """:meth:`posterior` as a DataFrame: ``p_class_0 .. p_class_{k-1}`` and ``modal_class`` (the most
+        probable class; the lowest-numbered one on a tie), one row per data row, in input order.
+
+        Examples
+        --------
+        >>> from mixid import Design, datasets, fit
+        >>> r = fit(Design.latent_class(list("ABCDEFG"), classes=2), datasets.load("carcinoma"), seed=0)
+        >>> list(r.posterior_frame(datasets.load("carcinoma")).columns)
+        ['p_class_0', 'p_class_1', 'modal_class']
+        """
+        import pandas as pd
+
+        post = self.posterior(data, columns)
+        frame = pd.DataFrame(post, columns=[f"p_class_{u}" for u in range(post.shape[1])])
+        frame["modal_class"] = np.argmax(post, axis=1)
+        return frame
 
     @staticmethod
     def _mode_lines(d: dict) -> list[str]:
@@ -302,10 +345,13 @@ class Result:
                               for row in np.asarray(m["tables_se"][name], dtype=object).reshape(-1, arr.shape[-1])],
                              dtype=float).reshape(arr.shape)
             parents = arr.shape[1:-1]
-            lines.append(f"P({name} | {'parents, ' if parents else ''}class):  categories 0..{arr.shape[-1] - 1}")
+            cats = m.get("categories", {}).get(name, list(range(arr.shape[-1])))
+            lines.append(f"P({name} | {'parents, ' if parents else ''}class):  categories "
+                         + ", ".join(map(str, cats)))
             for u in range(k):
                 for pa in np.ndindex(*parents) if parents else [()]:
-                    given = ", ".join(f"{p}={v}" for p, v in zip(m.get("parents", {}).get(name, []), pa))
+                    given = ", ".join(f"{p}={m.get('categories', {}).get(p, range(v + 1))[v]}"
+                                      for p, v in zip(m.get("parents", {}).get(name, []), pa))
                     label = f"  class {u}" + (f" | {given}" if given else "")
                     cells = "  ".join(f"{v:.4f}" + ("" if np.isnan(s) else f" ({s:.4f})")
                                       for v, s in zip(arr[(u, *pa)], ses[(u, *pa)]))

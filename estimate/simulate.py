@@ -208,6 +208,8 @@ def simulate(design: Design | str, n: int, params: Mapping[str, float] | None = 
     >>> data, t = simulate("paper-level3", 1000, seed=0)
     >>> list(data.columns), len(data)
     (['Z', 'X', 'T', 'Y'], 1000)
+    >>> sorted(simulate(Design.latent_class(["A", "B"], categories=["no", "yes"]), 50, seed=0)[0]["A"].unique())
+    ['no', 'yes']
     """
     design = Design.load(design)
     check_estimable(design, "simulate")
@@ -253,6 +255,9 @@ def simulate(design: Design | str, n: int, params: Mapping[str, float] | None = 
             cols[name] = rng.normal(mean, np.sqrt(var2))
     if design.latent_observed:
         cols[design.latent] = u
+    for v in design.variables:  # a variable declared by its values is written with them, as data hold it
+        if v.labels is not None:
+            cols[v.name] = np.asarray(v.labels, dtype=object if isinstance(v.labels[0], str) else None)[cols[v.name]]
     frame = pd.DataFrame({c: cols[c] for c in design.names + ((design.latent,) if design.latent_observed else ())})
     return frame, truth(design, params)
 

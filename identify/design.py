@@ -12,6 +12,7 @@ construction: every malformed field raises :class:`DesignError` naming that fiel
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 from collections.abc import Iterable, Mapping, Sized
@@ -52,7 +53,7 @@ def shown(value: Any, limit: int = 60) -> str:
     text = repr(value)
     return text if len(text) <= limit else f"{text[:limit - 4]}...({len(text)} characters)"
 _EDGE = re.compile(r"^\s*([^\s\-<>]+)\s*->\s*([^\s\-<>]+)\s*$")
-_TOP_KEYS = {"name", "latent", "variables", "treatment", "outcome", "edges", "roles"}
+_TOP_KEYS = {"name", "latent", "variables", "items", "categories", "treatment", "outcome", "edges", "roles"}
 _ROLE_KEYS = ("treatment_side", "outcome_side")
 
 
@@ -60,18 +61,23 @@ _ROLE_KEYS = ("treatment_side", "outcome_side")
 class Variable:
     """An observed variable.
 
-    ``categorical`` variables take integer codes ``0..categories-1``; a ``continuous`` variable enters through
-    the features ``1, v, ..., v**(features-1)``, whose class-conditional means are free parameters.
+    ``categorical`` variables take integer codes ``0..categories-1``; ``labels``, when given, are the values the
+    data hold, in code order (the first label is code 0), and data are mapped to codes on read. A ``continuous``
+    variable enters through the features ``1, v, ..., v**(features-1)``, whose class-conditional means are free
+    parameters.
 
     Examples
     --------
     >>> Variable("Z", "categorical", 3).dim
     3
+    >>> Variable("A", "categorical", 2, ("no", "yes")).to_dict()
+    {'type': 'categorical', 'categories': ['no', 'yes']}
     """
 
     name: str
     type: str = "categorical"
     size: int = 2  # categories (categorical) or features (continuous)
+    labels: tuple | None = None  # the data's values of the categories, in code order (None: the codes themselves)
 
     @property
     def dim(self) -> int:
@@ -84,7 +90,17 @@ class Variable:
 
     def to_dict(self) -> dict[str, Any]:
         key = "categories" if self.categorical else "features"
-        return {"type": self.type, key: self.size}
+        return {"type": self.type, key: list(self.labels) if self.labels is not None else self.size}
+
+    def category_names(self) -> list[str]:
+        """The categories as reports show them: the labels, or the codes ``0..c-1``.
+
+        Examples
+        --------
+        >>> Variable("A", "categorical", 2, (1, 2)).category_names()
+        ['1', '2']
+        """
+        return [str(v) for v in (self.labels if self.labels is not None else range(self.size))]
 
 
 @dataclass(frozen=True)
@@ -225,15 +241,22 @@ class Design:
         bad = [key for key in latent if key not in ("name", "classes", "observed")]
         if bad:
             raise DesignError(f"unknown field 'latent.{str(bad[0])[:40]}'")
-        raw_vars = spec.get("variables")
-        if not isinstance(raw_vars, Mapping) or not raw_vars:
-            raise DesignError("field 'variables' must be a non-empty mapping of name -> {type, ...}")
-        if len(raw_vars) > MAX_VARIABLES:
-            raise DesignError(f"field 'variables' declares {len(raw_vars)} variables (at most {MAX_VARIABLES})")
-        variables = tuple(_parse_variable(name, v) for name, v in raw_vars.items())
         treatment, outcome = (None if spec.get(key) is None else _str_field(spec[key], key)
                                for key in ("treatment", "outcome"))
         _check_pair(treatment, outcome)
+        if "items" in spec:
+            variables = _parse_items(spec, treatment is not None)
+        else:
+            if "categories" in spec:
+                raise DesignError("field 'categories' at the top of a design goes with 'items: [...]' (one "
+                                  "categories for every item); with 'variables' give each its own categories")
+            raw_vars = spec.get("variables")
+            if not isinstance(raw_vars, Mapping) or not raw_vars:
+                raise DesignError("field 'variables' must be a non-empty mapping of name -> {type, ...} (or list "
+                                  "'items: [A, B, ...]' with one 'categories' for a plain latent class design)")
+            if len(raw_vars) > MAX_VARIABLES:
+                raise DesignError(f"field 'variables' declares {len(raw_vars)} variables (at most {MAX_VARIABLES})")
+            variables = tuple(_parse_variable(name, v) for name, v in raw_vars.items())
         edges = tuple(_parse_edge(e, i) for i, e in enumerate(_as_list(spec.get("edges", []), "edges")))
         roles = _parse_roles(spec.get("roles"))
         classes = latent.get("classes", 2)
@@ -349,6 +372,7 @@ class Design:
         items: Mapping[str, int] | Iterable[str],
         classes: int = 2,
         *,
+        categories: int | Iterable = 2,
         edges: Iterable[str | tuple[str, str]] = (),
         latent: str = "U",
         name: str = "latent-class",
@@ -358,7 +382,8 @@ class Design:
         Parameters
         ----------
         items : mapping of name -> categories, or list of names
-            The observed items; a list declares binary items.
+            The observed items; a list declares items with ``categories`` each. A categories entry is a count
+            or the list of values the data hold (the first is code 0).
         classes : int
             Number k of latent classes.
         edges : list of ``"A -> B"`` or pairs, optional
@@ -373,6 +398,8 @@ class Design:
         (('A', 'B', 'C', 'D', 'E', 'F', 'G'), 3, False, 2)
         >>> Design.latent_class({"Q1": 3, "Q2": 3, "Q3": 4}).variable("Q3").dim
         4
+        >>> Design.latent_class(["A", "B", "C"], categories=[1, 2]).variable("B").labels
+        (1, 2)
         """
         if isinstance(items, Mapping):
             sizes = dict(items)
@@ -381,7 +408,9 @@ class Design:
                               f"categories, got {items!r}")
         else:
             names = list(items)
-            sizes = {n: 2 for n in names}
+            if not isinstance(categories, (int, str, bytes)) and isinstance(categories, Iterable):
+                categories = list(categories)
+            sizes = {n: categories for n in names}
             if len(sizes) != len(names):
                 dup = next(n for n in names if names.count(n) > 1)
                 raise DesignError(f"duplicate variable '{dup}' in field 'variables'")
@@ -448,7 +477,7 @@ class Design:
         roles = None
         if self.roles is not None:
             roles = Roles(tuple(map(r, self.roles.treatment_side)), tuple(map(r, self.roles.outcome_side)))
-        return Design(tuple(Variable(r(v.name), v.type, v.size) for v in self.variables), r(self.treatment),
+        return Design(tuple(Variable(r(v.name), v.type, v.size, v.labels) for v in self.variables), r(self.treatment),
                       r(self.outcome), tuple((r(a), r(b)) for a, b in self.edges), self.classes,
                       r(self.latent), self.latent_observed, roles, self.name)
 
@@ -580,6 +609,13 @@ def _check_name(name: Any, where: str) -> None:
 
 def _check_size(v: Variable) -> None:
     limit, key = (MAX_CATEGORIES, "categories") if v.categorical else (MAX_FEATURES, "features")
+    if v.labels is not None:
+        if not v.categorical:
+            raise DesignError(f"variable '{v.name}': only a categorical variable has category values (labels)")
+        if not isinstance(v.labels, tuple) or _parse_labels(v.labels, f"variables.{v.name}.categories") is None \
+                or len(v.labels) != v.size:
+            raise DesignError(f"variable '{v.name}': its {v.size} categories need {v.size} values, got "
+                              f"{shown(v.labels)}")
     if isinstance(v.size, bool) or not isinstance(v.size, int) or v.size < 2:
         raise DesignError(f"field 'variables.{v.name}.{key}' must be an integer >= 2, got {shown(v.size)}")
     if v.size > limit:
@@ -623,9 +659,69 @@ def _parse_variable(name: Any, spec: Any) -> Variable:
         raise DesignError(f"unknown field '{where}.{str(extra[0])[:40]}' for a {kind} variable")
     if key not in spec:
         raise DesignError(f"missing field '{where}.{key}'")
-    variable = Variable(name, kind, _int_field(spec[key], f"{where}.{key}", minimum))
+    if kind == "categorical" and isinstance(spec[key], (list, tuple)):
+        labels = _parse_labels(spec[key], f"{where}.{key}")
+        variable = Variable(name, kind, len(labels), labels)
+    else:
+        variable = Variable(name, kind, _int_field(spec[key], f"{where}.{key}", minimum))
     _check_size(variable)
     return variable
+
+
+def _parse_labels(raw: Any, where: str) -> tuple:
+    """The values a categorical variable's data hold, in code order: distinct text or finite numbers."""
+    if len(raw) < 2:
+        raise DesignError(f"field '{where}' must list at least 2 values, got {shown(raw)}")
+    if len(raw) > MAX_CATEGORIES:
+        raise DesignError(f"field '{where}' lists {len(raw):,} values (at most {MAX_CATEGORIES})")
+    for value in raw:
+        if isinstance(value, bool):  # YAML 1.1 reads unquoted yes/no/on/off/true/false as booleans
+            raise DesignError(f"field '{where}': {value!r} is a boolean (YAML reads unquoted yes, no, true, false, "
+                              "on and off as booleans); quote the values, e.g. [\"no\", \"yes\"]")
+        if isinstance(value, str):
+            if not value or len(value) > MAX_LABEL_LENGTH or not value.isprintable():
+                raise DesignError(f"field '{where}': {shown(value)} is not a category value (printable text of 1 "
+                                  f"to {MAX_LABEL_LENGTH} characters, or a number)")
+        elif not (isinstance(value, int) or (isinstance(value, float) and math.isfinite(value))):
+            raise DesignError(f"field '{where}': {shown(value)} is not a category value (text or a finite number)")
+    kinds = {isinstance(v, str) for v in raw}
+    if len(kinds) > 1:
+        raise DesignError(f"field '{where}' mixes text and numbers ({shown(list(raw))}); give all as text "
+                          "(quoted) or all as numbers")
+    seen: list = []
+    for value in raw:
+        if value in seen:  # 1 and 1.0 are the same value of a numeric column
+            raise DesignError(f"field '{where}' lists the value {shown(value)} twice")
+        seen.append(value)
+    return tuple(raw)
+
+
+_ITEM_KEYS = {"name", "latent", "items", "categories", "edges"}
+
+
+def _parse_items(spec: Mapping[str, Any], causal: bool) -> tuple[Variable, ...]:
+    """``items: [A, B, ...]`` with one ``categories`` (a count or the values): a plain latent class design."""
+    if causal:
+        raise DesignError("field 'items' declares a plain latent class design; a design with a treatment and an "
+                          "outcome declares them under 'variables'")
+    extra = [key for key in spec if key not in _ITEM_KEYS]
+    if extra:
+        raise DesignError(f"field {shown(extra[0])} does not go with 'items' (a design with items may have "
+                          f"{', '.join(sorted(_ITEM_KEYS))})")
+    items = spec["items"]
+    if isinstance(items, (str, bytes)) or not isinstance(items, (list, tuple)) or not items:
+        raise DesignError("field 'items' must be a non-empty list of names, like [A, B, C]")
+    if len(items) > MAX_VARIABLES:
+        raise DesignError(f"field 'items' lists {len(items)} items (at most {MAX_VARIABLES})")
+    dup = next((n for i, n in enumerate(items) if n in items[:i]), None)
+    if dup is not None:
+        raise DesignError(f"field 'items' lists {shown(dup)} twice")
+    categories = spec.get("categories", 2)
+    if isinstance(categories, (list, tuple)):
+        _parse_labels(categories, "categories")  # checked once, named as the user wrote it
+    else:
+        _int_field(categories, "categories", 2)
+    return tuple(_parse_variable(name, {"type": "categorical", "categories": categories}) for name in items)
 
 
 def _parse_edge(edge: Any, i: int) -> tuple[str, str]:

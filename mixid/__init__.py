@@ -24,7 +24,7 @@ _SURFACE = {
     "IdentificationError": ".identify",
     "simulate": ".estimate", "fit": ".estimate", "Result": ".estimate", "truth": ".estimate",
     "population_moments": ".estimate", "random_params": ".estimate", "sufficient_stats": ".estimate",
-    "validate": ".estimate",
+    "validate": ".estimate", "select": ".estimate", "Selection": ".estimate",
     "datasets": ".datasets",
 }
 

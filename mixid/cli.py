@@ -381,6 +381,11 @@ def estimate(
     json_out: bool = typer.Option(False, "--json", help="Print the result as JSON (no progress bars)."),
     truth_in: Path = typer.Option(None, "--truth", help="Ground truth JSON (from mixid simulate) to compare."),
     plot: Path = typer.Option(None, "--plot", help="Save a figure of what the design identifies here (PNG)."),
+    missing: str = typer.Option("fiml", "--missing", help="Missing answers (empty cells, NA): fiml (maximum "
+                                "likelihood sums over them) or drop (leave out rows with one)."),
+    posterior: Path = typer.Option(None, "--posterior", metavar="OUT.csv",
+                                   help="Write each row's class probabilities (p_class_0, ...) and modal class "
+                                        "here, rows in input order (maximum likelihood)."),
 ) -> None:
     """Estimate what DESIGN identifies from DATA, with intervals (profile likelihood, Wald or bootstrap)."""
     from mixid.estimate.data import parse_columns
@@ -395,22 +400,82 @@ def estimate(
         raise _bad(f"--interval must be profile or wald, got {_shown(interval)}")
     _check_range(seed, "--seed", 0, MAX_SEED)
     _check_output(plot, "--plot", (".png", ".pdf", ".svg"))
+    _check_output(posterior, "--posterior", (".csv",))
+    if posterior is not None and estimator not in ("auto", "mle"):
+        raise _bad(f"--posterior needs maximum likelihood (--estimator auto or mle), not {_shown(estimator)}")
     mapping = parse_columns(columns) if columns is not None else None
     truth = _read_json(truth_in, "truth") if truth_in is not None else None
     if truth is not None:
         check_truth(truth)
     with _progress(enabled=not json_out) as report:
         result = fit(design, str(data), estimator=estimator, bootstrap=bootstrap, seed=seed, truth=truth,
-                     columns=mapping, progress=report, starts=starts, max_starts=max_starts, interval=interval)
+                     columns=mapping, progress=report, starts=starts, max_starts=max_starts, interval=interval,
+                     missing=missing)
     if plot is not None:
         with _writing(plot, "--plot"):
             result.plot(path=plot)
+    if posterior is not None:
+        with _writing(posterior, "--posterior"):
+            result.posterior_frame(str(data), mapping).to_csv(posterior, index=False)
     if json_out:
         print(json.dumps(result.to_dict(), indent=2, allow_nan=False))
         for w in result.to_dict()["warnings"]:  # stdout holds only the JSON: repeat the notices on stderr
             _err().print(f"warning: {w}", markup=False, highlight=False)
     else:
         _out().print(result.summary(), markup=False, highlight=False)
+    if plot is not None:
+        _err().print(f"figure saved to {plot}", markup=False, highlight=False)
+    if posterior is not None:
+        _err().print(f"class probabilities of {result.n:,} rows written to {posterior}", markup=False,
+                     highlight=False)
+
+
+@app.command()
+def select(
+    design: str = typer.Argument(..., help="A design file or a built-in name (its number of classes is replaced)."),
+    data: Path = typer.Argument(..., help="Data file (.csv or .parquet)."),
+    classes: str = typer.Option("1-6", "--classes", help="The numbers of classes to compare: 1-6, 2,3,5 or 4."),
+    blrt: int = typer.Option(100, "--blrt", help="Bootstrap replicates of the likelihood-ratio test of k-1 against "
+                                                 "k classes (0: no test)."),
+    starts: int = typer.Option(10, "--starts", help="Random starts per batch of each fit."),
+    max_starts: int = typer.Option(None, "--max-starts", help="Cap on the starts of each fit (default 200)."),
+    columns: str = typer.Option(None, "--columns", metavar="VAR=COLUMN,...",
+                                help="Data columns of design variables, e.g. A=q1,B=q2."),
+    workers: int = typer.Option(None, "--workers", help="Processes for the BLRT replicates (default: the cores, "
+                                                        "at most 8)."),
+    seed: int = typer.Option(0, "--seed", help="Random seed of the starts and the replicates."),
+    missing: str = typer.Option("fiml", "--missing", help="Missing answers: fiml or drop (as for estimate)."),
+    json_out: bool = typer.Option(False, "--json", help="Print the comparison as JSON."),
+    plot: Path = typer.Option(None, "--plot", help="Save a figure of the criteria against k here (PNG)."),
+) -> None:
+    """Choose the number of classes: fit DESIGN with each k, with information criteria, entropy and a bootstrap
+    likelihood-ratio test; a k whose mixture is not identified is flagged and never recommended."""
+    from mixid.estimate.data import parse_columns
+    from mixid.estimate.select import MAX_BLRT, parse_classes
+    from mixid.estimate.select import select as run
+
+    ks = parse_classes(classes)
+    _check_range(blrt, "--blrt", 0, MAX_BLRT)
+    _check_range(starts, "--starts", 1, MAX_STARTS)
+    if max_starts is not None:
+        _check_range(max_starts, "--max-starts", 1, MAX_STARTS)
+    if workers is not None:
+        _check_range(workers, "--workers", 1, 64)
+    _check_range(seed, "--seed", 0, MAX_SEED)
+    _check_output(plot, "--plot", (".png", ".pdf", ".svg"))
+    mapping = parse_columns(columns) if columns is not None else None
+    with _progress(enabled=not json_out) as report:
+        selection = run(design, str(data), classes=ks, blrt=blrt, seed=seed, starts=starts, max_starts=max_starts,
+                        columns=mapping, workers=workers, progress=report, missing=missing)
+    if plot is not None:
+        selection.plot(path=plot)
+    if json_out:
+        out = selection.to_dict()
+        print(json.dumps(out, indent=2, allow_nan=False))
+        for w in out["warnings"]:
+            _err().print(f"warning: {w}", markup=False, highlight=False)
+    else:
+        _out().print(selection.summary(), markup=False, highlight=False)
     if plot is not None:
         _err().print(f"figure saved to {plot}", markup=False, highlight=False)
 

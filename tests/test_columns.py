@@ -93,7 +93,7 @@ def test_errors_name_the_data_column_and_the_variable(frames):
     bad = renamed.astype({"income": float})
     bad.loc[7, "income"] = 0.5
     with pytest.raises(DataError, match=re.escape("categorical column 'income' (X) must hold integer codes 0..1; "
-                                                  "found 0.5 at row 7")):
+                                                  "found 0.5 at data row 8 (counting from 1, header excluded)")):
         sufficient_stats(D, bad, columns=NAMES)
 
 

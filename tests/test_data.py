@@ -55,7 +55,7 @@ def test_dask_matches_pandas(frame):
     np.testing.assert_array_equal(s.sums, sufficient_stats(D, frame).sums)
     bad = frame.copy()
     bad.loc[4321, "Z"] = 5
-    with pytest.raises(DataError, match="row 4321"):
+    with pytest.raises(DataError, match="the row with index 4321"):
         sufficient_stats(D, dd.from_pandas(bad, npartitions=3))
 
 
@@ -66,15 +66,19 @@ def _bad(frame, column, row, value):
     return out
 
 
+ROW = "(counting from 1, header excluded)"
+
+
 @pytest.mark.parametrize("mutate,message", [
     (lambda f: f.drop(columns="X"), "missing column 'X'"),
-    (lambda f: _bad(f, "Z", 17, np.nan), "column 'Z' has a missing or infinite value at row 17"),
-    (lambda f: _bad(f, "X", 3, 2), "categorical column 'X' must hold integer codes 0..1; found 2 at row 3"),
-    (lambda f: _bad(f, "X", 5, 0.5), "found 0.5 at row 5"),
-    (lambda f: _bad(f, "Y", 8, -1), "found -1 at row 8"),
+    (lambda f: _bad(f, "Z", 17, np.inf), "column 'Z' has an infinite value at data row 18 " + ROW),
+    (lambda f: _bad(f, "Z", 17, np.nan), "column 'Z' has 1 missing answer, and 'Z' is a parent of T"),
+    (lambda f: _bad(f, "X", 3, 2), "categorical column 'X' must hold integer codes 0..1; found 2 at data row 4 " + ROW),
+    (lambda f: _bad(f, "X", 5, 0.5), "found 0.5 at data row 6 " + ROW),
+    (lambda f: _bad(f, "Y", 8, -1), "found -1 at data row 9 " + ROW),
     (lambda f: _bad(f, "T", 9, 2), "treatment column 'T' must hold integer codes 0..1"),
-    (lambda f: _bad(f, "Z", 11, "a"), "non-numeric value 'a' at row 11"),
-    (lambda f: _bad(f, "Z", 12, "1"), "non-numeric value '1' at row 12"),
+    (lambda f: _bad(f, "Z", 11, "a"), "non-numeric value 'a' at data row 12 " + ROW),
+    (lambda f: _bad(f, "Z", 12, "1"), "non-numeric value '1' at data row 13 " + ROW),
     (lambda f: f.assign(Y=f["Y"].astype(bool)), "column 'Y' holds booleans"),
     (lambda f: f.assign(T=0), "treatment arm T=1 is empty"),
     (lambda f: f.head(5), "too few rows: 5"),
@@ -101,7 +105,12 @@ def test_source_errors(tmp_path, frame):
         fh.write("1,0,1\n")  # a short row is refused (not read as missing answers), by its line in the file
     with pytest.raises(DataError, match=r"line 22 has 3 fields, the header 4"):
         sufficient_stats(D, bad)
-    with pytest.raises(DataError, match="row 1234"):
+    frame.head(20).to_csv(bad, index=False)
+    with open(bad, "a") as fh:
+        fh.write("1,0,1,7\n")  # a code out of range, on the 21st data line
+    with pytest.raises(DataError, match=re.escape("data row 21 (counting from 1")):
+        sufficient_stats(D, bad)
+    with pytest.raises(DataError, match=re.escape("data row 1235 (counting")):
         chunked = tmp_path / "chunked.csv"
         _bad(frame, "Y", 1234, 7).to_csv(chunked, index=False)
         sufficient_stats(D, chunked, chunksize=500)

@@ -124,9 +124,12 @@ def pattern_scores(lik: Likelihood, x: np.ndarray, data: _Compiled, post: np.nda
         codes = lik.model.tables[v]  # (n_pa, k, C)
         t = tables[i]
         q = data.flat[i]
-        row, cat = q // lik.cats[i], q % lik.cats[i]
+        seen = np.flatnonzero(q >= 0)  # a missing answer adds no score for its variable
+        row, cat = q[seen] // lik.cats[i], q[seen] % lik.cats[i]
+        part = np.zeros((len(seen), lik.model.n_params))
         for u in range(lik.k):
-            _add_score(scores, codes[row, u, :], cat, post[u] / t[row, u, cat])
+            _add_score(part, codes[row, u, :], cat, post[u][seen] / t[row, u, cat])
+        scores[seen] += part
     return scores
 
 

@@ -100,8 +100,11 @@ class Likelihood:
             for a in pa:
                 row = row * self.dims[a] + codes[:, a]
             q = row * self.cats[i] + codes[:, i]
+            answered = codes[:, i] >= 0  # a missing answer (a negative code) has no cell: its factor is 1
+            q = np.where(answered, q, -1)
             flat.append(q)
-            onehot.append(scipy.sparse.csr_matrix((np.ones(P), (q, np.arange(P))),
+            onehot.append(scipy.sparse.csr_matrix((np.ones(int(answered.sum())), (q[answered],
+                                                                                 np.flatnonzero(answered))),
                                                   shape=(self.n_pa[i] * self.cats[i], P)))
         klass = codes[:, -1] if self.observed_u else None
         return flat, onehot, klass
@@ -173,8 +176,11 @@ class Likelihood:
         with np.errstate(divide="ignore"):
             # patterns along the first axis, so that each variable adds whole rows of its small log table
             logj = np.repeat(np.log(pi).reshape(1, S * self.k), len(data.counts), axis=0)
-            for t, q in zip(tables, data.flat):
-                logj += np.ascontiguousarray(np.log(t.reshape(S * self.k, -1)).T)[q]
+            for t, q, absent in zip(tables, data.flat, data.absent):
+                rows = np.ascontiguousarray(np.log(t.reshape(S * self.k, -1)).T)[q]
+                if absent is not None:  # missing answers: summed over, their factor is 1 (log 0)
+                    rows[absent] = 0.0
+                logj += rows
             logj = logj.T.reshape(S, self.k, -1)
         if data.klass is not None:
             logj = np.where(np.arange(self.k)[None, :, None] == data.klass[None, None, :], logj, -np.inf)
@@ -358,6 +364,11 @@ class _Compiled:
     onehot: list[scipy.sparse.csr_matrix]
     klass: np.ndarray | None
     counts: np.ndarray
+    absent: list[np.ndarray | None] | None = None  # per variable: the patterns missing its answer (None: none)
+
+    def __post_init__(self) -> None:
+        if self.absent is None:
+            self.absent = [None if (q >= 0).all() else q < 0 for q in self.flat]
 
     @classmethod
     def build(cls, lik: Likelihood, patterns: Patterns) -> _Compiled:

@@ -159,6 +159,12 @@ class MLEFit:
         d = self.likelihood.model.n_params
         n = self.n
         counts = self.patterns.counts
+        if (self.patterns.codes < 0).any():  # missing answers: the table's goodness of fit is not defined
+            ll = float(self.loglik)
+            return {"loglik": ll, "n_parameters": int(d), "aic": float(-2 * ll + 2 * d),
+                    "bic": float(-2 * ll + d * np.log(n)), "g2": None, "x2": None, "df": None,
+                    "starts": int(self.starts), "starts_at_best": int(self.starts_at_best),
+                    "replicated": bool(self.replicated)}
         expected = n * self.cell_probs
         seen = counts > 0
         g2 = 2 * float(np.sum(counts[seen] * np.log(counts[seen] / expected[seen])))
@@ -236,7 +242,9 @@ def maximise(lik: Likelihood, patterns: Patterns, starts: int = 10, seed=None, i
     clock = time.perf_counter()
     rng = as_generator(seed)
     data = _Compiled.build(lik, patterns)
-    dense = math.prod(lik.dims) * lik.model.n_params <= MAX_JACOBIAN_ENTRIES
+    # missing answers (FIML) leave the table: EM on the patterns, and the empirical information
+    dense = (math.prod(lik.dims) * lik.model.n_params <= MAX_JACOBIAN_ENTRIES
+             and not (patterns.codes < 0).any())
     cells = None
     if dense:
         cells = np.zeros(int(np.prod(lik.dims)))
