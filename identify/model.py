@@ -17,6 +17,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 from functools import cache, cached_property
 
 import networkx as nx
@@ -499,6 +500,21 @@ def eval_poly_mod(poly: PolyElement, point: Sequence[int], mod: int) -> int:
             if e:
                 term = term * pow(int(x), e, mod) % mod
         total = (total + term) % mod
+    return total
+
+
+def eval_poly_exact(poly, point: Sequence) -> Fraction:
+    """Value of a QQ polynomial (or a constant) at a rational point, term by term: exact, and much faster than
+    calling the ring element."""
+    if not hasattr(poly, "terms"):
+        return Fraction(poly)
+    total = Fraction(0)
+    for monom, coeff in poly.terms():
+        term = Fraction(int(coeff.numerator), int(coeff.denominator))
+        for x, e in zip(point, monom):
+            if e:
+                term *= x**e
+        total += term
     return total
 
 

@@ -37,6 +37,7 @@ from .fibre import GLOBAL_SECONDS, MAX_PARAMS, SYMPY_MAX_PARAMS, Fibre, count_fi
 from .graph import Condition
 from .levels import TARGETS, levels
 from .marginals import LimitReached
+from .model import eval_poly_exact
 from .rank import DEFAULT_ERROR
 from .routes import adjustment, kruskal, proximal, spo
 from .routes.base import Context, Estimand, RouteResult
@@ -651,25 +652,13 @@ def _labels_not_identifiable(ctx: Context) -> TargetVerdict:
             point.append(Fraction(int(rng.integers(-9, 10)), 10))
     cell = {n: 0 for n in d.names}
     joint = [m.weight_poly(u) * m.class_poly(cell, u) for u in range(d.classes)]
-    values = [_exact_value(j, point) if m.n_params else Fraction(1) for j in joint]
+    values = [eval_poly_exact(j, point) if m.n_params else Fraction(1) for j in joint]
     total = sum(values)
     posterior = [v / total for v in values]
     cert = {"kind": "witness", "statement": statement,
             "point": [str(x) for x in point], "cell": cell, "posterior": [str(x) for x in posterior]}
     return TargetVerdict("labels", "not_identifiable", "global", "latent_class", cert,
                          f"{d.latent} is not observed")
-
-
-def _exact_value(poly, point: list[Fraction]) -> Fraction:
-    """A QQ polynomial at a rational point, term by term (calling the ring element is much slower)."""
-    total = Fraction(0)
-    for monom, coeff in poly.terms():
-        term = Fraction(int(coeff.numerator), int(coeff.denominator))
-        for x, e in zip(point, monom):
-            if e:
-                term *= x**e
-        total += term
-    return total
 
 
 def local_identifiability(design: Design | str, target, *, error: float = DEFAULT_ERROR,

@@ -64,6 +64,7 @@ from .errors import DesignError
 from .evidence import error_bound
 from .levels import LEVELS, TARGETS, levels
 from .marginals import MAX_CELLS, MAX_PARAMETERS, LimitReached, dimension_count
+from .model import eval_poly_exact
 from .rank import DEFAULT_ERROR, MAX_KRUSKAL_SUBSETS, PRIME, det_mod
 
 HOLDS, FAILS, UNCHECKED = "holds", "fails", "unchecked"
@@ -584,7 +585,7 @@ class _Checker:
         for name, value in cell.items():
             _int(value, f"the cell's {name}", 0, d.variable(name).dim - 1)
         model = self.model
-        joint = [_exact_value(model.weight_poly(u) * model.class_poly(dict(cell), u), values) for u in range(self.k)]
+        joint = [eval_poly_exact(model.weight_poly(u) * model.class_poly(dict(cell), u), values) for u in range(self.k)]
         total = sum(joint)
         if total == 0:
             raise _Bad("the cell has probability 0 at the point")
@@ -1319,22 +1320,6 @@ def _constructive_evidence(cert: Mapping) -> str:
     """A constructive certificate is exact, unless one of its checks was made at random points (a positive
     ``error_bound``, e.g. identities too large to expand): then probabilistic."""
     return "probabilistic" if error_bound(cert) > 0 else "exact"
-
-
-def _exact_value(poly, point: list):
-    """A rational polynomial at a rational point, term by term."""
-    from fractions import Fraction
-
-    if not hasattr(poly, "terms"):
-        return Fraction(poly)
-    total = Fraction(0)
-    for monom, coeff in poly.terms():
-        term = Fraction(int(coeff.numerator), int(coeff.denominator))
-        for x, e in zip(point, monom):
-            if e:
-                term *= x**e
-        total += term
-    return total
 
 
 @lru_cache(maxsize=8)
