@@ -75,8 +75,9 @@ def compile_estimator(p: Placement, estimator: str = "auto", method: str = "penc
 
     ``auto`` is maximum likelihood (``mle``) for every all-categorical design with a latent class and an
     identifiable target (the constructive estimators start it); adjustment when U is observed; for designs
-    with continuous variables the constructive formula the certificates name (SPO, proximal), else minimum
-    distance (``md``) on the moment tensor.
+    with continuous variables minimum distance (``md``) with efficient weights, started from the constructive
+    formula the certificates name (SPO, proximal) and warning where that formula disagrees with it (see
+    :mod:`mixid.estimate.efficient`).
     """
     if estimator not in ESTIMATORS:
         raise IdentificationError(f"unknown estimator {shown(estimator)} (choose from {', '.join(ESTIMATORS)})")
@@ -93,14 +94,16 @@ def compile_estimator(p: Placement, estimator: str = "auto", method: str = "penc
             estimator = "adjustment"
         elif categorical and identifiable:
             estimator = "mle"
-        elif causal and methods["mte"] == "spo":
+        elif identifiable:  # continuous variables: efficient minimum distance, started from the constructive formula
+            from .efficient import compile_efficient
+
+            return "md", compile_efficient(p, starts=starts, seed=seed)
+        elif causal and methods["mte"] == "spo":  # a constructive target without a proof of any scope
             estimator = "spo"
         elif causal and methods["full_mixture"].startswith("kruskal") and categorical:
             estimator = "cp"
         elif causal and methods["ate"] == "proximal":
             estimator = "proximal"
-        elif identifiable:  # continuous variables and no constructive formula: the model by minimum distance
-            estimator = "md"
         else:
             undecided = [t for t in ("full_mixture", "mte", "ate") if p.targets[t].verdict == "inconclusive"]
             what = (f"no target is proved identifiable ({', '.join(undecided)}: inconclusive, the placement "
@@ -240,7 +243,8 @@ def fit(design: Design | str, data: Any, estimator: str = "auto", bootstrap: int
 
         cov = feature_covariance(design, stats.columns) if stats.columns is not None else None
         est = run(mo, covariance=cov)
-        replicate = lambda m: run(m, covariance=cov, standard_errors=False)  # noqa: E731 - bootstrap replicates
+        start = [np.asarray(est.extra["params"], float)]  # replicates warm-start at the estimate
+        replicate = lambda m: run(m, covariance=cov, standard_errors=False, initial=start)  # noqa: E731
     elif name == "mle":
         est = run(mo)
         start = np.asarray(est.extra["params"], float)  # replicates warm-start here and need no standard errors
