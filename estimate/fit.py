@@ -262,7 +262,8 @@ def fit(design: Design | str, data: Any, estimator: str = "auto", bootstrap: int
     if bootstrap:
         result.bootstrap, failures = _bootstrap(stats, mo, replicate, bootstrap, rng, len(est.vector()), progress)
         if failures:
-            result.warnings.append(f"{failures} of {bootstrap} bootstrap replicates failed and were left out")
+            result.warnings.append(f"{failures} of {bootstrap} bootstrap replicates failed (no estimate, or an effect "
+                                   "held at a search limit) and were left out")
     return result
 
 
@@ -324,9 +325,14 @@ def _bootstrap(stats: SufficientStats, mo: Moments, run, B: int, rng: np.random.
     failures = 0
     for b, moments in enumerate(track(replicates, progress, "bootstrap", B)):
         try:
-            vec = run(moments).vector()
-            out[b, : len(vec)] = vec[:width]
+            est = run(moments)
         except (np.linalg.LinAlgError, ValueError, ZeroDivisionError, FloatingPointError):
             failures += 1
+            continue
+        if est.diagnostics.get("clamped"):  # held at a search limit: a clamp is not a draw of the estimate
+            failures += 1
+            continue
+        vec = est.vector()
+        out[b, : len(vec)] = vec[:width]
     keep = ~np.all(np.isnan(out), axis=1)
     return out[keep], failures
