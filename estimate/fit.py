@@ -92,8 +92,8 @@ def compile_estimator(p: Placement, estimator: str = "auto", method: str = "penc
                         or (p.targets[t].local_check or {}).get("verdict") == "identifiable"]
         if d.latent_observed:
             estimator = "adjustment"
-        elif categorical and identifiable:
-            estimator = "mle"
+        elif identifiable and all(v.categorical or v.normal for v in d.variables):
+            estimator = "mle"  # categorical and normal variables: every law is declared, so the likelihood
         elif identifiable:  # continuous variables: efficient minimum distance, started from the constructive formula
             from .efficient import compile_efficient
 
@@ -111,9 +111,15 @@ def compile_estimator(p: Placement, estimator: str = "auto", method: str = "penc
             raise IdentificationError(f"no estimator for design '{d.name}': {what} (--estimator mle or md still "
                                       "fits the model and its fit statistics)")
     if estimator == "mle":
+        if not all(v.categorical or v.normal for v in d.variables):
+            bad = next(v.name for v in d.variables if not (v.categorical or v.normal))
+            raise IdentificationError(f"mle: maximum likelihood needs a law for every variable; '{bad}' is "
+                                      "continuous with moments only (declare 'distribution: normal', or use md, "
+                                      "spo or proximal)")
         if not categorical:
-            raise IdentificationError("mle: maximum likelihood needs every variable categorical; designs with "
-                                      "continuous variables are estimated by md, spo or proximal")
+            from .normal_mle import compile_normal_mle
+
+            return "mle", compile_normal_mle(p, starts=starts, seed=seed, max_starts=max_starts)
         from .mle import compile_mle
 
         return "mle", compile_mle(p, starts=starts, seed=seed, progress=progress, max_starts=max_starts)
@@ -233,7 +239,11 @@ def fit(design: Design | str, data: Any, estimator: str = "auto", bootstrap: int
     rng = as_generator(seed)
     name, run = compile_estimator(p, estimator, method=method, seed=rng, starts=starts, progress=progress,
                                   max_starts=max_starts)
-    stats = sufficient_stats(design, data, columns=columns, keep_rows=bool(bootstrap) or name == "md")
+    normal = name == "mle" and not all(v.categorical for v in design.variables)
+    if normal and bootstrap:
+        raise DataError("bootstrap is not available for maximum likelihood with normal variables; its intervals "
+                        "come from the observed information (bootstrap=0)")
+    stats = sufficient_stats(design, data, columns=columns, keep_rows=bool(bootstrap) or name == "md" or normal)
     if not stats.dense and name == "md":
         raise DataError(f"md: minimum distance weighs every cell of the table, and the table of design "
                         f"'{design.name}' is too large to hold; use estimator='mle' (observed response patterns)")
@@ -245,6 +255,12 @@ def fit(design: Design | str, data: Any, estimator: str = "auto", bootstrap: int
         est = run(mo, covariance=cov)
         start = [np.asarray(est.extra["params"], float)]  # replicates warm-start at the estimate
         replicate = lambda m: run(m, covariance=cov, standard_errors=False, initial=start)  # noqa: E731
+    elif normal:  # the likelihood of normal variables needs the rows themselves
+        if stats.columns is None:
+            raise DataError("mle: maximum likelihood with normal variables needs the rows in memory (a DataFrame "
+                            "or a file read whole), not a streamed frame")
+        est = run(stats.columns)
+        replicate = None
     elif name == "mle":
         est = run(mo)
         start = np.asarray(est.extra["params"], float)  # replicates warm-start here and need no standard errors

@@ -206,8 +206,8 @@ class Result:
             f = d["fit"]
             lines.append(f"log-likelihood {f['loglik']:.4f}   parameters {f['n_parameters']}   AIC {f['aic']:.4f}   "
                          f"BIC {f['bic']:.4f}")
-            lines.append(f"G^2 {f['g2']:.4f}   X^2 {f['x2']:.4f}   residual df {f['df']}   "
-                         f"best log-likelihood reached by {f['starts_at_best']} of {f['starts']} starts"
+            tables = f"G^2 {f['g2']:.4f}   X^2 {f['x2']:.4f}   residual df {f['df']}   " if "g2" in f else ""
+            lines.append(f"{tables}best log-likelihood reached by {f['starts_at_best']} of {f['starts']} starts"
                          + ("" if f.get("replicated", True) else " (not replicated)"))
         if "mixture" in d:
             lines += self._mixture_lines(d["mixture"])
@@ -287,6 +287,11 @@ class Result:
                     cells = "  ".join(f"{v:.4f}" + ("" if np.isnan(s) else f" ({s:.4f})")
                                       for v, s in zip(arr[(u, *pa)], ses[(u, *pa)]))
                     lines.append(f"{label:<{max(16, len(label) + 2)}}{cells}")
+        for name, law in (m.get("normal") or {}).items():  # normal variables: class means (per parent state)
+            lines.append(f"{name} | {'parents, ' if len(law['means'][0]) > 1 else ''}class: normal, variance "
+                         f"{'shared' if law['variance'] == 'shared' else 'per class'}")
+            lines += [f"  class {u}  mean {'  '.join(f'{x:.4f}' for x in law['means'][u])}  variance "
+                      f"{law['variances'][u]:.4f}" for u in range(k)]
         return lines
 
     def plot(self, ax=None, path=None):
