@@ -131,6 +131,7 @@ def main(argv=None) -> int:
     ap.add_argument("--runs", type=int, default=200, help="data sets per n (default 200)")
     ap.add_argument("--budget", type=float, default=300.0, help="seconds per n (default 300)")
     ap.add_argument("--only", nargs="*", choices=["coverage", "stepmix"], help="run only these sections")
+    ap.add_argument("--sizes", type=int, nargs="*", default=[10_000, 100_000], help="stepmix: row counts")
     args = ap.parse_args(argv)
     for section in args.only or ["coverage", "stepmix"]:
         t0, load = time.perf_counter(), load_average()
@@ -145,10 +146,11 @@ def main(argv=None) -> int:
             except ImportError:
                 print("SKIPPED section stepmix: pip install -e '.[bench]'")
                 continue
-            rows = stepmix_rows([2_000] if args.quick else [10_000, 100_000], 3 if args.quick else 10,
+            rows = stepmix_rows([2_000] if args.quick else args.sizes, 3 if args.quick else 10,
                                 1 if args.quick else 2)
             columns = STEPMIX_COLUMNS
-            cmd = "python benchmarks/bench_continuous.py --only stepmix" + (" --quick" if args.quick else "")
+            cmd = "python benchmarks/bench_continuous.py --only stepmix" + (
+                " --quick" if args.quick else f" --sizes {' '.join(map(str, args.sizes))}")
         header = (f"# continuous: {section}\n\n{machine_info()}, {load}. `{cmd}` "
                   f"({time.perf_counter() - t0:.0f} s).")
         paths = write_results(f"continuous_{section}" + ("_quick" if args.quick else ""), header, columns, rows)

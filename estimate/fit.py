@@ -113,8 +113,8 @@ def compile_estimator(p: Placement, estimator: str = "auto", method: str = "penc
     if estimator == "mle":
         if not all(v.categorical or v.normal for v in d.variables):
             bad = next(v.name for v in d.variables if not (v.categorical or v.normal))
-            raise IdentificationError(f"mle: maximum likelihood needs a law for every variable; '{bad}' is "
-                                      "continuous with moments only (declare 'distribution: normal', or use md, "
+            raise IdentificationError(f"mle: maximum likelihood needs every variable categorical or normal; '{bad}' "
+                                      "is continuous with moments only (declare 'distribution: normal', or use md, "
                                       "spo or proximal)")
         if not categorical:
             from .normal_mle import compile_normal_mle

@@ -202,7 +202,12 @@ class Result:
         truth = self.truth or {}
         level = f"{int(self.ci_level * 100)}% interval"
         lines = [f"estimator {self.estimator} (level {self.level}), n = {self.n}"]
-        if "fit" in d:
+        if "fit" in d and "loglik" not in d["fit"]:  # minimum distance: its objective and Hansen's J test
+            f = d["fit"]
+            j = "n/a (identity weights)" if f.get("j_stat") is None else f"{f['j_stat']:.4f}"
+            lines.append(f"minimum distance objective {f['objective']:.6g}   J statistic {j}   df {f['df']}   "
+                         f"parameters {f['n_parameters']}   starts {f['starts']}")
+        elif "fit" in d:
             f = d["fit"]
             lines.append(f"log-likelihood {f['loglik']:.4f}   parameters {f['n_parameters']}   AIC {f['aic']:.4f}   "
                          f"BIC {f['bic']:.4f}")
@@ -273,7 +278,7 @@ class Result:
                                                else " [not identifiable: no standard errors]")
         lines = [f"class weights{note}: " + "  ".join(f"{w:.4f}{se(s)}" for w, s in zip(m["weights"],
                                                                                       m["weights_se"]))]
-        for name, table in m["tables"].items():
+        for name, table in m.get("tables", {}).items():  # minimum distance reports parameters, not tables
             arr = np.asarray(table, dtype=float)  # (k, *parents, C)
             ses = np.asarray([[np.nan if v is None else v for v in row]
                               for row in np.asarray(m["tables_se"][name], dtype=object).reshape(-1, arr.shape[-1])],

@@ -18,6 +18,7 @@ SCRIPTS = {
     "bench_startup.py": ["--quick"],
     "bench_survey_identify.py": ["--quick"],
     "bench_survey_estimate.py": ["--quick"],
+    "bench_continuous.py": ["--quick", "--only", "coverage"],
 }
 
 
