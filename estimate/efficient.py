@@ -137,9 +137,8 @@ def compile_efficient(placement, starts: int = 10, seed=None):
 
     def run(mo, covariance: np.ndarray | None = None, standard_errors: bool = True,
             initial: list[np.ndarray] | None = None) -> Estimate:
-        if initial is not None:  # a bootstrap replicate: climb from the estimate, then a few random starts
-            return md(mo, covariance=covariance, standard_errors=standard_errors, initial=initial,
-                      random_starts=min(starts, 2))
+        if initial is not None:  # a bootstrap replicate: climb from the estimate only (as maximum likelihood)
+            return md(mo, covariance=covariance, standard_errors=standard_errors, initial=initial, random_starts=0)
         name, cons, notes = constructive_estimate(placement, mo)
         points = constructive_points(model, cons, mo, rng, CONSTRUCTIVE_STARTS) if cons is not None else []
         est = md(mo, covariance=covariance, standard_errors=standard_errors, initial=points)
