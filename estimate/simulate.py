@@ -107,8 +107,9 @@ def _draw_params(design: Design, rng: np.random.Generator, concentration: float)
             if not len(free):
                 continue
             if (row == ONE).any():
+                mean = rng.normal(0, 1)  # drawn before the sd: the draws of designs without normal variables stay
                 sd = sds[r % k] if sds is not None else rng.uniform(0.5, 1.5)
-                vals = normal_raw_moments(rng.normal(0, 1), sd, len(row))[1:]
+                vals = normal_raw_moments(mean, sd, len(row))[1:]
             else:
                 vals = rng.dirichlet(np.full(len(row), concentration))[: len(free)]
             for idx, v in zip(free, vals):
