@@ -78,8 +78,9 @@ def compile_estimator(p: Placement, estimator: str = "auto", method: str = "penc
 
     ``auto`` is maximum likelihood (``mle``) for every all-categorical design with a latent class and an
     identifiable target (the constructive estimators start it); adjustment when U is observed; for designs
-    with continuous variables the constructive formula the certificates name (SPO, proximal), else minimum
-    distance (``md``) on the moment tensor.
+    with continuous variables minimum distance (``md``) with efficient weights, started from the constructive
+    formula the certificates name (SPO, proximal) and warning where that formula disagrees with it (see
+    :mod:`mixid.estimate.efficient`).
     """
     if estimator not in ESTIMATORS:
         raise IdentificationError(f"unknown estimator {shown(estimator)} (choose from {', '.join(ESTIMATORS)})")
@@ -94,16 +95,18 @@ def compile_estimator(p: Placement, estimator: str = "auto", method: str = "penc
                         or (p.targets[t].local_check or {}).get("verdict") == "identifiable"]
         if d.latent_observed:
             estimator = "adjustment"
-        elif categorical and identifiable:
-            estimator = "mle"
-        elif causal and methods["mte"] == "spo":
+        elif identifiable and all(v.categorical or v.normal for v in d.variables):
+            estimator = "mle"  # categorical and normal variables: every law is declared, so the likelihood
+        elif identifiable:  # continuous variables: efficient minimum distance, started from the constructive formula
+            from .efficient import compile_efficient
+
+            return "md", compile_efficient(p, starts=starts, seed=seed)
+        elif causal and methods["mte"] == "spo":  # a constructive target without a proof of any scope
             estimator = "spo"
         elif causal and methods["full_mixture"].startswith("kruskal") and categorical:
             estimator = "cp"
         elif causal and methods["ate"] == "proximal":
             estimator = "proximal"
-        elif identifiable:  # continuous variables and no constructive formula: the model by minimum distance
-            estimator = "md"
         else:
             undecided = [t for t in ("full_mixture", "mte", "ate") if p.targets[t].verdict == "inconclusive"]
             what = (f"no target is proved identifiable ({', '.join(undecided)}: inconclusive, the placement "
@@ -111,9 +114,15 @@ def compile_estimator(p: Placement, estimator: str = "auto", method: str = "penc
             raise IdentificationError(f"no estimator for design '{d.name}': {what} (--estimator mle or md still "
                                       "fits the model and its fit statistics)")
     if estimator == "mle":
+        if not all(v.categorical or v.normal for v in d.variables):
+            bad = next(v.name for v in d.variables if not (v.categorical or v.normal))
+            raise IdentificationError(f"mle: maximum likelihood needs every variable categorical or normal; '{bad}' "
+                                      "is continuous with moments only (declare 'distribution: normal', or use md, "
+                                      "spo or proximal)")
         if not categorical:
-            raise IdentificationError("mle: maximum likelihood needs every variable categorical; designs with "
-                                      "continuous variables are estimated by md, spo or proximal")
+            from .normal_mle import compile_normal_mle
+
+            return "mle", compile_normal_mle(p, starts=starts, seed=seed, max_starts=max_starts)
         from .mle import compile_mle
 
         return "mle", compile_mle(p, starts=starts, seed=seed, progress=progress, max_starts=max_starts,
@@ -260,7 +269,11 @@ def fit(design: Design | str, data: Any, estimator: str = "auto", bootstrap: int
     rng = as_generator(seed)
     name, run = compile_estimator(p, estimator, method=method, seed=rng, starts=starts, progress=progress,
                                   max_starts=max_starts, interval=interval, ci_level=ci_level)
-    stats = sufficient_stats(design, data, columns=columns, keep_rows=bool(bootstrap) or name == "md",
+    normal = name == "mle" and not all(v.categorical for v in design.variables)
+    if normal and bootstrap:
+        raise DataError("bootstrap is not available for maximum likelihood with normal variables; its intervals "
+                        "come from the observed information (bootstrap=0)")
+    stats = sufficient_stats(design, data, columns=columns, keep_rows=bool(bootstrap) or name == "md" or normal,
                              missing=missing)
     if not stats.dense and name == "md":
         raise DataError(f"md: minimum distance weighs every cell of the table, and the table of design "
@@ -272,7 +285,14 @@ def fit(design: Design | str, data: Any, estimator: str = "auto", bootstrap: int
 
             cov = feature_covariance(design, stats.columns) if stats.columns is not None else None
             est = run(mo, covariance=cov)
-            replicate = lambda m: run(m, covariance=cov, standard_errors=False)  # noqa: E731 - bootstrap replicates
+            start = [np.asarray(est.extra["params"], float)]  # replicates warm-start at the estimate
+            replicate = lambda m: run(m, covariance=cov, standard_errors=False, initial=start)  # noqa: E731
+        elif normal:  # the likelihood of normal variables needs the rows themselves
+            if stats.columns is None:
+                raise DataError("mle: maximum likelihood with normal variables needs the rows in memory (a "
+                                "DataFrame or a file read whole), not a streamed frame")
+            est = run(stats.columns)
+            replicate = None
         elif name == "mle":
             est = run(mo)
             start = np.asarray(est.extra["params"], float)  # replicates warm-start here and need no standard errors
@@ -285,7 +305,7 @@ def fit(design: Design | str, data: Any, estimator: str = "auto", bootstrap: int
     result = Result(name, p.level, stats.n, est, naive, truth=truth, ci_level=ci_level)
     result.missing = stats.missing
     result.warnings += stats.notes
-    if name == "mle":  # the other models that fit equally well, when the design does not identify everything
+    if name == "mle" and not normal:  # the other models that fit equally well, when the design does not identify it
         from .identified_set import at_estimate
 
         result.identified_set, notes = at_estimate(p, est.extra["params"])
@@ -299,7 +319,8 @@ def fit(design: Design | str, data: Any, estimator: str = "auto", bootstrap: int
     if bootstrap:
         result.bootstrap, failures = _bootstrap(stats, mo, replicate, bootstrap, rng, len(est.vector()), progress)
         if failures:
-            result.warnings.append(f"{failures} of {bootstrap} bootstrap replicates failed and were left out")
+            result.warnings.append(f"{failures} of {bootstrap} bootstrap replicates failed (no estimate, or an effect "
+                                   "held at a search limit) and were left out")
     return result
 
 
@@ -380,9 +401,14 @@ def _bootstrap(stats: SufficientStats, mo: Moments, run, B: int, rng: np.random.
     failures = 0
     for b, moments in enumerate(track(replicates, progress, "bootstrap", B)):
         try:
-            vec = run(moments).vector()
-            out[b, : len(vec)] = vec[:width]
+            est = run(moments)
         except (np.linalg.LinAlgError, ValueError, ZeroDivisionError, FloatingPointError):
             failures += 1
+            continue
+        if est.diagnostics.get("clamped"):  # held at a search limit: a clamp is not a draw of the estimate
+            failures += 1
+            continue
+        vec = est.vector()
+        out[b, : len(vec)] = vec[:width]
     keep = ~np.all(np.isnan(out), axis=1)
     return out[keep], failures

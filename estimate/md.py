@@ -136,7 +136,9 @@ def compile_md(placement, starts: int = 10, seed=None, ci_level: float = 0.95):
     rng = as_generator(seed)
     lo, hi = _bounds(model)
 
-    def run(mo, covariance: np.ndarray | None = None, standard_errors: bool = True):
+    def run(mo, covariance: np.ndarray | None = None, standard_errors: bool = True,
+            initial: list[np.ndarray] | None = None, random_starts: int | None = None):
+        """``initial``: points climbed before the random starts (``random_starts``, default ``starts``)."""
         target = np.asarray(mo.tensor, float).ravel()
         n = float(mo.n) if getattr(mo, "n", None) else 1.0
         warnings: list[str] = []
@@ -164,8 +166,9 @@ def compile_md(placement, starts: int = 10, seed=None, ci_level: float = 0.95):
             return np.concatenate([-L @ model.evaluate(x)[1], scale * np.where(negative, tail_jac, 0.0)])
 
         best = None
-        for _ in range(starts):
-            x0 = np.clip(model.random_point(rng), lo, hi)
+        given = [np.clip(np.asarray(x, float), lo, hi) for x in (initial or [])]
+        randoms = starts if random_starts is None else random_starts
+        for x0 in given + [np.clip(model.random_point(rng), lo, hi) for _ in range(randoms)]:
             sol = scipy.optimize.least_squares(residual, x0, jac=jac, bounds=(lo, hi), method="trf",
                                                x_scale="jac", ftol=1e-12, xtol=1e-12, gtol=1e-12)
             if best is None or sol.cost < best.cost - 1e-15:
@@ -182,7 +185,8 @@ def compile_md(placement, starts: int = 10, seed=None, ci_level: float = 0.95):
         info = n * J.T @ W @ J
         rank_S = int(np.linalg.matrix_rank(covariance)) if covariance is not None else len(target) - 1
         fit_stats = {"objective": objective, "j_stat": n * objective if covariance is not None else None,
-                     "df": rank_S - model.n_params, "n_parameters": model.n_params, "starts": int(starts)}
+                     "df": rank_S - model.n_params, "n_parameters": model.n_params,
+                     "starts": len(given) + int(randoms)}
         identified, _, notes = identification(placement)
         warnings += notes
         se_ok = standard_errors and covariance is not None
@@ -194,7 +198,7 @@ def compile_md(placement, starts: int = 10, seed=None, ci_level: float = 0.95):
             return [float(v) if ok and np.isfinite(v) and v > 0 else None for v, ok in zip(se, seen)]
 
         est = Estimate(ate=None, potential_outcome_means=None, warnings=warnings,
-                       diagnostics={"starts": int(starts), "optimizer": best.message})
+                       diagnostics={"starts": len(given) + int(randoms), "optimizer": best.message})
         est.fit = fit_stats
         est.extra["params"] = point.tolist()
         est.extra["identified"] = identified

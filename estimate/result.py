@@ -211,14 +211,22 @@ class Result:
             per = ", ".join(f"{v} {c:,}" for v, c in m["missing_answers"].items())
             lines.append(f"rows {m['rows']:,}, complete rows {m['complete_rows']:,} (missing='{m['handling']}'); "
                          f"missing answers: {per}")
-        if "fit" in d:
+        if "fit" in d and "loglik" not in d["fit"]:  # minimum distance: its objective and Hansen's J test
+            f = d["fit"]
+            j = "n/a (identity weights)" if f.get("j_stat") is None else f"{f['j_stat']:.4f}"
+            lines.append(f"minimum distance objective {f['objective']:.6g}   J statistic {j}   df {f['df']}   "
+                         f"parameters {f['n_parameters']}   starts {f['starts']}")
+        elif "fit" in d:
             f = d["fit"]
             lines.append(f"log-likelihood {f['loglik']:.4f}   parameters {f['n_parameters']}   AIC {f['aic']:.4f}   "
                          f"BIC {f['bic']:.4f}")
-            gof = ("G^2, X^2 and df are not defined with missing answers" if f["g2"] is None else
-                   f"G^2 {f['g2']:.4f}   X^2 {f['x2']:.4f}   residual df {f['df']}")
-            lines.append(f"{gof}   "
-                         f"best log-likelihood reached by {f['starts_at_best']} of {f['starts']} starts"
+            if "g2" not in f:  # normal variables: no contingency table to test against
+                tables = ""
+            elif f["g2"] is None:
+                tables = "G^2, X^2 and df are not defined with missing answers   "
+            else:
+                tables = f"G^2 {f['g2']:.4f}   X^2 {f['x2']:.4f}   residual df {f['df']}   "
+            lines.append(f"{tables}best log-likelihood reached by {f['starts_at_best']} of {f['starts']} starts"
                          + ("" if f.get("replicated", True) else " (not replicated)"))
         if "mixture" in d:
             lines += self._mixture_lines(d["mixture"])
@@ -339,7 +347,7 @@ class Result:
                                                else " [not identifiable: no standard errors]")
         lines = [f"class weights{note}: " + "  ".join(f"{w:.4f}{se(s)}" for w, s in zip(m["weights"],
                                                                                       m["weights_se"]))]
-        for name, table in m["tables"].items():
+        for name, table in m.get("tables", {}).items():  # minimum distance reports parameters, not tables
             arr = np.asarray(table, dtype=float)  # (k, *parents, C)
             ses = np.asarray([[np.nan if v is None else v for v in row]
                               for row in np.asarray(m["tables_se"][name], dtype=object).reshape(-1, arr.shape[-1])],
@@ -356,6 +364,11 @@ class Result:
                     cells = "  ".join(f"{v:.4f}" + ("" if np.isnan(s) else f" ({s:.4f})")
                                       for v, s in zip(arr[(u, *pa)], ses[(u, *pa)]))
                     lines.append(f"{label:<{max(16, len(label) + 2)}}{cells}")
+        for name, law in (m.get("normal") or {}).items():  # normal variables: class means (per parent state)
+            lines.append(f"{name} | {'parents, ' if len(law['means'][0]) > 1 else ''}class: normal, variance "
+                         f"{'shared' if law['variance'] == 'shared' else 'per class'}")
+            lines += [f"  class {u}  mean {'  '.join(f'{x:.4f}' for x in law['means'][u])}  variance "
+                      f"{law['variances'][u]:.4f}" for u in range(k)]
         return lines
 
     def plot(self, ax=None, path=None):

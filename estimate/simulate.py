@@ -94,14 +94,22 @@ def random_params(design: Design, seed: int | np.random.Generator | None = None,
 def _draw_params(design: Design, rng: np.random.Generator, concentration: float) -> dict[str, float]:
     model = Model(design)
     out: dict[str, float] = {}
-    rows = [model._pi[None, :]] + [model.tables[v].reshape(-1, model.tables[v].shape[-1]) for v in model.order]
-    for table in rows:
-        for row in table:
+    rows = [(None, model._pi[None, :])] + [(design.variable(v), model.tables[v].reshape(-1, model.tables[v].shape[-1]))
+                                           for v in model.order]
+    k = design.classes
+    for var, table in rows:
+        # a normal variable has one standard deviation per class (or one shared) across its parents' states
+        sds = None
+        if var is not None and var.normal:
+            sds = np.repeat(rng.uniform(0.5, 1.5), k) if var.variance == "shared" else rng.uniform(0.5, 1.5, k)
+        for r, row in enumerate(table):
             free = row[row >= 0]
             if not len(free):
                 continue
             if (row == ONE).any():
-                vals = normal_raw_moments(rng.normal(0, 1), rng.uniform(0.5, 1.5), len(row))[1:]
+                mean = rng.normal(0, 1)  # drawn before the sd: the draws of designs without normal variables stay
+                sd = sds[r % k] if sds is not None else rng.uniform(0.5, 1.5)
+                vals = normal_raw_moments(mean, sd, len(row))[1:]
             else:
                 vals = rng.dirichlet(np.full(len(row), concentration))[: len(free)]
             for idx, v in zip(free, vals):

@@ -82,17 +82,81 @@ def spo(mo: Moments, Z: Sequence[str], X: Sequence[str], k: int, method: str = "
     weights, effects = np.asarray(sol.weights, dtype=float), np.asarray(sol.atoms, dtype=float)
     diag.update({"synthetic_moments": moments, "moment_solver": sol.diagnostics})
     warnings += list(sol.warnings)
+    if n:
+        signal, why = sampling_signal(mo, Z, X, diag, moments, k, n, noise)
+        diag["signal_to_noise"] = signal
+        warnings += why
     bound = effect_bound(mo)
     if _impossible(weights, effects, k, bound, sol.diagnostics):
         weights, effects, residual = project_atoms(np.array(moments[: 2 * k]), k, bound, weights, effects)
-        diag["projected"] = {"bound": bound, "residual": residual}
-        warnings.append(f"the moment solver gave an impossible mixture (complex atoms, effects outside "
-                        f"[-{bound:g}, {bound:g}] or weights outside [0, 1]); projected onto the nearest valid "
-                        f"{k}-atom distribution (moment residual {residual:.3g})")
+        limit = search_limit(np.array(moments[: 2 * k]), bound)
+        clamped = not np.isfinite(bound) and bool(np.any(np.abs(effects) >= limit * (1 - 1e-6)))
+        diag["projected"] = {"bound": bound if np.isfinite(bound) else None, "residual": residual,
+                             "search_limit": limit, "clamped": clamped}
+        outside = f"effects outside [-{bound:g}, {bound:g}] or " if np.isfinite(bound) else ""
+        warnings.append(f"the moment solver gave an impossible mixture (complex atoms, {outside}weights outside "
+                        f"[0, 1]); projected onto the nearest valid {k}-atom distribution (moment residual "
+                        f"{residual:.3g})")
+        if clamped:  # the limit is the search's, not the outcome's: such an effect is not an estimate
+            diag["clamped"] = True
+            warnings.append(f"a class effect sits at the projection's search limit (+-{limit:.3g}, 10 times the "
+                            "moments' scale), not at a value the data determine: the class weights and effects of "
+                            "this estimate are not estimates (a bootstrap replicate like it counts as failed)")
     po = dict(step.potential_outcome_means)
     warnings += range_warnings(mo, po)
     return Estimate(ate=moments[1], potential_outcome_means=po, weights=weights, effects=effects,
                     diagnostics=diag, warnings=warnings)
+
+
+#: A solved system or a moment matrix whose smallest relevant singular value is below this many times its
+#: sampling noise leaves the estimate dominated by noise (its relative error is about the inverse ratio).
+SIGNAL_TO_NOISE = 10.0
+
+
+def sampling_signal(mo: Moments, Z: Sequence[str], X: Sequence[str], diag: dict, moments: Sequence[float], k: int,
+                    n: float, noise: float | None) -> tuple[dict[str, float], list[str]]:
+    """How far the data's k-th singular values stand above their sampling noise, with a warning for each below
+    ``SIGNAL_TO_NOISE``.
+
+    * The solved systems: M[Z,X|t] holds probabilities P(Z, X, T=t) whose sampling noise is about sqrt(p / n)
+      each, which moves a singular value by about the entries' root-mean-square noise sqrt(P(T=t) / (n cells));
+      the k-th singular value divided by that is the ratio.
+    * The separation of the effects: the k x k Hankel matrix of the synthetic moments m_0..m_{2k-2} is singular
+      when two effects coincide or a weight vanishes. In the moment solver's scale s (moment j divided by s**j)
+      its smallest singular value is compared with the root-mean-square noise of its entries (moment j carries
+      about ``noise * max(1, s)**j``, the noise the moment solver is given).
+    """
+    out, warnings = {}, []
+    T = mo.design.treatment
+    for t in (0, 1):
+        info = diag[f"M[Z,X|{t}]"]
+        sv = info["singular_values"]
+        cells = max(int(mo.M(Z, X, t).size), 1)
+        level = float(np.sqrt(max(mo.arm_prob(t), 0.0) / (n * cells)))
+        ratio = float(sv[k - 1] / level) if level > 0 and len(sv) >= k else np.inf
+        out[f"M[Z,X|{t}]"] = ratio
+        if ratio < SIGNAL_TO_NOISE:
+            warnings.append(f"the proxies barely separate {k} classes in arm {T}={t}: singular value {k} of "
+                            f"M[Z,X|{t}] ({sv[k - 1]:.3g}) is {ratio:.1f} times the sampling noise of its entries "
+                            f"at n = {n:,.0f} (about {level:.2g}), so the solved system is off by roughly "
+                            f"1/{ratio:.1f} of itself")
+    if noise is not None and np.isfinite(noise) and noise > 0:
+        scale = float(diag["moment_solver"].get("scale", 1.0)) or 1.0
+        j = np.arange(2 * k - 1)
+        m = np.asarray(moments[: 2 * k - 1], float) / scale**j
+        se = noise * max(1.0, scale) ** j / scale**j
+        hankel = np.array([[m[a + b] for b in range(k)] for a in range(k)])
+        smallest = float(np.linalg.svd(hankel, compute_uv=False)[-1])
+        level = float(np.sqrt(np.mean([se[a + b] ** 2 for a in range(k) for b in range(k)])))
+        ratio = smallest / level
+        out["effects"] = ratio
+        if ratio < SIGNAL_TO_NOISE:
+            warnings.append(f"the {k} class effects are not separated at this sample size: the smallest singular "
+                            f"value of the synthetic moments' Hankel matrix ({smallest:.3g}, in the solver's scale) "
+                            f"is {ratio:.2g} times the noise of its entries (about {level:.2g}); effects this close,"
+                            " or a weight this small, are not told apart, so the class weights and effects are "
+                            "unreliable")
+    return out, warnings
 
 
 def range_warnings(mo: Moments, po: dict[int, float]) -> list[str]:
@@ -115,12 +179,17 @@ def _impossible(weights, effects, k, bound, diag) -> bool:
                 or np.any(weights < -1e-12) or np.any(weights > 1 + 1e-12))
 
 
+def search_limit(moments: np.ndarray, bound: float) -> float:
+    """The box of the projection's effects: the outcome's range, or (continuous outcome) 10 times the scale of
+    the moments m_1.. (at least 10)."""
+    return float(bound) if np.isfinite(bound) else 10 * max(1.0, float(np.max(np.abs(moments[1:]))))
+
+
 def project_atoms(moments: np.ndarray, k: int, bound: float, weights0: np.ndarray, effects0: np.ndarray
                   ) -> tuple[np.ndarray, np.ndarray, float]:
     """The k-atom distribution (weights on the simplex, atoms in [-bound, bound]) closest to the moments
     m_1..m_{2k-1} in least squares, from several starts; atoms sorted ascending."""
-    scale = max(1.0, float(np.max(np.abs(moments[1:]))))
-    lim = bound if np.isfinite(bound) else 10 * scale
+    lim = search_limit(moments, bound)
 
     def unpack(x):
         z = np.concatenate([[0.0], x[k:]])

@@ -11,6 +11,7 @@ construction: every malformed field raises :class:`DesignError` naming that fiel
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -64,7 +65,9 @@ class Variable:
     ``categorical`` variables take integer codes ``0..categories-1``; ``labels``, when given, are the values the
     data hold, in code order (the first label is code 0), and data are mapped to codes on read. A ``continuous``
     variable enters through the features ``1, v, ..., v**(features-1)``, whose class-conditional means are free
-    parameters.
+    parameters. A continuous variable with ``distribution="normal"`` is also a normal law given its parents and U
+    (a mean per parent state and class, a variance per class or, with ``variance="shared"``, one), which maximum
+    likelihood uses; its moments (features 1, v, v**2 by default) are what placement and minimum distance see.
 
     Examples
     --------
@@ -72,12 +75,16 @@ class Variable:
     3
     >>> Variable("A", "categorical", 2, ("no", "yes")).to_dict()
     {'type': 'categorical', 'categories': ['no', 'yes']}
+    >>> Variable("Y", "continuous", 3, distribution="normal").to_dict()
+    {'type': 'continuous', 'features': 3, 'distribution': 'normal', 'variance': 'class'}
     """
 
     name: str
     type: str = "categorical"
     size: int = 2  # categories (categorical) or features (continuous)
     labels: tuple | None = None  # the data's values of the categories, in code order (None: the codes themselves)
+    distribution: str | None = None  # "normal" (continuous only): the law maximum likelihood fits
+    variance: str = "class"  # a normal variable's variance: one per class ("class") or one for all ("shared")
 
     @property
     def dim(self) -> int:
@@ -90,7 +97,10 @@ class Variable:
 
     def to_dict(self) -> dict[str, Any]:
         key = "categories" if self.categorical else "features"
-        return {"type": self.type, key: list(self.labels) if self.labels is not None else self.size}
+        out = {"type": self.type, key: list(self.labels) if self.labels is not None else self.size}
+        if self.distribution is not None:
+            out.update(distribution=self.distribution, variance=self.variance)
+        return out
 
     def category_names(self) -> list[str]:
         """The categories as reports show them: the labels, or the codes ``0..c-1``.
@@ -101,6 +111,11 @@ class Variable:
         ['1', '2']
         """
         return [str(v) for v in (self.labels if self.labels is not None else range(self.size))]
+
+    @property
+    def normal(self) -> bool:
+        """Whether maximum likelihood models the variable as normal given its parents and U."""
+        return self.distribution == "normal"
 
 
 @dataclass(frozen=True)
@@ -477,7 +492,7 @@ class Design:
         roles = None
         if self.roles is not None:
             roles = Roles(tuple(map(r, self.roles.treatment_side)), tuple(map(r, self.roles.outcome_side)))
-        return Design(tuple(Variable(r(v.name), v.type, v.size, v.labels) for v in self.variables), r(self.treatment),
+        return Design(tuple(dataclasses.replace(v, name=r(v.name)) for v in self.variables), r(self.treatment),
                       r(self.outcome), tuple((r(a), r(b)) for a, b in self.edges), self.classes,
                       r(self.latent), self.latent_observed, roles, self.name)
 
@@ -651,19 +666,29 @@ def _parse_variable(name: Any, spec: Any) -> Variable:
     if kind == "categorical":
         allowed, key, minimum = {"type", "categories"}, "categories", 2
     elif kind == "continuous":
-        allowed, key, minimum = {"type", "features"}, "features", 2
+        allowed, key, minimum = {"type", "features", "distribution", "variance"}, "features", 2
     else:
         raise DesignError(f"field '{where}.type' must be 'categorical' or 'continuous', got {shown(kind)}")
     extra = [key for key in spec if key not in allowed]
     if extra:
         raise DesignError(f"unknown field '{where}.{str(extra[0])[:40]}' for a {kind} variable")
+    distribution, variance = spec.get("distribution"), spec.get("variance")
+    if distribution is not None and distribution != "normal":
+        raise DesignError(f"field '{where}.distribution' must be 'normal', got {shown(distribution)}")
+    if variance is not None and distribution is None:
+        raise DesignError(f"field '{where}.variance' needs 'distribution: normal'")
+    if variance is not None and variance not in ("class", "shared"):
+        raise DesignError(f"field '{where}.variance' must be 'class' or 'shared', got {shown(variance)}")
+    if distribution == "normal" and key not in spec:  # mean and variance: the features 1, v, v^2
+        spec = {**spec, key: 3}
     if key not in spec:
         raise DesignError(f"missing field '{where}.{key}'")
     if kind == "categorical" and isinstance(spec[key], (list, tuple)):
         labels = _parse_labels(spec[key], f"{where}.{key}")
         variable = Variable(name, kind, len(labels), labels)
     else:
-        variable = Variable(name, kind, _int_field(spec[key], f"{where}.{key}", minimum))
+        variable = Variable(name, kind, _int_field(spec[key], f"{where}.{key}", minimum), distribution=distribution,
+                            variance=variance or "class")
     _check_size(variable)
     return variable
 

@@ -6,11 +6,12 @@ design that reaches the level is the smallest by that order; every smaller candi
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from .design import Design, Variable
+from .design import Design
 from .errors import DesignError
 from .placement import TARGETS, Placement, place
 from .rank import DEFAULT_ERROR
@@ -101,7 +102,7 @@ def smallest_design(template: Design | str, level: int, vary: Sequence[str] | No
     result = SearchResult(level, None, None)
     for combo in combos:
         sizes = dict(zip(vary, combo))
-        variables = tuple(Variable(v.name, v.type, sizes.get(v.name, v.size)) for v in template.variables)
+        variables = tuple(dataclasses.replace(v, size=sizes.get(v.name, v.size)) for v in template.variables)
         design = Design(variables, template.treatment, template.outcome, template.edges, template.classes,
                         template.latent, template.latent_observed, template.roles,
                         f"{template.name}[{','.join(f'{n}={c}' for n, c in sizes.items())}]")

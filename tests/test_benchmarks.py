@@ -20,6 +20,7 @@ SCRIPTS = {
     "bench_survey_estimate.py": ["--quick"],
     "bench_causal_survey.py": ["--quick"],
     "bench_survey_data.py": ["--quick", "--only", "select", "fiml_speed"],
+    "bench_continuous.py": ["--quick", "--only", "coverage"],
 }
 
 
