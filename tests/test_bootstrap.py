@@ -83,3 +83,18 @@ def test_bootstrap_count_and_intervals_in_range():
         assert ci is not None and lo <= ci[0] <= ci[1] <= hi
     assert "95% bootstrap interval" in r.summary()
     assert r.to_dict()["bootstrap"]["replicates"] == 40
+
+
+def test_a_sparse_table_is_fitted_on_its_patterns_to_the_dense_maximum(monkeypatch):
+    """11 binary items (2,048 cells) and 300 rows: EM and the empirical information on the observed patterns reach
+    the maximum that Newton on every cell reaches."""
+    from mixid.estimate.likelihood import optimise
+
+    d = Design.latent_class([f"x{i}" for i in range(11)], classes=2)
+    frame, _ = simulate(d, 300, seed=0)
+    sparse = fit(d, frame, seed=0, starts=3, interval="wald")
+    monkeypatch.setattr(optimise, "SPARSE_RATIO", 10 ** 9)
+    dense = fit(d, frame, seed=0, starts=3, interval="wald")
+    assert sparse.estimate.diagnostics["information"] == "empirical"
+    assert dense.estimate.diagnostics["information"] == "expected"
+    assert abs(sparse.estimate.fit["loglik"] - dense.estimate.fit["loglik"]) < 1e-6 * abs(dense.estimate.fit["loglik"])
