@@ -353,11 +353,7 @@ def _bootstrap(stats: SufficientStats, mo: Moments, run, B: int, rng: np.random.
     if mle is not None:
         from .mle import bootstrap
 
-        if progress is not None:
-            progress("bootstrap", 0, B)
-        reps, notes = bootstrap(mle, B, rng)
-        if progress is not None:
-            progress("bootstrap", B, B)
+        reps, notes = bootstrap(mle, B, rng, progress)
         keep = ~np.all(np.isnan(reps), axis=1)
         return reps[keep], int((~keep).sum()), notes
     out = np.full((B, width), np.nan)

@@ -338,7 +338,7 @@ def compile_mle(placement, starts: int = 10, seed=None, progress=None, max_start
     return run
 
 
-def bootstrap(est: Estimate, B: int, rng: np.random.Generator) -> tuple[np.ndarray, list[str]]:
+def bootstrap(est: Estimate, B: int, rng: np.random.Generator, progress=None) -> tuple[np.ndarray, list[str]]:
     """``B`` bootstrap replicates of ``est.vector()`` (multinomial draws of the observed patterns, each climbed
     from the estimate, classes matched to it; see :mod:`.likelihood.bootstrap`) and the warnings they raise.
 
@@ -359,7 +359,7 @@ def bootstrap(est: Estimate, B: int, rng: np.random.Generator) -> tuple[np.ndarr
         order = np.argsort(vals["effects"], kind="stable")
     else:
         order = np.arange(fit.likelihood.k)
-    reps, unconverged = replicate_vectors(fit, order, B, rng)
+    reps, unconverged = replicate_vectors(fit, order, B, rng, progress)
     notes = [f"{unconverged} of {B} bootstrap replicates stopped short of the convergence tolerance (kept)"
              ] if unconverged else []
     return reps, notes

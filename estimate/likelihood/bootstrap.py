@@ -60,11 +60,12 @@ def match_classes(lik: Likelihood, reference: np.ndarray, x: np.ndarray) -> np.n
     return permute_classes(lik, x, cols)
 
 
-def replicate_vectors(fit: MLEFit, order: np.ndarray, B: int, rng: np.random.Generator
+def replicate_vectors(fit: MLEFit, order: np.ndarray, B: int, rng: np.random.Generator, progress=None
                       ) -> tuple[np.ndarray, int]:
     """``B`` bootstrap replicates of ``Estimate.vector()`` (the ATE, E[Y(0)], E[Y(1)], weights, effects; NaN
     where the design has no such quantity), classes in the estimate's report ``order``; and how many replicates
     did not converge (kept: EM only ever raises the likelihood, so they are short of their maximum, not wrong).
+    ``progress("bootstrap", done, B)`` counts the replicates that have finished climbing, after each round.
     """
     lik, design = fit.likelihood, fit.design
     counts = np.asarray(fit.patterns.counts, float)
@@ -76,12 +77,20 @@ def replicate_vectors(fit: MLEFit, order: np.ndarray, B: int, rng: np.random.Gen
     X, ll = np.repeat(start, B, axis=0), np.full(B, -np.inf)
     converged = np.zeros(B, dtype=bool)
     todo = np.arange(B)
+    done = 0
+    if progress is not None:
+        progress("bootstrap", 0, B)
     for _ in range(MAX_CYCLES // ROUND):  # rounds on the replicates still climbing: a slow one holds up no other
         part = _Compiled(base.flat, base.onehot, base.klass, draws[todo], base.absent)
         X[todo], ll[todo], converged[todo] = lik.squarem(X[todo], part, tol=TOL, max_iter=ROUND)
         todo = todo[~converged[todo] & np.isfinite(ll[todo])]
+        if progress is not None and B - len(todo) > done:
+            done = B - len(todo)
+            progress("bootstrap", done, B)
         if not len(todo):
             break
+    if progress is not None and done < B:  # the replicates stopped by the cycle cap are finished too
+        progress("bootstrap", B, B)
     width = 3 + lik.k * (2 if design.causal else 1)
     out = np.full((B, width), np.nan)
     for b in range(B):
