@@ -317,7 +317,9 @@ def fit(design: Design | str, data: Any, estimator: str = "auto", bootstrap: int
         result.warnings += [w for v in design.variables if v.categorical
                             for w in [unobserved_categories(v.name, stats.marginal((v.name,)), v.labels)] if w]
     if bootstrap:
-        result.bootstrap, failures = _bootstrap(stats, mo, replicate, bootstrap, rng, len(est.vector()), progress)
+        result.bootstrap, failures, notes = _bootstrap(stats, mo, replicate, bootstrap, rng, len(est.vector()),
+                                                       progress, est if name == "mle" else None)
+        result.warnings += notes
         if failures:
             result.warnings.append(f"{failures} of {bootstrap} bootstrap replicates failed (no estimate, or an effect "
                                    "held at a search limit) and were left out")
@@ -364,9 +366,17 @@ def _check_finite(name: str, est: Estimate, design: Design) -> None:
 
 
 def _bootstrap(stats: SufficientStats, mo: Moments, run, B: int, rng: np.random.Generator, width: int,
-               progress) -> tuple[np.ndarray, int]:
-    """Replicates of the estimate: multinomial draws of the table (categorical) or resampled rows."""
+               progress, mle: Estimate | None = None) -> tuple[np.ndarray, int, list[str]]:
+    """Replicates of the estimate (rows), how many failed, and notes. Maximum likelihood (``mle``: its
+    estimate) climbs every replicate at once from the estimate on the observed patterns (mle.bootstrap); the
+    other estimators rerun ``run`` on multinomial draws of the table (categorical) or resampled rows."""
     design, n = stats.design, stats.n
+    if mle is not None:
+        from .mle import bootstrap
+
+        reps, notes = bootstrap(mle, B, rng, progress)
+        keep = ~np.all(np.isnan(reps), axis=1)
+        return reps[keep], int((~keep).sum()), notes
     out = np.full((B, width), np.nan)
     if stats.categorical and stats.patterns is not None:  # observed patterns: multinomial draws of their counts
         from .data import Patterns
@@ -411,4 +421,4 @@ def _bootstrap(stats: SufficientStats, mo: Moments, run, B: int, rng: np.random.
         vec = est.vector()
         out[b, : len(vec)] = vec[:width]
     keep = ~np.all(np.isnan(out), axis=1)
-    return out[keep], failures
+    return out[keep], failures, []

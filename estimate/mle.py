@@ -336,3 +336,30 @@ def compile_mle(placement, starts: int = 10, seed=None, progress=None, max_start
         return est
 
     return run
+
+
+def bootstrap(est: Estimate, B: int, rng: np.random.Generator, progress=None) -> tuple[np.ndarray, list[str]]:
+    """``B`` bootstrap replicates of ``est.vector()`` (multinomial draws of the observed patterns, each climbed
+    from the estimate, classes matched to it; see :mod:`.likelihood.bootstrap`) and the warnings they raise.
+
+    Examples
+    --------
+    >>> from mixid import Design, fit, simulate
+    >>> d = Design.latent_class(list("ABCD"), classes=2)
+    >>> frame, _ = simulate(d, 1000, seed=0)
+    >>> reps, _ = bootstrap(fit(d, frame, seed=0).estimate, 20, np.random.default_rng(0))
+    >>> reps.shape
+    (20, 5)
+    """
+    from .likelihood.bootstrap import replicate_vectors
+
+    fit: MLEFit = est.extra["mle"]
+    if fit.design.causal:  # the report sorts the classes by effect (see summarise)
+        vals, _ = causal_quantities(fit.design, fit.point)
+        order = np.argsort(vals["effects"], kind="stable")
+    else:
+        order = np.arange(fit.likelihood.k)
+    reps, unconverged = replicate_vectors(fit, order, B, rng, progress)
+    notes = [f"{unconverged} of {B} bootstrap replicates stopped short of the convergence tolerance (kept)"
+             ] if unconverged else []
+    return reps, notes

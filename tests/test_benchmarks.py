@@ -122,7 +122,7 @@ def test_bench_mle_quick(tmp_path):
     assert r.returncode == 0, r.stderr[-2000:]
     has_stepmix = importlib.util.find_spec("stepmix") is not None
     ran = "parity, stepmix, sweeps" if has_stepmix else "parity, sweeps"
-    assert f"sections run: {ran}, calibration, jacobian_only, speed, modes, coverage;" in r.stdout
+    assert f"sections run: {ran}, calibration, jacobian_only, speed, modes, patterns, bootstrap, coverage;" in r.stdout
     if not has_stepmix:
         assert "SKIPPED section stepmix: StepMix is not installed" in r.stdout
     parity = _table(tmp_path / "mle_parity_quick.csv")
@@ -141,6 +141,11 @@ def test_bench_mle_quick(tmp_path):
     assert len(carcinoma) == 2 and [row["target"] for row in carcinoma] == ["< 0.5 s", "< 1 s"], carcinoma
     for row in carcinoma:  # the verdict printed is the one the timing and the target give (the timing is not asserted)
         assert row["within target"] == _verdict(row), row
+    patterns = _table(tmp_path / "mle_patterns_quick.csv")  # the sparse table's two paths reach the same maximum
+    assert [row["information"] for row in patterns] == ["empirical", "expected"], patterns
+    assert abs(float(patterns[0]["loglik"]) - float(patterns[1]["loglik"])) < 1e-4, patterns
+    boot = _table(tmp_path / "mle_bootstrap_quick.csv")
+    assert len(boot) == 1 and boot[0]["replicates"] == "20" and boot[0]["in range"] == "yes", boot
     if has_stepmix:
         peers = _table(tmp_path / "mle_stepmix_quick.csv")
         assert peers and all(float(row["loglik diff"]) >= -1e-3 for row in peers), peers

@@ -175,7 +175,7 @@ class Likelihood:
         S = len(X)
         with np.errstate(divide="ignore"):
             # patterns along the first axis, so that each variable adds whole rows of its small log table
-            logj = np.repeat(np.log(pi).reshape(1, S * self.k), len(data.counts), axis=0)
+            logj = np.repeat(np.log(pi).reshape(1, S * self.k), data.counts.shape[-1], axis=0)
             for t, q, absent in zip(tables, data.flat, data.absent):
                 rows = np.ascontiguousarray(np.log(t.reshape(S * self.k, -1)).T)[q]
                 if absent is not None:  # missing answers: summed over, their factor is 1 (log 0)

@@ -34,6 +34,11 @@ MAX_STARTS = 200
 START_SECONDS = 60.0
 #: Dense cell tables up to this many entries (cells x parameters) give the expected information exactly.
 MAX_JACOBIAN_ENTRIES = 20_000_000
+#: A table larger than this, with more than SPARSE_RATIO cells per observed pattern, is fitted on the observed
+#: patterns alone (EM to the tolerance, the empirical information): Newton and the expected information would
+#: evaluate the model on every cell, most of which no row reaches (12 binary items: 4,096 cells, <= n patterns).
+SMALL_TABLE = 1024
+SPARSE_RATIO = 2
 
 
 def newton(lik: Likelihood, x: np.ndarray, cells: np.ndarray, tol: float = TOL, max_steps: int = 40
@@ -244,6 +249,7 @@ def maximise(lik: Likelihood, patterns: Patterns, starts: int = 10, seed=None, i
     data = _Compiled.build(lik, patterns)
     # missing answers (FIML) leave the table: EM on the patterns, and the empirical information
     dense = (math.prod(lik.dims) * lik.model.n_params <= MAX_JACOBIAN_ENTRIES
+             and math.prod(lik.dims) <= max(SMALL_TABLE, SPARSE_RATIO * len(patterns.codes))
              and not (patterns.codes < 0).any())
     cells = None
     if dense:
