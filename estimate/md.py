@@ -20,7 +20,7 @@ from mixid.identify.errors import DataError
 from mixid.identify.model import LAST, ONE
 
 from .intervals import quantity_ranges, wald_in_range
-from .likelihood.inference import causal_quantities, face_delta, weight_gradients
+from .likelihood.inference import causal_estimate, face_delta, weight_gradients
 from .mle import identification
 
 #: A probability closer than this to 0 or 1 is on the boundary: no standard error, and held there (as in mle).
@@ -212,14 +212,7 @@ def compile_md(placement, starts: int = 10, seed=None, ci_level: float = 0.95):
                        "parameters_se": dict(zip([p.name for p in model.params],
                                                  errors("full_mixture", np.eye(model.n_params))))}
         if design.causal:
-            vals, grads = causal_quantities(design, point)
-            order = np.argsort(vals["effects"], kind="stable")
-            est.ate = float(vals["ate"][0])
-            est.potential_outcome_means = {0: float(vals["po"][0]), 1: float(vals["po"][1])}
-            est.weights, est.effects = vals["weights"][order], vals["effects"][order]
-            est.se = {"ate": errors("ate", grads["ate"])[0], "potential_outcome_means": errors("ate", grads["po"]),
-                      "weights": errors("mte", grads["weights"][order]),
-                      "effects": errors("mte", grads["effects"][order])}
+            causal_estimate(est, design, point, errors)
         else:
             est.weights = weights
             est.se = {"weights": est.mixture["weights_se"]}

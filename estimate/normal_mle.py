@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from .likelihood.gaussian import VARIANCE_FLOOR, MixedLikelihood
-from .likelihood.inference import causal_quantities
+from .likelihood.inference import causal_estimate
 from .mle import identification
 from .result import Estimate
 from .simulate import as_generator
@@ -103,14 +103,7 @@ def compile_normal_mle(placement, starts: int = 10, seed=None, max_starts: int |
                        "parameters": dict(zip(names, _in_units(lik, x, rows).tolist())),
                        "parameters_se": dict(zip(names, free_se))}
         if design.causal:
-            vals, grads = causal_quantities(design, point)
-            order = np.argsort(vals["effects"], kind="stable")
-            est.ate = float(vals["ate"][0])
-            est.potential_outcome_means = {0: float(vals["po"][0]), 1: float(vals["po"][1])}
-            est.weights, est.effects = vals["weights"][order], vals["effects"][order]
-            est.se = {"ate": errors("ate", grads["ate"])[0], "potential_outcome_means": errors("ate", grads["po"]),
-                      "weights": errors("mte", grads["weights"][order]),
-                      "effects": errors("mte", grads["effects"][order])}
+            causal_estimate(est, design, point, errors)
         else:
             est.weights = weights
             est.se = {"weights": est.mixture["weights_se"]}

@@ -57,6 +57,19 @@ def _causal_map(design: Design) -> PolyMap:
     return PolyMap(polys, model.n_params)
 
 
+def causal_estimate(est, design: Design, point: np.ndarray, errors) -> np.ndarray:
+    """Set an estimate's ATE, E[Y(t)], class weights and effects (classes sorted by effect) and their standard
+    errors, ``errors(target, gradients)``, at a point of a causal design; returns the classes' order by effect."""
+    vals, grads = causal_quantities(design, point)
+    order = np.argsort(vals["effects"], kind="stable")
+    est.ate = float(vals["ate"][0])
+    est.potential_outcome_means = {0: float(vals["po"][0]), 1: float(vals["po"][1])}
+    est.weights, est.effects = vals["weights"][order], vals["effects"][order]
+    est.se = {"ate": errors("ate", grads["ate"])[0], "potential_outcome_means": errors("ate", grads["po"]),
+              "weights": errors("mte", grads["weights"][order]), "effects": errors("mte", grads["effects"][order])}
+    return order
+
+
 def causal_quantities(design: Design, point: np.ndarray) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """Weights, class effects, E[Y(t)] and the ATE at a point, with their gradients in the free parameters."""
     k = design.classes
