@@ -9,13 +9,10 @@ where the number of real solutions changes, and a complex path avoids those plac
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 
 from ..model import Model
-from .result import FibreBudget
-from .system import FastMap
+from .system import FastMap, follow
 
 
 class ParameterHomotopy:
@@ -58,39 +55,7 @@ class ParameterHomotopy:
             Jx = self.F(x)[1]
             return self._solve(Jx, Jt @ (d + (1 - 2 * t) * bend))
 
-        s, h = 0.0, 0.05
-        try:
-            while s < 1.0:
-                if time.monotonic() > self.deadline:
-                    raise FibreBudget
-                h = min(h, 1.0 - s)
-                k1 = slope(x, s)
-                k2 = slope(x + h / 2 * k1, s + h / 2)
-                k3 = slope(x + h / 2 * k2, s + h / 2)
-                k4 = slope(x + h * k3, s + h)
-                guess = x + h / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
-                target = self.F(theta(s + h))[0]
-                scale = 1 + float(np.abs(x).max())
-                first, ok = None, False
-                for _ in range(3):
-                    f, J = self.F(guess)
-                    delta = self._solve(J, f - target)
-                    guess = guess - delta
-                    size = float(np.abs(delta).max())
-                    first = size if first is None else first
-                    if size < 1e-10 * scale:
-                        ok = True
-                        break
-                if ok and first < 1e-2 * scale:
-                    x, s = guess, s + h
-                    if first < 1e-5 * scale:
-                        h = min(2 * h, 0.25)
-                else:
-                    h /= 2
-                    if h < 1e-8:
-                        self.failures += 1
-                        return None
-        except np.linalg.LinAlgError:
+        x = follow(x, slope, self.F, lambda t: self.F(theta(t))[0], self._solve, self.deadline)
+        if x is None:
             self.failures += 1
-            return None
         return x

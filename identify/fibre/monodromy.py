@@ -10,7 +10,7 @@ import numpy as np
 
 from ..model import Model
 from .result import STABLE_LOOPS, Fibre, FibreBudget, relabellings
-from .system import FastMap, Orbits, refine, target_values
+from .system import FastMap, Orbits, follow, refine, target_values
 
 
 class Tracker:
@@ -39,39 +39,8 @@ class Tracker:
     def segment(self, x: np.ndarray, za: np.ndarray, zb: np.ndarray) -> np.ndarray | None:
         """Follow one solution from z = za to z = zb: RK4 predictor on dx/ds = J^-1 dz, Newton corrector."""
         dz = zb - za
-        s, h = 0.0, 0.05
-        try:
-            while s < 1.0:
-                if time.monotonic() > self.deadline:
-                    raise FibreBudget
-                h = min(h, 1.0 - s)
-                k1 = self._slope(x, dz)
-                k2 = self._slope(x + h / 2 * k1, dz)
-                k3 = self._slope(x + h / 2 * k2, dz)
-                k4 = self._slope(x + h * k3, dz)
-                guess, target = x + h / 6 * (k1 + 2 * k2 + 2 * k3 + k4), za + (s + h) * dz
-                scale = 1 + float(np.abs(x).max())
-                first, ok = None, False
-                for _ in range(3):
-                    g, Jg = self.G(guess)
-                    delta = np.linalg.solve(Jg, g - target)
-                    guess = guess - delta
-                    size = float(np.abs(delta).max())
-                    first = size if first is None else first
-                    if size < 1e-10 * scale:
-                        ok = True
-                        break
-                if ok and first < 1e-2 * scale:
-                    x, s = guess, s + h
-                    if first < 1e-5 * scale:
-                        h = min(2 * h, 0.25)
-                else:
-                    h /= 2
-                    if h < 1e-8:
-                        return None
-        except np.linalg.LinAlgError:
-            return None
-        return x
+        return follow(x, lambda y, _: self._slope(y, dz), self.G, lambda s: za + s * dz, np.linalg.solve,
+                      self.deadline)
 
     def loop(self, x: np.ndarray, z: np.ndarray, via: list[np.ndarray]) -> np.ndarray | None:
         for a, b in itertools.pairwise([z, *via, z]):

@@ -3,9 +3,12 @@ share."""
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 
 from ..model import Model
+from .result import FibreBudget
 
 
 # ------------------------------------------------------------------------------------------- numerical fibre
@@ -181,3 +184,42 @@ def interior(model: Model, x: np.ndarray) -> bool:
     return True
 
 
+
+
+def follow(x: np.ndarray, slope, system, target, solve, deadline: float) -> np.ndarray | None:
+    """Follow a solution x(s) of system(x)[0] = target(s) from s = 0 to 1, dx/ds = slope(x, s): an RK4 predictor,
+    a three-step Newton corrector (``solve(J, r)``) and an adaptive step; None when the step collapses or a system
+    is singular. Raises FibreBudget past the deadline. The one path tracker of monodromy and the homotopy."""
+    s, h = 0.0, 0.05
+    try:
+        while s < 1.0:
+            if time.monotonic() > deadline:
+                raise FibreBudget
+            h = min(h, 1.0 - s)
+            k1 = slope(x, s)
+            k2 = slope(x + h / 2 * k1, s + h / 2)
+            k3 = slope(x + h / 2 * k2, s + h / 2)
+            k4 = slope(x + h * k3, s + h)
+            guess, goal = x + h / 6 * (k1 + 2 * k2 + 2 * k3 + k4), target(s + h)
+            scale = 1 + float(np.abs(x).max())
+            first, ok = None, False
+            for _ in range(3):
+                f, J = system(guess)
+                delta = solve(J, f - goal)
+                guess = guess - delta
+                size = float(np.abs(delta).max())
+                first = size if first is None else first
+                if size < 1e-10 * scale:
+                    ok = True
+                    break
+            if ok and first < 1e-2 * scale:
+                x, s = guess, s + h
+                if first < 1e-5 * scale:
+                    h = min(2 * h, 0.25)
+            else:
+                h /= 2
+                if h < 1e-8:
+                    return None
+    except np.linalg.LinAlgError:
+        return None
+    return x
