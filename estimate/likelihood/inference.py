@@ -118,7 +118,7 @@ def sandwich_delta(information: np.ndarray | None, meat: np.ndarray, face: np.nd
     >>> H = np.diag([4.0, 1.0])
     >>> se, seen = sandwich_delta(H, 2 * H, None, np.eye(2))
     >>> se.round(4).tolist(), seen.tolist()
-    [[0.7071, 1.4142], [True, True]]
+    ([0.7071, 1.4142], [True, True])
     """
     gradients = np.atleast_2d(gradients)
     if information is None:
