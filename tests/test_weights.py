@@ -85,6 +85,11 @@ def test_equal_weights_give_the_unweighted_estimate():
     scaled = fit(LCA, frame.assign(w=2.5), seed=1, weights="w")
     np.testing.assert_allclose(scaled.estimate.extra["params"], plain.estimate.extra["params"], atol=1e-8)
     assert scaled.to_dict()["fit"]["loglik"] == pytest.approx(2.5 * plain.to_dict()["fit"]["loglik"], rel=1e-10)
+    # weights summing to 1 (probabilities): the fit climbs on weights rescaled to the rows, so the tolerances hold
+    tiny = fit(LCA, frame.assign(w=1 / len(frame)), seed=1, weights="w")
+    np.testing.assert_allclose(tiny.estimate.extra["params"], plain.estimate.extra["params"], atol=1e-8)
+    assert tiny.to_dict()["fit"]["loglik"] == pytest.approx(plain.to_dict()["fit"]["loglik"] / len(frame), rel=1e-10)
+    assert tiny.to_dict()["fit"]["bic"] == pytest.approx(scaled.to_dict()["fit"]["bic"], rel=1e-10)
     # the sandwich does not depend on the weights' scale
     np.testing.assert_allclose(scaled.to_dict()["mixture"]["weights_se"], ones.to_dict()["mixture"]["weights_se"],
                                rtol=1e-6)
@@ -168,11 +173,17 @@ def test_other_bad_weights():
         fit(LCA, frame.assign(w=True), weights="w")
     with pytest.raises(DataError, match="bootstrap is not available with sampling weights"):
         fit(LCA, frame.assign(w=1.0), weights="w", bootstrap=10)
+    continuous = Design.from_dict({"variables": {"A": {"type": "categorical", "categories": 2},
+                                                 "B": {"type": "categorical", "categories": 2},
+                                                 "C": {"type": "continuous", "features": 3}},
+                                   "latent": {"name": "U", "classes": 2}})
+    cont = pd.DataFrame({"A": [0, 1] * 50, "B": [1, 1, 0, 0] * 25, "C": np.linspace(0, 1, 100), "w": 1.0})
+    with pytest.raises(DataError, match="not supported by minimum distance"):
+        fit(continuous, cont, weights="w", estimator="md")
     normal = Design.from_dict({"variables": {"A": {"type": "categorical", "categories": 2},
                                              "B": {"type": "categorical", "categories": 2},
                                              "C": {"type": "continuous", "distribution": "normal"}},
                                "latent": {"name": "U", "classes": 2}})
-    cont = pd.DataFrame({"A": [0, 1] * 50, "B": [1, 1, 0, 0] * 25, "C": np.linspace(0, 1, 100), "w": 1.0})
     with pytest.raises(DataError, match="not supported by maximum likelihood with normal variables"):
         fit(normal, cont, weights="w")
 

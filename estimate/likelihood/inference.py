@@ -160,7 +160,7 @@ def pattern_scores(lik: Likelihood, x: np.ndarray, data: _Compiled, post: np.nda
     pi, tables = lik.tables_of(x)
     # class weights
     for u in range(lik.k):
-        _add_score(scores, lik.model._pi, u, post[u] / pi[u])
+        _add_score(scores, lik.model._pi, u, _ratio(post[u], np.full(P, pi[u])))
     for i, v in enumerate(lik.names):
         codes = lik.model.tables[v]  # (n_pa, k, C)
         t = tables[i]
@@ -169,9 +169,15 @@ def pattern_scores(lik: Likelihood, x: np.ndarray, data: _Compiled, post: np.nda
         row, cat = q[seen] // lik.cats[i], q[seen] % lik.cats[i]
         part = np.zeros((len(seen), lik.model.n_params))
         for u in range(lik.k):
-            _add_score(part, codes[row, u, :], cat, post[u][seen] / t[row, u, cat])
+            _add_score(part, codes[row, u, :], cat, _ratio(post[u][seen], t[row, u, cat]))
         scores[seen] += part
     return scores
+
+
+def _ratio(posterior: np.ndarray, probability: np.ndarray) -> np.ndarray:
+    """posterior / probability, 0 where the probability is 0 (a pattern then has posterior 0 in that class: an
+    observed pattern's probability is positive, so its share of a class with a zero factor vanishes)."""
+    return np.divide(posterior, probability, out=np.zeros(len(posterior)), where=probability > 0)
 
 
 def _add_score(scores: np.ndarray, codes_row: np.ndarray, cat, weight: np.ndarray) -> None:

@@ -268,6 +268,13 @@ def maximise(lik: Likelihood, patterns: Patterns, starts: int = 10, seed=None, i
         raise DataError(f"max_starts must be a positive integer, got {max_starts!r}")
     clock = time.perf_counter()
     rng = as_generator(seed)
+    given, scale = patterns, 1.0
+    if patterns.weighted and patterns.counts.sum() > 0:
+        # sampling weights: climb with the weights rescaled to sum to the rows, so that the tolerances (absolute in
+        # log-likelihood) mean what they mean without weights whatever the weights' scale; the maximum is the same
+        scale = float(patterns.row_counts.sum()) / float(patterns.counts.sum())
+        patterns = Patterns(patterns.codes, patterns.counts * scale, patterns.dims, squares=patterns.squares * scale**2,
+                            rows=patterns.rows)
     data = _Compiled.build(lik, patterns)
     # missing answers (FIML) leave the table: EM on the patterns, and the empirical information
     dense = (math.prod(lik.dims) * lik.model.n_params <= MAX_JACOBIAN_ENTRIES
@@ -303,9 +310,9 @@ def maximise(lik: Likelihood, patterns: Patterns, starts: int = 10, seed=None, i
     at_best = _at_best(ll, ll[best])
     x = _canonical(lik, X[best])
     _, ll_best = lik.posterior(x[None, :], data)
-    fit = MLEFit(lik, lik.point_of(x), float(ll_best[0]), float(data.counts.sum()), total, int(at_best.sum()),
-                 bool(conv[best]), None, patterns, start_lliks=ll, replicated=stop == "replicated",
-                 states=X, data=data)
+    fit = MLEFit(lik, lik.point_of(x), float(ll_best[0]) / scale, float(data.counts.sum()) / scale, total,
+                 int(at_best.sum()), bool(conv[best]), None, given, start_lliks=ll / scale,
+                 replicated=stop == "replicated", states=X, data=data)
     fit.cell_probs = np.exp(lik.log_joint(x[None, :], data)[0]).sum(axis=0)
     if not warm and stop != "replicated":
         fit.warnings.append(f"the best log-likelihood was reached by only {int(at_best.sum())} of {total} starts "
@@ -322,7 +329,7 @@ def maximise(lik: Likelihood, patterns: Patterns, starts: int = 10, seed=None, i
     if not information:
         fit.information = None
     elif dense:
-        fit.information = expected_information(lik, fit.point, fit.n)
+        fit.information = expected_information(lik, fit.point, float(data.counts.sum()))
         p, J = lik.model.evaluate(fit.point)
         live = p > LIVE
         fit.face, _ = lik._face_basis(fit.point, J[live].T @ (cells[live] / p[live]))
