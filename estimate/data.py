@@ -62,6 +62,11 @@ class SufficientStats:
     incomplete: Any = field(default=None, repr=False)  # Patterns of the rows with a missing answer (table path)
     missing: dict | None = None  # the report: rows, complete rows, missing answers per column, handling
     complete: int | None = None  # rows without a missing answer (None: all n)
+    weights: dict | None = None  # sampling weights: column, sum, Kish effective size, zero rows (None: unweighted)
+    total: float | None = None  # weighted: the sum of the weights of the complete rows (the table's total)
+    # weighted categorical designs: the tables of rows and of squared weights (``sums`` holds the weighted counts)
+    row_table: np.ndarray | None = field(default=None, repr=False)
+    square_table: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def dense(self) -> bool:
@@ -75,6 +80,11 @@ class SufficientStats:
             raise DataError(f"the table of design '{self.design.name}' would have {math.prod(cell_dims(self.design)):,}"
                             f" cells; its data are kept as {len(self.patterns.codes):,} observed response patterns "
                             "(use marginal() for the marginals an estimator needs)")
+        if self.total is not None:  # sampling weights: the table holds weighted counts
+            if not self.total > 0:
+                raise DataError(f"the complete rows all have weight 0 in column '{self.weights['column']}': the "
+                                "table of weighted counts is empty (maximum likelihood uses the incomplete rows)")
+            return self.sums / self.total
         return self.sums / (self.n if self.complete is None else self.complete)
 
     @property
@@ -207,22 +217,100 @@ def column_map(design: Design, columns: Mapping[str, str] | None = None) -> dict
     return out
 
 
-def _select(design: Design, present: Iterable, cmap: Mapping[str, str]) -> list[str]:
-    """Check that every mapped column is present; the notice naming the columns that are ignored (or none)."""
+def _select(design: Design, present: Iterable, cmap: Mapping[str, str], weights: str | None = None) -> list[str]:
+    """Check that every mapped column (and the ``weights`` column) is present; the notice naming the columns that
+    are ignored (or none)."""
     present = list(present)
     have = set(present)
+    if weights is not None:
+        check_weights_name(weights, cmap)
+        if weights not in have:
+            raise DataError(f"weights column '{weights}' is not in the data")
     for var, col in cmap.items():
         if col not in have:
             if col == var:
                 raise DataError(f"missing column '{col}' (the design needs {', '.join(cmap.values())}; "
                                 f"name another column with --columns {var}=... or columns={{'{var}': ...}})")
             raise DataError(f"column '{col}' (mapped to variable {var}) is not in the data")
-    used = set(cmap.values())
+    used = set(cmap.values()) | ({weights} if weights is not None else set())
     extra = [str(c) for c in present if c not in used]
     if not extra:
         return []
     shown = ", ".join(extra[:5]) + (f" and {len(extra) - 5} more" if len(extra) > 5 else "")
     return [f"ignored {len(extra)} column{'s' if len(extra) > 1 else ''} the design does not use: {shown}"]
+
+
+def check_weights_name(weights: Any, cmap: Mapping[str, str]) -> None:
+    """A weights column is a non-empty name that no design variable reads."""
+    if not isinstance(weights, str) or not weights:
+        raise DataError(f"weights must name a data column, got {shown(weights)}")
+    reader = next((v for v, c in cmap.items() if c == weights), None)
+    if reader is not None:
+        raise DataError(f"column '{weights}' is read as variable {reader}; it cannot also hold the sampling weights")
+
+
+def validate_weights(raw: Any, column: str, offset: int = 0, index: Iterable | None = None) -> np.ndarray:
+    """The sampling weights of one chunk as floats. Raises :class:`DataError` naming the first bad row for a value
+    that is not a number, missing, infinite or negative (0 is allowed: the row then contributes nothing).
+
+    Examples
+    --------
+    >>> validate_weights([1, 2.5, 0], "w").tolist()
+    [1.0, 2.5, 0.0]
+    >>> try:
+    ...     validate_weights([1, -1], "w")
+    ... except DataError as exc:
+    ...     print(exc)
+    weights column 'w' has a negative weight -1 at data row 2 (counting from 1, header excluded)
+    """
+    raw = np.asarray(raw)
+    labels = None if index is None else list(index)
+    if raw.ndim != 1:
+        raise DataError(f"weights column '{column}' must be one-dimensional")
+    if raw.dtype.kind in _NOT_NUMBERS:
+        raise DataError(f"weights column '{column}' holds {_NOT_NUMBERS[raw.dtype.kind]} ({raw.dtype}); give "
+                        "non-negative numbers")
+    if raw.dtype.kind in "OUSV":
+        bad = next((i for i, v in enumerate(raw) if not (_is_number(v) or v is None)), None)
+        if bad is not None:
+            raise DataError(f"weights column '{column}' has a non-numeric value {shown(raw[bad])} at "
+                            f"{row_text(bad, offset, labels)}")
+        raw = np.array([np.nan if v is None else v for v in raw], dtype=float)
+    w = raw.astype(float)
+    checks = [(~np.isfinite(w), "a missing or infinite weight"), (w < 0, "a negative weight")]
+    problems = [(int(np.flatnonzero(mask)[0]), what) for mask, what in checks if mask.any()]
+    if problems:
+        pos, what = min(problems)
+        value = "" if what.startswith("a missing") else f" {w[pos]:g}"
+        raise DataError(f"weights column '{column}' has {what}{value} at {row_text(pos, offset, labels)}")
+    return w
+
+
+@dataclass
+class WeightTally:
+    """Running totals of the sampling weights over the chunks of a data set, and their report."""
+
+    column: str
+    rows: int = 0
+    total: float = 0.0
+    squares: float = 0.0
+    zero: int = 0
+
+    def add(self, w: np.ndarray) -> None:
+        self.rows += len(w)
+        self.total += float(w.sum())
+        self.squares += float(np.square(w).sum())
+        self.zero += int(np.count_nonzero(w == 0))
+
+    def report(self) -> dict:
+        """``column``, ``sum``, ``effective_n`` (Kish: sum(w)^2 / sum(w^2)), ``zero_rows`` (rows of weight 0,
+        kept: they add nothing); refuses weights that are all 0."""
+        if not self.total > 0:
+            raise DataError(f"weights column '{self.column}' is 0 in every row (nothing to estimate from)")
+        if not np.isfinite(self.total) or not np.isfinite(self.squares):
+            raise DataError(f"weights column '{self.column}' sums beyond the float range; rescale the weights")
+        return {"column": self.column, "sum": self.total, "effective_n": self.total ** 2 / self.squares,
+                "zero_rows": self.zero, "rows": self.rows}
 
 
 def cell_dims(design: Design) -> list[int]:
@@ -357,23 +445,33 @@ def complete_rows(design: Design, cols: Mapping[str, np.ndarray]) -> np.ndarray 
     return np.all(np.stack(codes) >= 0, axis=0)
 
 
-def incomplete_patterns(design: Design, cols: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """The distinct rows with a missing answer (codes, :data:`MISSING` where missing) and their counts."""
+def incomplete_patterns(design: Design, cols: Mapping[str, np.ndarray], weights: np.ndarray | None = None
+                        ) -> tuple[np.ndarray, ...]:
+    """The distinct rows with a missing answer (codes, :data:`MISSING` where missing) and their counts; with
+    ``weights``, also the sums of their weights and of their squared weights."""
     mask = complete_rows(design, cols)
     m = len(_axis_dims(design))
     if mask is None:
-        return np.zeros((0, m), np.int64), np.zeros(0)
+        empty = (np.zeros((0, m), np.int64), np.zeros(0))
+        return empty if weights is None else empty + (np.zeros(0), np.zeros(0))
     rows = np.stack([cols[n][~mask] for n, _, _ in _axis_dims(design)], axis=1).astype(np.int64)
-    codes, counts = np.unique(rows, axis=0, return_counts=True)
-    return codes, counts.astype(float)
+    codes, inverse, counts = np.unique(rows, axis=0, return_inverse=True, return_counts=True)
+    if weights is None:
+        return codes, counts.astype(float)
+    w = weights[~mask]
+    inverse = inverse.ravel()
+    return (codes, counts.astype(float), np.bincount(inverse, weights=w, minlength=len(codes)),
+            np.bincount(inverse, weights=w * w, minlength=len(codes)))
 
 
-def chunk_sums(design: Design, cols: Mapping[str, np.ndarray]) -> np.ndarray:
-    """Sums of feature products over the complete rows of validated columns (one pass, bincount); rows with a
-    missing answer are left out (see :func:`incomplete_patterns`)."""
+def chunk_sums(design: Design, cols: Mapping[str, np.ndarray], weights: np.ndarray | None = None) -> np.ndarray:
+    """Sums of feature products over the complete rows of validated columns (one pass, bincount), each row
+    multiplied by its weight when ``weights`` are given; rows with a missing answer are left out (see
+    :func:`incomplete_patterns`)."""
     mask = complete_rows(design, cols)
     if mask is not None:
         cols = {name: col[mask] for name, col in cols.items()}
+        weights = None if weights is None else weights[mask]
     axes = _axis_dims(design)
     cat = [(n, d) for n, d, c in axes if c]
     cont = [(n, d) for n, d, c in axes if not c]
@@ -385,11 +483,12 @@ def chunk_sums(design: Design, cols: Mapping[str, np.ndarray]) -> np.ndarray:
     cont_dims = [d for _, d in cont]
     out = np.empty((size, *cont_dims))
     for feats in itertools.product(*(range(d) for d in cont_dims)):
-        weights = np.ones(n_rows)
+        factor = np.ones(n_rows) if weights is None else np.asarray(weights, float)
         for (name, _), f in zip(cont, feats):
             if f:
-                weights = weights * cols[name] ** f
-        out[(slice(None), *feats)] = np.bincount(code, weights=None if not cont else weights, minlength=size)
+                factor = factor * cols[name] ** f
+        out[(slice(None), *feats)] = np.bincount(code, weights=None if not cont and weights is None else factor,
+                                                 minlength=size)
     if cont and not np.isfinite(out).all():
         raise DataError(_overflow_message(design, cols))
     out = out.reshape([d for _, d in cat] + cont_dims)
@@ -442,7 +541,8 @@ def _check_totals(design: Design, stats: SufficientStats) -> SufficientStats:
 
 def sufficient_stats(design: Design, data: Any, *, columns: Mapping[str, str] | None = None,
                      chunksize: int = 1_000_000, keep_rows: bool = False,
-                     memory_budget: int | None = None, missing: str = "fiml") -> SufficientStats:
+                     memory_budget: int | None = None, missing: str = "fiml",
+                     weights: str | None = None) -> SufficientStats:
     """Validate ``data`` against ``design`` and compute its sufficient statistics.
 
     Parameters
@@ -468,6 +568,12 @@ def sufficient_stats(design: Design, data: Any, *, columns: Mapping[str, str] | 
         the missing answers; the table (``sums``, ``tensor``) holds the complete rows (``complete``), which the
         constructive estimators use. ``drop``: those rows are left out. ``missing`` reports rows, complete rows
         and missing answers per column either way.
+    weights : str, optional
+        The data column of sampling weights (non-negative numbers; a row of weight 0 is kept and adds nothing).
+        The sums become weighted counts (``tensor`` divides by the weights' total); categorical designs also
+        keep the observed response patterns with their weight sums and sums of squared weights (``patterns``),
+        which pseudo-maximum likelihood and its sandwich variance need. ``weights`` reports the column, the sum
+        of the weights, Kish's effective sample size and the rows of weight 0.
 
     Examples
     --------
@@ -485,47 +591,59 @@ def sufficient_stats(design: Design, data: Any, *, columns: Mapping[str, str] | 
     if missing not in ("fiml", "drop"):
         raise DataError(f"missing must be 'fiml' or 'drop', got {shown(missing)}")
     if isinstance(data, SufficientStats):
-        if columns is not None:
-            raise DataError("columns= maps data columns, but the data are already sufficient statistics")
+        if columns is not None or weights is not None:
+            what = "columns= maps data columns" if columns is not None else "weights= names a data column"
+            raise DataError(f"{what}, but the data are already sufficient statistics")
         return data
     return _check_totals(design, _resolve_missing(_read_stats(design, data, columns, chunksize, keep_rows,
-                                                               memory_budget), missing))
+                                                               memory_budget, weights), missing))
 
 
-def _read_stats(design: Design, data: Any, columns, chunksize: int, keep_rows: bool, memory_budget) -> SufficientStats:
+def _read_stats(design: Design, data: Any, columns, chunksize: int, keep_rows: bool, memory_budget,
+                weights: str | None = None) -> SufficientStats:
     """The statistics of every row (incomplete ones kept apart), before the missing answers are handled."""
     cells = math.prod(cell_dims(design))
     if cells > MAX_DENSE_CELLS:  # never allocated: 30 binary items would need 8 GiB
         if not all(v.categorical for v in design.variables):
             raise DataError(f"the design's table of moments would have {cells:,} cells (over {MAX_DENSE_CELLS:,});"
                             " with continuous variables it must be held densely: use fewer or smaller variables")
-        patterns = patterns_from_data(design, data, chunksize=chunksize, columns=columns)
-        return SufficientStats(design, int(patterns.counts.sum()), None, notes=list(patterns.notes),
-                               patterns=patterns)
+        tally = None if weights is None else WeightTally(weights)
+        patterns = patterns_from_data(design, data, chunksize=chunksize, columns=columns, tally=tally)
+        stats = SufficientStats(design, int(patterns.row_counts.sum()), None, notes=list(patterns.notes),
+                                patterns=patterns)
+        if tally is not None:
+            stats.weights = tally.report()
+        return stats
     cmap = column_map(design, columns)
     keep_rows = keep_rows and not all(v.categorical for v in design.variables)  # tables resample without rows
     memory_budget = MEMORY_BUDGET if memory_budget is None else memory_budget
     if isinstance(data, (str, Path)):
-        return _from_file(design, Path(data), chunksize, cmap, keep_rows, memory_budget)
+        return _from_file(design, Path(data), chunksize, cmap, keep_rows, memory_budget, weights)
     if _is_dask(data):
-        stats = _from_dask(design, data, cmap)
+        stats = _from_dask(design, data, cmap, weights)
         if keep_rows:
             stats.rows_unavailable = "a dask DataFrame is summed where it lives, not loaded in memory"
         return stats
     if isinstance(data, pd.DataFrame):
-        notes = _select(design, data.columns, cmap)
+        notes = _select(design, data.columns, cmap, weights)
         cols = validate_columns(design, {c: data[c].to_numpy() for c in cmap.values()}, cmap=cmap)
+        w = None if weights is None else validate_weights(data[weights].to_numpy(), weights)
     elif isinstance(data, Mapping):
-        notes = _select(design, data.keys(), cmap)
+        notes = _select(design, data.keys(), cmap, weights)
         cols = validate_columns(design, data, cmap=cmap)
+        w = None if weights is None else validate_weights(data[weights], weights)
     else:
         raise DataError(f"cannot read data of type {type(data).__name__}: pass a DataFrame, a mapping of "
                         "arrays, a CSV/Parquet path or a dask DataFrame")
     n = len(next(iter(cols.values())))
+    if w is not None and len(w) != n:
+        raise DataError(f"weights column '{weights}' has {len(w)} rows, the other columns {n}")
+    tally = None if weights is None else WeightTally(weights)
+    if tally is not None:
+        tally.add(w)
+    stats = _stats_of(design, n, _tables(design, cols, w), notes, [incomplete_patterns(design, cols, w)], tally)
     mask = complete_rows(design, cols)
-    stats = SufficientStats(design, n, chunk_sums(design, cols), cols if mask is None else
-                            {name: col[mask] for name, col in cols.items()}, notes,
-                            incomplete=_merge([incomplete_patterns(design, cols)], cell_dims(design)))
+    stats.columns = cols if mask is None else {name: col[mask] for name, col in cols.items()}
     return stats
 
 
@@ -536,22 +654,21 @@ def _resolve_missing(stats: SufficientStats, missing: str) -> SufficientStats:
     design, n = stats.design, stats.n
     names = data_columns(design)
     if stats.patterns is not None:  # the patterns path: incomplete rows are patterns with a missing code
-        inc_rows = (stats.patterns.codes < 0).any(axis=1)
-        incomplete = Patterns(stats.patterns.codes[inc_rows], stats.patterns.counts[inc_rows], stats.patterns.dims)
+        incomplete = stats.patterns.subset((stats.patterns.codes < 0).any(axis=1))
     else:
         incomplete = stats.incomplete
-    lost = 0.0 if incomplete is None else float(incomplete.counts.sum())
+    rows = None if incomplete is None else incomplete.row_counts
+    lost = 0.0 if incomplete is None else float(rows.sum())
     per_column = {} if incomplete is None else {
-        v: int(incomplete.counts[incomplete.codes[:, j] < 0].sum()) for j, v in enumerate(names)}
+        v: int(rows[incomplete.codes[:, j] < 0].sum()) for j, v in enumerate(names)}
     categorical = [j for j, v in enumerate(names) if v == design.latent or design.variable(v).categorical]
-    empty = 0 if incomplete is None else int(incomplete.counts[(incomplete.codes[:, categorical] < 0).all(axis=1)]
-                                             .sum())
+    empty = 0 if incomplete is None else int(rows[(incomplete.codes[:, categorical] < 0).all(axis=1)].sum())
     stats.missing = {"rows": int(n), "complete_rows": int(n - lost),
                      "missing_answers": {v: c for v, c in per_column.items() if c},
                      "rows_without_answers": empty, "handling": missing}
     stats.incomplete = None
     if not lost:
-        return stats
+        return _weigh(stats, None)
     fiml = missing == "fiml" and stats.categorical
     if fiml:
         parents = {v: design.children(v) for v, c in per_column.items() if c and design.children(v)}
@@ -563,35 +680,64 @@ def _resolve_missing(stats: SufficientStats, missing: str) -> SufficientStats:
                             "answers of variables without children only; use missing='drop' (--missing drop) to "
                             "leave out the rows with a missing answer")
         stats.complete = int(n - lost)
-        if stats.patterns is None:
-            stats.patterns = Patterns.from_table(stats.sums) if stats.sums.any() else \
-                Patterns(np.zeros((0, len(names)), np.int64), np.zeros(0), tuple(cell_dims(design)))
-            stats.patterns = Patterns(np.concatenate([stats.patterns.codes, incomplete.codes]),
-                                      np.concatenate([stats.patterns.counts, incomplete.counts]),
-                                      stats.patterns.dims)
         stats.notes.append(f"{int(lost):,} of {n:,} rows have a missing answer: maximum likelihood uses every row "
                            "(FIML: it sums over the missing answers, valid when they are missing at random); "
                            f"estimators built on the table use the {int(n - lost):,} complete rows"
                            + (f"; {empty:,} rows have no answer at all (kept: they add nothing)" if empty else ""))
-        return stats
+        return _weigh(stats, incomplete)
     why = "missing='drop'" if missing == "drop" else "a design with continuous variables uses complete rows"
     stats.n = stats.complete = int(n - lost)
     if stats.patterns is not None:
-        keep = ~(stats.patterns.codes < 0).any(axis=1)
-        stats.patterns = Patterns(stats.patterns.codes[keep], stats.patterns.counts[keep], stats.patterns.dims,
-                                  stats.patterns.notes)
+        stats.patterns = stats.patterns.subset(~(stats.patterns.codes < 0).any(axis=1))
     stats.notes.append(f"left out {int(lost):,} of {n:,} rows with a missing answer ({why})")
+    return _weigh(stats, None)
+
+
+def _weigh(stats: SufficientStats, incomplete: Patterns | None) -> SufficientStats:
+    """Keep the observed response patterns that maximum likelihood reads when it needs them (the table's cells
+    and the ``incomplete`` rows kept for FIML), and, with sampling weights, the weights' total of the table."""
+    design = stats.design
+    dims = tuple(cell_dims(design))
+    if stats.patterns is None and (incomplete is not None or (stats.weights is not None and stats.categorical)):
+        table = Patterns.from_table(stats.sums, stats.square_table, stats.row_table) if stats.sums.any() else \
+            Patterns(np.zeros((0, len(dims)), np.int64), np.zeros(0), dims,
+                     squares=None if stats.weights is None else np.zeros(0),
+                     rows=None if stats.weights is None else np.zeros(0))
+        parts = [table] + ([incomplete] if incomplete is not None else [])
+        stats.patterns = Patterns(np.concatenate([p.codes for p in parts]), np.concatenate([p.counts for p in parts]),
+                                  dims, squares=None if stats.weights is None else
+                                  np.concatenate([p.squares for p in parts]),
+                                  rows=None if stats.weights is None else np.concatenate([p.rows for p in parts]))
+    if stats.weights is not None:
+        if stats.sums is not None:  # the weighted rows of the table: the constant feature of every axis
+            first = tuple(slice(None) if c else 0 for _, _, c in _axis_dims(design))
+            stats.total = float(stats.sums[first].sum())
+        else:
+            complete = ~(stats.patterns.codes < 0).any(axis=1)
+            stats.total = float(stats.patterns.counts[complete].sum())
+    return stats
+
+
+def _stats_of(design: Design, n: int, tables: list, notes: list[str], incomplete: list,
+              tally: WeightTally | None) -> SufficientStats:
+    """The statistics of [sums, rows, squares] tables and the incomplete rows' patterns (with the weights'
+    report when there are weights)."""
+    stats = SufficientStats(design, n, tables[0], notes=notes, incomplete=_merge(incomplete, cell_dims(design)))
+    if tally is not None:
+        stats.weights = tally.report()
+        stats.row_table, stats.square_table = tables[1], tables[2]
     return stats
 
 
 def _from_file(design: Design, path: Path, chunksize: int, cmap: dict[str, str], keep_rows: bool,
-               memory_budget: int) -> SufficientStats:
-    notes, iterator = _file_chunks(design, path, chunksize, cmap)
+               memory_budget: int, weights: str | None = None) -> SufficientStats:
+    notes, iterator = _file_chunks(design, path, chunksize, cmap, weights)
     incomplete: list = []
-    total, n, kept = _accumulate(design, iterator, cmap, keep_rows, memory_budget, incomplete)
+    tally = None if weights is None else WeightTally(weights)
+    total, n, kept = _accumulate(design, iterator, cmap, keep_rows, memory_budget, incomplete, tally)
     if total is None:
         raise DataError(f"data file '{path}' has no rows")
-    stats = SufficientStats(design, n, total, notes=notes, incomplete=_merge(incomplete, cell_dims(design)))
+    stats = _stats_of(design, n, total, notes, incomplete, tally)
     wanted = list(cmap.values())
     if keep_rows:
         size = n * len(wanted) * 8
@@ -606,15 +752,16 @@ def _from_file(design: Design, path: Path, chunksize: int, cmap: dict[str, str],
     return stats
 
 
-def _file_chunks(design: Design, path: Path, chunksize: int, cmap: dict[str, str]
+def _file_chunks(design: Design, path: Path, chunksize: int, cmap: dict[str, str], weights: str | None = None
                  ) -> tuple[list[str], Iterator[dict[str, np.ndarray]]]:
-    """The notices of a CSV or Parquet file's columns and its chunks (only the columns the design uses, keyed by
-    data column); a file that cannot be parsed raises DataError, also midway through the chunks."""
+    """The notices of a CSV or Parquet file's columns and its chunks (only the columns the design uses and the
+    ``weights`` column, keyed by data column); a file that cannot be parsed raises DataError, also midway through
+    the chunks."""
     if not path.exists():
         raise DataError(f"data file '{path}' does not exist")
     _check_regular(path)
     suffix = path.suffix.lower()
-    wanted = list(cmap.values())
+    wanted = list(cmap.values()) + ([weights] if weights is not None else [])
     if suffix == ".csv":
         text = _text_columns(design, cmap)
 
@@ -629,7 +776,7 @@ def _file_chunks(design: Design, path: Path, chunksize: int, cmap: dict[str, str
             header = pd.read_csv(path, nrows=0).columns
         except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
             raise DataError(f"cannot parse CSV file '{path}': {str(exc).strip().splitlines()[0]}") from None
-        notes = _select(design, header, cmap)
+        notes = _select(design, header, cmap, weights)
         _check_ragged(path, len(header))
         return notes, csv_chunks()
     if suffix in (".parquet", ".pq"):
@@ -643,7 +790,7 @@ def _file_chunks(design: Design, path: Path, chunksize: int, cmap: dict[str, str
         twice = next((c for c in names if names.count(c) > 1), None)
         if twice is not None:
             raise DataError(f"Parquet file '{path}' has column {shown(twice)} twice")
-        notes = _select(design, names, cmap)
+        notes = _select(design, names, cmap, weights)
         return notes, ({c: b.column(c).to_numpy(zero_copy_only=False) for c in wanted}
                        for b in pf.iter_batches(batch_size=chunksize, columns=wanted))
     raise DataError(f"data file '{path}' must end in .csv or .parquet")
@@ -705,19 +852,7 @@ def read_chunks(design: Design, data: Any, columns: Mapping[str, str] | None = N
     (streamed, reading only the columns the design uses) or a dask DataFrame (partition by partition).
     """
     cmap = column_map(design, columns)
-    if isinstance(data, (str, Path)):
-        notes, raw = _file_chunks(design, Path(data), chunksize, cmap)
-    elif _is_dask(data):
-        notes = _select(design, data.columns, cmap)
-        raw = ({c: part[c].to_numpy() for c in cmap.values()}
-               for part in (p.compute() for p in data[list(cmap.values())].to_delayed()))
-    elif isinstance(data, pd.DataFrame):
-        notes, raw = _select(design, data.columns, cmap), iter([{c: data[c].to_numpy() for c in cmap.values()}])
-    elif isinstance(data, Mapping):
-        notes, raw = _select(design, data.keys(), cmap), iter([data])
-    else:
-        raise DataError(f"cannot read data of type {type(data).__name__}: pass a DataFrame, a mapping of "
-                        "arrays, a CSV/Parquet path or a dask DataFrame")
+    notes, raw = _raw_chunks(design, data, cmap, chunksize)
 
     def validated() -> Iterator[dict[str, np.ndarray]]:
         n = 0
@@ -729,22 +864,57 @@ def read_chunks(design: Design, data: Any, columns: Mapping[str, str] | None = N
     return notes, validated()
 
 
+def _raw_chunks(design: Design, data: Any, cmap: dict[str, str], chunksize: int, weights: str | None = None
+                ) -> tuple[list[str], Iterator[Mapping[str, Any]]]:
+    """The notices about a data set's columns and its raw chunks keyed by data column (the design's columns and
+    the ``weights`` column)."""
+    wanted = list(cmap.values()) + ([weights] if weights is not None else [])
+    if isinstance(data, (str, Path)):
+        return _file_chunks(design, Path(data), chunksize, cmap, weights)
+    if _is_dask(data):
+        notes = _select(design, data.columns, cmap, weights)
+        return notes, ({c: part[c].to_numpy() for c in wanted}
+                       for part in (p.compute() for p in data[wanted].to_delayed()))
+    if isinstance(data, pd.DataFrame):
+        return _select(design, data.columns, cmap, weights), iter([{c: data[c].to_numpy() for c in wanted}])
+    if isinstance(data, Mapping):
+        return _select(design, data.keys(), cmap, weights), iter([data])
+    raise DataError(f"cannot read data of type {type(data).__name__}: pass a DataFrame, a mapping of "
+                    "arrays, a CSV/Parquet path or a dask DataFrame")
+
+
+def _tables(design: Design, cols: Mapping[str, np.ndarray], weights: np.ndarray | None) -> list:
+    """[sums, rows, squares] of one chunk: the (weighted) sums of :func:`chunk_sums`; with weights on a
+    categorical design also the tables of rows and of squared weights (else None)."""
+    sums = chunk_sums(design, cols, weights)
+    if weights is None or not all(v.categorical for v in design.variables):
+        return [sums, None, None]
+    return [sums, chunk_sums(design, cols), chunk_sums(design, cols, weights * weights)]
+
+
+def _add_tables(total: list | None, part: list) -> list:
+    return part if total is None else [None if a is None else a + b for a, b in zip(total, part)]
+
+
 def _accumulate(design: Design, chunks: Iterable[Mapping[str, np.ndarray]], cmap: dict[str, str],
-                keep_rows: bool = False, memory_budget: int = 0, incomplete: list | None = None
-                ) -> tuple[np.ndarray | None, int, dict[str, np.ndarray] | None]:
-    """Sums over chunks (complete rows); with ``keep_rows``, also the validated complete rows while they fit in
-    ``memory_budget``; the patterns of the rows with a missing answer are appended to ``incomplete``."""
+                keep_rows: bool = False, memory_budget: int = 0, incomplete: list | None = None,
+                tally: WeightTally | None = None) -> tuple[list | None, int, dict[str, np.ndarray] | None]:
+    """Sums over chunks (complete rows: [sums, rows, squares], see :func:`_tables`); with ``keep_rows``, also the
+    validated complete rows while they fit in ``memory_budget``; the patterns of the rows with a missing answer
+    are appended to ``incomplete``; with a weights ``tally``, rows count by the weights of its column."""
     total, n = None, 0
     kept: dict[str, list[np.ndarray]] | None = {} if keep_rows else None
     for chunk in chunks:
         cols = validate_columns(design, chunk, offset=n, cmap=cmap)
-        sums = chunk_sums(design, cols)
-        total = sums if total is None else total + sums
-        if not np.isfinite(total).all():  # each chunk was finite: the running sums overflow
+        w = None if tally is None else validate_weights(chunk[tally.column], tally.column, offset=n)
+        if tally is not None:
+            tally.add(w)
+        total = _add_tables(total, _tables(design, cols, w))
+        if not np.isfinite(total[0]).all():  # each chunk was finite: the running sums overflow
             raise DataError(_overflow_message(design, cols))
         n += len(next(iter(cols.values())))
         if incomplete is not None:
-            incomplete.append(incomplete_patterns(design, cols))
+            incomplete.append(incomplete_patterns(design, cols, w))
         if kept is not None:
             if n * len(cols) * 8 > memory_budget:
                 kept = None  # over budget: stop keeping, the sums stream on
@@ -760,54 +930,91 @@ def _is_dask(data: Any) -> bool:
     return type(data).__module__.startswith("dask")
 
 
-def _from_dask(design: Design, ddf: Any, cmap: dict[str, str]) -> SufficientStats:
-    """Partial sums per partition on the dask engine (only the columns the design uses), added up there too."""
+def _from_dask(design: Design, ddf: Any, cmap: dict[str, str], weights: str | None = None) -> SufficientStats:
+    """Partial sums per partition on the dask engine (only the columns the design uses, and the weights column),
+    added up there too."""
     import dask
 
-    notes = _select(design, ddf.columns, cmap)
-    ddf = ddf[list(cmap.values())]
+    notes = _select(design, ddf.columns, cmap, weights)
+    ddf = ddf[list(cmap.values()) + ([weights] if weights is not None else [])]
 
-    def part_sums(df: pd.DataFrame) -> tuple[np.ndarray, int, tuple]:
+    def part_sums(df: pd.DataFrame) -> tuple[list, int, tuple, np.ndarray | None]:
         cols = validate_columns(design, {c: df[c].to_numpy() for c in df.columns}, index=df.index, cmap=cmap)
-        return chunk_sums(design, cols), len(df), incomplete_patterns(design, cols)
+        w = None if weights is None else validate_weights(df[weights].to_numpy(), weights, index=df.index)
+        return _tables(design, cols, w), len(df), incomplete_patterns(design, cols, w), w
 
     parts = [dask.delayed(part_sums)(p) for p in ddf.to_delayed()]
     results = dask.compute(*parts)
     if not results:
         raise DataError("the dask DataFrame has no partitions")
-    return SufficientStats(design, int(sum(n for _, n, _ in results)), sum(s for s, _, _ in results), notes=notes,
-                           incomplete=_merge([p for _, _, p in results], cell_dims(design)))
+    tables, tally = None, None if weights is None else WeightTally(weights)
+    for t, _, _, w in results:
+        tables = _add_tables(tables, t)
+        if tally is not None:
+            tally.add(w)
+    return _stats_of(design, int(sum(r[1] for r in results)), tables, notes, [r[2] for r in results], tally)
 
 
-def _merge(parts: list[tuple[np.ndarray, np.ndarray]], dims: Sequence[int]) -> Patterns | None:
-    """One :class:`Patterns` of the incomplete rows of several chunks (None when every row was complete)."""
+def _merge(parts: list[tuple[np.ndarray, ...]], dims: Sequence[int]) -> Patterns | None:
+    """One :class:`Patterns` of the incomplete rows of several chunks (None when every row was complete); parts
+    are (codes, counts) or, with sampling weights, (codes, rows, weight sums, squared weight sums)."""
     parts = [p for p in parts if len(p[1])]
     if not parts:
         return None
-    codes, inverse = np.unique(np.concatenate([c for c, _ in parts]), axis=0, return_inverse=True)
-    counts = np.bincount(inverse.ravel(), weights=np.concatenate([w for _, w in parts]))
-    return Patterns(codes, counts, tuple(int(d) for d in dims))
+    codes, inverse = np.unique(np.concatenate([p[0] for p in parts]), axis=0, return_inverse=True)
+    inverse = inverse.ravel()
+    sums = [np.bincount(inverse, weights=np.concatenate([p[j] for p in parts]), minlength=len(codes))
+            for j in range(1, len(parts[0]))]
+    if len(sums) == 1:
+        return Patterns(codes, sums[0], tuple(int(d) for d in dims))
+    return Patterns(codes, sums[1], tuple(int(d) for d in dims), squares=sums[2], rows=sums[0])
 
 
 # ------------------------------------------------------------------------------------- response patterns
 @dataclass
 class Patterns:
-    """Observed response patterns (rows of category codes, axes as the model's cells) and their counts."""
+    """Observed response patterns (rows of category codes, axes as the model's cells) and their counts.
+
+    With sampling weights, ``counts`` are the sums of the rows' weights (what the likelihood multiplies each
+    pattern's log-probability by), ``squares`` the sums of their squared weights (the sandwich variance needs
+    them) and ``rows`` the numbers of rows; without, both are None (``squares`` and ``rows`` equal ``counts``).
+    """
 
     codes: np.ndarray  # (P, m) int64
     counts: np.ndarray  # (P,) float
     dims: tuple[int, ...]
     notes: list[str] = field(default_factory=list)  # notices from reading the data (columns ignored)
+    squares: np.ndarray | None = None  # (P,) sums of squared weights (None: unweighted)
+    rows: np.ndarray | None = None  # (P,) rows per pattern (None: unweighted, the counts)
+
+    @property
+    def weighted(self) -> bool:
+        return self.squares is not None
+
+    @property
+    def row_counts(self) -> np.ndarray:
+        """Rows per pattern (the counts when unweighted)."""
+        return self.counts if self.rows is None else self.rows
+
+    def subset(self, keep: np.ndarray) -> Patterns:
+        """The patterns selected by a mask or indices (weights carried along)."""
+        return Patterns(self.codes[keep], self.counts[keep], self.dims, self.notes,
+                        None if self.squares is None else self.squares[keep],
+                        None if self.rows is None else self.rows[keep])
 
     @classmethod
-    def from_table(cls, table: np.ndarray) -> Patterns:
-        """The non-empty cells of a contingency table."""
+    def from_table(cls, table: np.ndarray, squares: np.ndarray | None = None,
+                   rows: np.ndarray | None = None) -> Patterns:
+        """The non-empty cells of a contingency table; with sampling weights, ``table`` holds the weighted counts
+        and ``squares`` and ``rows`` the tables of squared weights and of rows (a cell whose rows all weigh 0 is
+        kept, with count 0)."""
         table = np.asarray(table, dtype=float)
         if (table < 0).any() or not np.isfinite(table).all():
             raise DataError("a contingency table must hold finite non-negative counts")
-        cells = np.flatnonzero(table.ravel())
+        cells = np.flatnonzero(table.ravel() if rows is None else np.asarray(rows).ravel())
+        pick = (lambda t: None if t is None else np.asarray(t, float).ravel()[cells])  # noqa: E731
         return cls(np.stack(np.unravel_index(cells, table.shape), axis=1).astype(np.int64), table.ravel()[cells],
-                   table.shape)
+                   table.shape, squares=pick(squares), rows=pick(rows))
 
     def marginal(self, axes: Sequence[int]) -> np.ndarray:
         """Counts of the marginal table of these axes (in that order) over the complete rows, from the patterns
@@ -827,36 +1034,50 @@ class Patterns:
         return cls(codes, counts.astype(float), tuple(int(d) for d in dims))
 
 
-def patterns_from_data(design: Design, data, chunksize: int = 1_000_000, columns=None) -> Patterns:
+def patterns_from_data(design: Design, data, chunksize: int = 1_000_000, columns=None,
+                       tally: WeightTally | None = None) -> Patterns:
     """Observed response patterns and counts of a data set, without the dense table.
 
     Accepts what :func:`mixid.estimate.data.sufficient_stats` accepts (DataFrame, mapping, CSV/Parquet path,
-    dask DataFrame), read chunk by chunk by :func:`mixid.estimate.data.read_chunks` (``columns`` maps design
-    variables to data columns; other columns are ignored, with the notice in ``notes``). Patterns are encoded as
-    one integer per row when the table's size fits in 62 bits, else found row-wise.
+    dask DataFrame), read chunk by chunk (``columns`` maps design variables to data columns; other columns are
+    ignored, with the notice in ``notes``). With a weights ``tally`` (:class:`WeightTally`), the counts are the
+    sums of the weights of its column (and ``squares``, ``rows`` are kept). Patterns are encoded as one integer
+    per row when the table's size fits in 62 bits, else found row-wise.
     """
     names = data_columns(design)
     dims = cell_dims(design)
-    notes, chunks = read_chunks(design, data, columns, chunksize)
+    cmap = column_map(design, columns)
+    weights = None if tally is None else tally.column
+    notes, raw = _raw_chunks(design, data, cmap, chunksize, weights)
     # a missing answer (MISSING) is one more value per axis: codes are shifted by one, missing becomes 0
     shifted = [d + 1 for d in dims]
     packed = sum(np.log2(d) for d in shifted) < 62
     found: list[tuple[np.ndarray, np.ndarray]] = []
     n = 0
-    for cols in chunks:
+    for chunk in raw:
+        cols = validate_columns(design, chunk, offset=n, cmap=cmap)
         rows = np.stack([cols[c] for c in names], axis=1)
-        n += len(rows)
         if packed:
             code = np.zeros(len(rows), dtype=np.int64)
             for j, d in enumerate(shifted):
                 code = code * d + np.maximum(rows[:, j], -1) + 1
-            found.append(np.unique(code, return_counts=True))
+            keys, inverse, counts = np.unique(code, return_inverse=True, return_counts=True)
         else:
-            found.append(np.unique(rows, axis=0, return_counts=True))
+            keys, inverse, counts = np.unique(rows, axis=0, return_inverse=True, return_counts=True)
+        sums = [counts.astype(float)]
+        if tally is not None:
+            w = validate_weights(chunk[weights], weights, offset=n)
+            if len(w) != len(rows):
+                raise DataError(f"weights column '{weights}' has {len(w)} rows, the other columns {len(rows)}")
+            tally.add(w)
+            inverse = inverse.ravel()
+            sums += [np.bincount(inverse, weights=w, minlength=len(keys)),
+                     np.bincount(inverse, weights=w * w, minlength=len(keys))]
+        n += len(rows)
+        found.append((keys, sums))
     if n < MIN_ROWS:
         raise DataError(f"too few rows: {n} (need at least {MIN_ROWS})")
     keys = np.concatenate([f[0] for f in found])
-    counts = np.concatenate([f[1] for f in found]).astype(float)
     if packed:
         uniq, inverse = np.unique(keys, return_inverse=True)
         codes = np.stack(np.unravel_index(uniq, shifted), axis=1).astype(np.int64) - 1 if len(uniq) else \
@@ -864,4 +1085,8 @@ def patterns_from_data(design: Design, data, chunksize: int = 1_000_000, columns
     else:
         codes, inverse = np.unique(keys, axis=0, return_inverse=True)
     codes = np.where(codes < 0, MISSING, codes)
-    return Patterns(codes, np.bincount(inverse.ravel(), weights=counts), tuple(dims), notes)
+    totals = [np.bincount(inverse.ravel(), weights=np.concatenate([f[1][j] for f in found]), minlength=len(codes))
+              for j in range(len(found[0][1]))]
+    if tally is None:
+        return Patterns(codes, totals[0], tuple(dims), notes)
+    return Patterns(codes, totals[1], tuple(dims), notes, squares=totals[2], rows=totals[0])

@@ -67,7 +67,8 @@ class Moments:
         names = tuple(keep) + ((Y,) if outcome else ())
         if self.tensor is None:  # observed patterns: only the marginal needed is ever built
             counts = self.patterns.marginal([self.design.names.index(v) for v in names])
-            m = counts / max(float(counts.sum()), 1.0)  # the complete rows (missing answers are left out)
+            total = float(counts.sum())  # the complete rows (missing answers are left out), or their weights
+            m = counts / total if total > 0 else counts
         else:
             m = self.model.marginal(self.tensor, names)
             if self.design.latent_observed:  # an observed U is a trailing axis: marginalise it

@@ -187,7 +187,8 @@ def fit(design: Design | str, data: Any, estimator: str = "auto", bootstrap: int
         seed: int | np.random.Generator | None = None, *, starts: int = 10, method: str = "pencil",
         ci_level: float = 0.95, placement: Placement | None = None, truth: dict | None = None,
         progress: Progress | None = None, columns: Mapping[str, str] | None = None,
-        max_starts: int | None = None, interval: str = "profile", missing: str = "fiml") -> Result:
+        max_starts: int | None = None, interval: str = "profile", missing: str = "fiml",
+        weights: str | None = None) -> Result:
     """Estimate the identified targets of ``design`` from ``data``.
 
     Parameters
@@ -233,6 +234,14 @@ def fit(design: Design | str, data: Any, estimator: str = "auto", bootstrap: int
         likelihood sums over the missing answers (valid when they are missing at random); the constructive
         estimators use the complete rows and say so. ``drop`` leaves out the rows with a missing answer. The
         result's ``missing`` reports rows, complete rows and missing answers per column.
+    weights : str, optional
+        The data column of sampling weights (non-negative; a row of weight 0 is kept and adds nothing). Maximum
+        likelihood becomes pseudo-maximum likelihood: each row's log-likelihood is multiplied by its weight, and
+        the standard errors are the sandwich (robust) ones for sampling with replacement without strata or
+        clusters; intervals are then Wald on them (``interval`` is not used), and no bootstrap is offered. The
+        constructive estimators (spo, proximal, cp, adjustment) use weighted moments, without standard errors;
+        minimum distance and maximum likelihood with normal variables refuse weights. The result's ``weights``
+        reports the column, the sum of the weights, Kish's effective sample size and the rows of weight 0.
 
     Examples
     --------
@@ -267,14 +276,23 @@ def fit(design: Design | str, data: Any, estimator: str = "auto", bootstrap: int
         _check_placement(placement, design)
     p = placement or _cached_place(design)
     rng = as_generator(seed)
+    weighted = weights is not None or (isinstance(data, SufficientStats) and data.weights is not None)
+    if weighted and bootstrap:
+        raise DataError("bootstrap is not available with sampling weights (resampling the weighted table is not the "
+                        "sampling design); maximum likelihood gives sandwich standard errors (bootstrap=0)")
     name, run = compile_estimator(p, estimator, method=method, seed=rng, starts=starts, progress=progress,
-                                  max_starts=max_starts, interval=interval, ci_level=ci_level)
+                                  max_starts=max_starts, interval="wald" if weighted else interval,
+                                  ci_level=ci_level)
     normal = name == "mle" and not all(v.categorical for v in design.variables)
+    if weighted and (name == "md" or normal):
+        what = "minimum distance" if name == "md" else "maximum likelihood with normal variables"
+        raise DataError(f"sampling weights are not supported by {what} (its efficient weighting and standard "
+                        "errors assume unweighted rows); weights work with all-categorical designs")
     if normal and bootstrap:
         raise DataError("bootstrap is not available for maximum likelihood with normal variables; its intervals "
                         "come from the observed information (bootstrap=0)")
     stats = sufficient_stats(design, data, columns=columns, keep_rows=bool(bootstrap) or name == "md" or normal,
-                             missing=missing)
+                             missing=missing, weights=weights)
     if not stats.dense and name == "md":
         raise DataError(f"md: minimum distance weighs every cell of the table, and the table of design "
                         f"'{design.name}' is too large to hold; use estimator='mle' (observed response patterns)")
@@ -304,7 +322,11 @@ def fit(design: Design | str, data: Any, estimator: str = "auto", bootstrap: int
     naive = naive_difference(mo) if design.causal else None
     result = Result(name, p.level, stats.n, est, naive, truth=truth, ci_level=ci_level)
     result.missing = stats.missing
+    result.weights = stats.weights
     result.warnings += stats.notes
+    if stats.weights is not None and name != "mle":
+        result.warnings.append(f"sampling weights: {name} uses weighted moments (each row counts by its weight); "
+                               "no standard errors (the bootstrap is not available with weights)")
     if name == "mle" and not normal:  # the other models that fit equally well, when the design does not identify it
         from .identified_set import at_estimate
 

@@ -159,7 +159,13 @@ def summarise(fit: MLEFit, placement, ci_level: float = 0.95, standard_errors: b
                    diagnostics={"starts": fit.starts, "starts_at_best": fit.starts_at_best,
                                 "converged": fit.converged, "information": fit.information_kind,
                                 "start_logliks": np.sort(fit.start_lliks)[::-1].tolist()})
-    if standard_errors:  # the main fit (bootstrap replicates skip it): a local check of the classes' fit
+    if fit.weighted:
+        warnings.append("sampling weights: the estimate maximises the weighted (pseudo-)log-likelihood; standard "
+                        "errors are the sandwich (robust) ones, for sampling with replacement without strata or "
+                        "clusters; intervals are Wald on them (profile-likelihood intervals, likelihood-ratio "
+                        "statistics G^2 and X^2 and bivariate residuals assume an unweighted likelihood and are not "
+                        "given)")
+    if standard_errors and not fit.weighted:  # the main fit: a local check of the classes' fit
         dense = math.prod(lik.dims) <= MAX_DENSE_CELLS
         est.diagnostics["bivariate_residuals"], skipped = bivariate_residuals(lik, point, fit.patterns, dense)
         if skipped:

@@ -127,6 +127,7 @@ class Result:
     warnings: list[str] = field(default_factory=list)
     identified_set: dict | None = None
     missing: dict | None = None  # rows, complete rows and missing answers per column (data.sufficient_stats)
+    weights: dict | None = None  # sampling weights: column, sum, Kish effective n, zero rows (data.sufficient_stats)
 
     def _ci(self) -> list[list[float] | None] | None:
         """Intervals aligned with :meth:`Estimate.vector`: bootstrap percentiles when there are replicates, else
@@ -189,6 +190,8 @@ class Result:
             out["identified_set"] = self.identified_set
         if self.missing is not None:
             out["missing"] = _jsonable(self.missing)
+        if self.weights is not None:
+            out["weights"] = _jsonable(self.weights)
         out["diagnostics"] = _jsonable(e.diagnostics)
         out["warnings"] = list(dict.fromkeys(list(e.warnings) + list(self.warnings)))
         if self.bootstrap is not None:
@@ -211,6 +214,12 @@ class Result:
             per = ", ".join(f"{v} {c:,}" for v, c in m["missing_answers"].items())
             lines.append(f"rows {m['rows']:,}, complete rows {m['complete_rows']:,} (missing='{m['handling']}'); "
                          f"missing answers: {per}")
+        w = d.get("weights")
+        if w:
+            lines.append(f"sampling weights '{w['column']}': sum {w['sum']:,.6g}, Kish effective sample size "
+                         f"{w['effective_n']:,.1f} of {w['rows']:,} rows"
+                         + (f", {w['zero_rows']:,} rows of weight 0 (kept: they add nothing)" if w["zero_rows"] else "")
+                         + "; pseudo-likelihood, sandwich standard errors" * ("fit" in d))
         if "fit" in d and "loglik" not in d["fit"]:  # minimum distance: its objective and Hansen's J test
             f = d["fit"]
             j = "n/a (identity weights)" if f.get("j_stat") is None else f"{f['j_stat']:.4f}"
@@ -223,7 +232,8 @@ class Result:
             if "g2" not in f:  # normal variables: no contingency table to test against
                 tables = ""
             elif f["g2"] is None:
-                tables = "G^2, X^2 and df are not defined with missing answers   "
+                why = "sampling weights" if w else "missing answers"
+                tables = f"G^2, X^2 and df are not defined with {why}   "
             else:
                 tables = f"G^2 {f['g2']:.4f}   X^2 {f['x2']:.4f}   residual df {f['df']}   "
             lines.append(f"{tables}best log-likelihood reached by {f['starts_at_best']} of {f['starts']} starts"

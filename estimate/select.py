@@ -35,7 +35,7 @@ from mixid.identify import Design, Model
 from mixid.identify.design import shown
 from mixid.identify.errors import DataError, IdentificationError
 
-from .data import MAX_CLASSES, MAX_DENSE_CELLS, Patterns, check_estimable, sufficient_stats
+from .data import MAX_CLASSES, MAX_DENSE_CELLS, Patterns, SufficientStats, check_estimable, sufficient_stats
 from .likelihood.model import _Compiled, likelihood
 from .likelihood.optimise import REPLICATIONS
 from .progress import Progress
@@ -111,11 +111,13 @@ class Selection:
     blrt: int
     fits: dict[int, Any] = field(repr=False, default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    weights: dict | None = None  # sampling weights: column, sum, Kish effective n, zero rows
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON of ``mixid select --json`` (docs/json.md)."""
         return strict_json({"rows": [dict(r) for r in self.rows], "recommended": self.recommended,
                             "criterion": "bic", "n": int(self.n), "blrt_replicates": int(self.blrt),
+                            **({"weights": self.weights} if self.weights is not None else {}),
                             "warnings": list(self.warnings)})
 
     def summary(self) -> str:
@@ -176,7 +178,7 @@ def with_classes(design: Design, k: int) -> Design:
 def select(design: Design | str, data: Any, classes: Iterable[int] = range(1, 7), *, blrt: int = 100,
            seed: int | np.random.Generator | None = 0, starts: int = 10, max_starts: int | None = None,
            columns: Mapping[str, str] | None = None, workers: int | None = None,
-           progress: Progress | None = None, missing: str = "fiml") -> Selection:
+           progress: Progress | None = None, missing: str = "fiml", weights: str | None = None) -> Selection:
     """Fit the design with each number of classes in ``classes`` and compare them.
 
     Parameters
@@ -202,6 +204,10 @@ def select(design: Design | str, data: Any, classes: Iterable[int] = range(1, 7)
     missing : {"fiml", "drop"}
         Missing answers, as for :func:`mixid.fit` (the BLRT replicates are drawn complete: the test is of the
         number of classes, not of the missingness).
+    weights : str, optional
+        The data column of sampling weights, as for :func:`mixid.fit`: each k is fitted by pseudo-maximum
+        likelihood, the criteria use the weighted log-likelihood with the number of rows as n, and the BLRT is
+        not run (``blrt_p`` null, with a warning): a bootstrap of the unweighted model is not the sampling design.
 
     Returns
     -------
@@ -229,14 +235,20 @@ def select(design: Design | str, data: Any, classes: Iterable[int] = range(1, 7)
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, (int, np.integer))
                                 or not 1 <= workers <= 64):
         raise DataError(f"workers must be an integer from 1 to 64, got {shown(workers)}")
+    if (weights is not None or (isinstance(data, SufficientStats) and data.weights is not None)) and blrt:
+        blrt = 0
+        warnings_weights = ["sampling weights: the bootstrap likelihood-ratio test is not valid for a "
+                            "pseudo-likelihood and was not run (blrt_p null); compare k by the criteria"]
+    else:
+        warnings_weights = []
     needed = sorted(set(ks) | ({k - 1 for k in ks if k > 1} if blrt else set()))
     for k in needed:
         check_estimable(with_classes(design, k), "select")
     root = np.random.SeedSequence(_entropy(seed))
     fit_seeds = dict(zip(needed, root.spawn(len(needed))))
-    stats = sufficient_stats(design, data, columns=columns, missing=missing)
+    stats = sufficient_stats(design, data, columns=columns, missing=missing, weights=weights)
     n = stats.n
-    fits, placements, warnings = {}, {}, list(stats.notes)
+    fits, placements, warnings = {}, {}, list(stats.notes) + warnings_weights
     for i, k in enumerate(needed):
         dk = with_classes(design, k)
         placements[k] = _cached_place(dk)
@@ -252,11 +264,12 @@ def select(design: Design | str, data: Any, classes: Iterable[int] = range(1, 7)
         mle = fits[k].estimate.extra["mle"]
         v = placements[k].targets["full_mixture"]
         ll, d = float(mle.loglik), int(mle.likelihood.model.n_params)
+        ic = ll * n / mle.n if mle.weighted else ll  # weights rescaled to sum to the rows (see MLEFit.statistics)
         weights = mle.likelihood.from_point(mle.point)[0]
         row = {"classes": k, "identified": bool(v.identifiable), "verdict": v.verdict, "scope": v.scope,
-               "level": placements[k].level, "loglik": ll, "n_parameters": d, "aic": -2 * ll + 2 * d,
-               "bic": -2 * ll + d * math.log(n), "sabic": -2 * ll + d * math.log((n + 2) / 24),
-               "caic": -2 * ll + d * (math.log(n) + 1), "entropy_r2": entropy_r2(mle),
+               "level": placements[k].level, "loglik": ll, "n_parameters": d, "aic": -2 * ic + 2 * d,
+               "bic": -2 * ic + d * math.log(n), "sabic": -2 * ic + d * math.log((n + 2) / 24),
+               "caic": -2 * ic + d * (math.log(n) + 1), "entropy_r2": entropy_r2(mle),
                "smallest_share": float(weights.min()), "blrt_p": None, "replicated": bool(mle.replicated)}
         if blrt and k > 1:
             lr, sims = bootstrap_lr(fits[k - 1].estimate.extra["mle"], mle, blrt, fit_seeds[k].spawn(1)[0],
@@ -269,7 +282,7 @@ def select(design: Design | str, data: Any, classes: Iterable[int] = range(1, 7)
             warnings.append(f"k = {k}: the best log-likelihood was not reached by {REPLICATIONS} starts "
                             "(not replicated): another seed may find a higher maximum; raise max_starts")
         rows.append(row)
-    return Selection(rows, recommend(rows), n, int(blrt), fits, list(dict.fromkeys(warnings)))
+    return Selection(rows, recommend(rows), n, int(blrt), fits, list(dict.fromkeys(warnings)), stats.weights)
 
 
 def recommend(rows: list[dict]) -> int | None:

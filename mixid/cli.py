@@ -386,6 +386,9 @@ def estimate(
     posterior: Path = typer.Option(None, "--posterior", metavar="OUT.csv",
                                    help="Write each row's class probabilities (p_class_0, ...) and modal class "
                                         "here, rows in input order (maximum likelihood)."),
+    weights: str = typer.Option(None, "--weights", metavar="COL",
+                                help="Data column of sampling weights: pseudo-maximum likelihood with sandwich "
+                                     "standard errors and Wald intervals."),
 ) -> None:
     """Estimate what DESIGN identifies from DATA, with intervals (profile likelihood, Wald or bootstrap)."""
     from mixid.estimate.data import parse_columns
@@ -410,7 +413,7 @@ def estimate(
     with _progress(enabled=not json_out) as report:
         result = fit(design, str(data), estimator=estimator, bootstrap=bootstrap, seed=seed, truth=truth,
                      columns=mapping, progress=report, starts=starts, max_starts=max_starts, interval=interval,
-                     missing=missing)
+                     missing=missing, weights=weights)
     if plot is not None:
         with _writing(plot, "--plot"):
             result.plot(path=plot)
@@ -445,6 +448,8 @@ def select(
                                                         "at most 8)."),
     seed: int = typer.Option(0, "--seed", help="Random seed of the starts and the replicates."),
     missing: str = typer.Option("fiml", "--missing", help="Missing answers: fiml or drop (as for estimate)."),
+    weights: str = typer.Option(None, "--weights", metavar="COL",
+                                help="Data column of sampling weights (pseudo-likelihood; the BLRT is not given)."),
     json_out: bool = typer.Option(False, "--json", help="Print the comparison as JSON."),
     plot: Path = typer.Option(None, "--plot", help="Save a figure of the criteria against k here (PNG)."),
 ) -> None:
@@ -466,7 +471,7 @@ def select(
     mapping = parse_columns(columns) if columns is not None else None
     with _progress(enabled=not json_out) as report:
         selection = run(design, str(data), classes=ks, blrt=blrt, seed=seed, starts=starts, max_starts=max_starts,
-                        columns=mapping, workers=workers, progress=report, missing=missing)
+                        columns=mapping, workers=workers, progress=report, missing=missing, weights=weights)
     if plot is not None:
         selection.plot(path=plot)
     if json_out:

@@ -3,7 +3,8 @@
 Standard errors come from the Fisher information n J^T diag(1/p) J, with J the Jacobian of the cell probabilities
 in the free parameters from ``Model.evaluate`` (the map whose rank certified identifiability), or, for a table
 too large to hold, the empirical information of the observed patterns. A quantity whose gradient is not in the
-row space of the information is not locally identified at the estimate: it gets no standard error.
+row space of the information is not locally identified at the estimate: it gets no standard error. With sampling
+weights (a pseudo-likelihood) the variance is the sandwich H^-1 M H^-1 (:func:`sandwich_delta`).
 """
 
 from __future__ import annotations
@@ -105,6 +106,33 @@ def face_delta(information: np.ndarray | None, face: np.ndarray | None, gradient
     return np.where(seen, np.sqrt(np.maximum(var, 0.0)), np.nan), seen
 
 
+def sandwich_delta(information: np.ndarray | None, meat: np.ndarray, face: np.ndarray | None,
+                   gradients: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Delta-method standard errors from the sandwich H^-1 M H^-1 on a face (columns of ``face``): ``information``
+    H is the (weighted) information, ``meat`` M the sum over observed patterns of the sum of their rows' squared
+    weights times score score^T. This is the design-based variance of a pseudo-maximum-likelihood estimate under
+    sampling with replacement (no strata or clusters). Seen-ness as :func:`face_delta`.
+
+    Examples
+    --------
+    >>> H = np.diag([4.0, 1.0])
+    >>> se, seen = sandwich_delta(H, 2 * H, None, np.eye(2))
+    >>> se.round(4).tolist(), seen.tolist()
+    ([0.7071, 1.4142], [True, True])
+    """
+    gradients = np.atleast_2d(gradients)
+    if information is None:
+        return np.full(len(gradients), np.nan), np.zeros(len(gradients), dtype=bool)
+    B = face if face is not None else np.eye(information.shape[0])
+    info = B.T @ information @ B
+    g = gradients @ B
+    pinv = np.linalg.pinv(info, rcond=1e-10, hermitian=True)
+    seen = np.linalg.norm(g @ pinv @ info - g, axis=1) <= 1e-6 * np.maximum(np.linalg.norm(g, axis=1), 1e-300)
+    a = g @ pinv
+    var = np.einsum("ij,jk,ik->i", a, B.T @ meat @ B, a)
+    return np.where(seen, np.sqrt(np.maximum(var, 0.0)), np.nan), seen
+
+
 def expected_information(lik: Likelihood, point: np.ndarray, n: float) -> np.ndarray:
     """n J^T diag(1/p) J over the cells of positive probability, J from ``Model.evaluate``."""
     p, J = lik.model.evaluate(point)
@@ -132,7 +160,7 @@ def pattern_scores(lik: Likelihood, x: np.ndarray, data: _Compiled, post: np.nda
     pi, tables = lik.tables_of(x)
     # class weights
     for u in range(lik.k):
-        _add_score(scores, lik.model._pi, u, post[u] / pi[u])
+        _add_score(scores, lik.model._pi, u, _ratio(post[u], np.full(P, pi[u])))
     for i, v in enumerate(lik.names):
         codes = lik.model.tables[v]  # (n_pa, k, C)
         t = tables[i]
@@ -141,9 +169,15 @@ def pattern_scores(lik: Likelihood, x: np.ndarray, data: _Compiled, post: np.nda
         row, cat = q[seen] // lik.cats[i], q[seen] % lik.cats[i]
         part = np.zeros((len(seen), lik.model.n_params))
         for u in range(lik.k):
-            _add_score(part, codes[row, u, :], cat, post[u][seen] / t[row, u, cat])
+            _add_score(part, codes[row, u, :], cat, _ratio(post[u][seen], t[row, u, cat]))
         scores[seen] += part
     return scores
+
+
+def _ratio(posterior: np.ndarray, probability: np.ndarray) -> np.ndarray:
+    """posterior / probability, 0 where the probability is 0 (a pattern then has posterior 0 in that class: an
+    observed pattern's probability is positive, so its share of a class with a zero factor vanishes)."""
+    return np.divide(posterior, probability, out=np.zeros(len(posterior)), where=probability > 0)
 
 
 def _add_score(scores: np.ndarray, codes_row: np.ndarray, cat, weight: np.ndarray) -> None:

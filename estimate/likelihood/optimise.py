@@ -18,7 +18,14 @@ from mixid.identify import Design
 from mixid.identify.errors import DataError
 
 from ..data import Patterns
-from .inference import causal_quantities, empirical_information, expected_information, face_delta
+from .inference import (
+    causal_quantities,
+    empirical_information,
+    expected_information,
+    face_delta,
+    pattern_scores,
+    sandwich_delta,
+)
 from .model import LIVE, TOL, Likelihood, _Compiled
 
 #: Starts whose maximised log-likelihoods differ by less than this reached the same maximum.
@@ -154,6 +161,13 @@ class MLEFit:
     replicated: bool = False  # the best log-likelihood reached by REPLICATIONS starts
     states: np.ndarray | None = None  # every start's maximum (flat states), aligned with start_lliks
     data: _Compiled | None = None  # the patterns compiled for this likelihood
+    # sampling weights: sum over patterns of (sum of squared weights) score score^T, the sandwich's middle
+    meat: np.ndarray | None = None
+
+    @property
+    def weighted(self) -> bool:
+        """Whether the likelihood is a pseudo-likelihood of weighted rows (sampling weights)."""
+        return self.patterns.weighted
 
     @property
     def design(self) -> Design:
@@ -164,10 +178,15 @@ class MLEFit:
         d = self.likelihood.model.n_params
         n = self.n
         counts = self.patterns.counts
-        if (self.patterns.codes < 0).any():  # missing answers: the table's goodness of fit is not defined
+        if (self.patterns.codes < 0).any() or self.weighted:
+            # missing answers: the table's goodness of fit is not defined; sampling weights: G^2 and X^2 of
+            # weighted counts have no chi-square reference (a pseudo-likelihood), and the criteria use the
+            # weights rescaled to sum to the rows (as Mplus does), so that they do not depend on the weights' scale
             ll = float(self.loglik)
-            return {"loglik": ll, "n_parameters": int(d), "aic": float(-2 * ll + 2 * d),
-                    "bic": float(-2 * ll + d * np.log(n)), "g2": None, "x2": None, "df": None,
+            rows = float(self.patterns.row_counts.sum())
+            ll_ic = ll * rows / n if self.weighted else ll
+            return {"loglik": ll, "n_parameters": int(d), "aic": float(-2 * ll_ic + 2 * d),
+                    "bic": float(-2 * ll_ic + d * np.log(rows)), "g2": None, "x2": None, "df": None,
                     "starts": int(self.starts), "starts_at_best": int(self.starts_at_best),
                     "replicated": bool(self.replicated)}
         expected = n * self.cell_probs
@@ -184,7 +203,10 @@ class MLEFit:
                 "starts_at_best": int(self.starts_at_best), "replicated": bool(self.replicated)}
 
     def delta(self, gradients: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Standard errors of quantities with these gradients (rows), and whether the information sees each."""
+        """Standard errors of quantities with these gradients (rows), and whether the information sees each:
+        from the inverse information, or with sampling weights the sandwich (see :func:`sandwich_delta`)."""
+        if self.meat is not None:
+            return sandwich_delta(self.information, self.meat, self.face, gradients)
         return face_delta(self.information, self.face, gradients)
 
     def posterior(self, columns: Sequence[np.ndarray]) -> np.ndarray:
@@ -246,6 +268,13 @@ def maximise(lik: Likelihood, patterns: Patterns, starts: int = 10, seed=None, i
         raise DataError(f"max_starts must be a positive integer, got {max_starts!r}")
     clock = time.perf_counter()
     rng = as_generator(seed)
+    given, scale = patterns, 1.0
+    if patterns.weighted and patterns.counts.sum() > 0:
+        # sampling weights: climb with the weights rescaled to sum to the rows, so that the tolerances (absolute in
+        # log-likelihood) mean what they mean without weights whatever the weights' scale; the maximum is the same
+        scale = float(patterns.row_counts.sum()) / float(patterns.counts.sum())
+        patterns = Patterns(patterns.codes, patterns.counts * scale, patterns.dims, squares=patterns.squares * scale**2,
+                            rows=patterns.rows)
     data = _Compiled.build(lik, patterns)
     # missing answers (FIML) leave the table: EM on the patterns, and the empirical information
     dense = (math.prod(lik.dims) * lik.model.n_params <= MAX_JACOBIAN_ENTRIES
@@ -281,9 +310,9 @@ def maximise(lik: Likelihood, patterns: Patterns, starts: int = 10, seed=None, i
     at_best = _at_best(ll, ll[best])
     x = _canonical(lik, X[best])
     _, ll_best = lik.posterior(x[None, :], data)
-    fit = MLEFit(lik, lik.point_of(x), float(ll_best[0]), float(data.counts.sum()), total, int(at_best.sum()),
-                 bool(conv[best]), None, patterns, start_lliks=ll, replicated=stop == "replicated",
-                 states=X, data=data)
+    fit = MLEFit(lik, lik.point_of(x), float(ll_best[0]) / scale, float(data.counts.sum()) / scale, total,
+                 int(at_best.sum()), bool(conv[best]), None, given, start_lliks=ll / scale,
+                 replicated=stop == "replicated", states=X, data=data)
     fit.cell_probs = np.exp(lik.log_joint(x[None, :], data)[0]).sum(axis=0)
     if not warm and stop != "replicated":
         fit.warnings.append(f"the best log-likelihood was reached by only {int(at_best.sum())} of {total} starts "
@@ -300,12 +329,16 @@ def maximise(lik: Likelihood, patterns: Patterns, starts: int = 10, seed=None, i
     if not information:
         fit.information = None
     elif dense:
-        fit.information = expected_information(lik, fit.point, fit.n)
+        fit.information = expected_information(lik, fit.point, float(data.counts.sum()))
         p, J = lik.model.evaluate(fit.point)
         live = p > LIVE
         fit.face, _ = lik._face_basis(fit.point, J[live].T @ (cells[live] / p[live]))
     else:
         fit.information, fit.information_kind = empirical_information(lik, x, data), "empirical"
+    if information and patterns.weighted and fit.information is not None:
+        scores = pattern_scores(lik, x, data)
+        fit.meat = (scores.T * patterns.squares) @ scores
+        fit.information_kind += " (sandwich)"
     return fit
 
 

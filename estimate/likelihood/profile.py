@@ -87,7 +87,7 @@ def find_modes(fit: MLEFit, level: float = 0.95) -> list[Mode]:
     lik = fit.likelihood
     best = lik.state_of(fit.point)
     modes = [Mode(best, fit.loglik, 0.0)]
-    if fit.states is None:
+    if fit.states is None or fit.weighted:  # a pseudo-likelihood (sampling weights) has no likelihood-ratio gap
         return modes
     gap = chi2.ppf(level, 1) / 2
     for s in np.argsort(-fit.start_lliks):
