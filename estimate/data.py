@@ -217,7 +217,7 @@ def _select(design: Design, present: Iterable, cmap: Mapping[str, str]) -> list[
                 raise DataError(f"missing column '{col}' (the design needs {', '.join(cmap.values())}; "
                                 f"name another column with --columns {var}=... or columns={{'{var}': ...}})")
             raise DataError(f"column '{col}' (mapped to variable {var}) is not in the data")
-    used = set(cmap.values())
+    used = set(cmap.values()) | set(design.covariates)  # covariates are read apart (estimate.covariates)
     extra = [str(c) for c in present if c not in used]
     if not extra:
         return []
