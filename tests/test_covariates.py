@@ -11,6 +11,8 @@ from mixid.estimate.covariates import read_rows, simulate_regression
 from mixid.estimate.likelihood.covariates import RegressionLikelihood
 from mixid.estimate.likelihood.model import likelihood
 from mixid.estimate.select import select
+from mixid.estimate.simulate import simulate
+from mixid.estimate.simulate import truth as sim_truth
 from mixid.identify.errors import DataError, DesignError
 
 from mixid import Design, fit
@@ -154,10 +156,19 @@ def test_score_is_the_gradient_of_the_loglikelihood():
 
 
 # ---------------------------------------------------------------------------------------------------- fit
-def test_plant_and_recover_coefficients_within_a_few_standard_errors():
-    truth = [[-2.5, 0.03, 0.8]]
-    design, frame, _ = _data(20_000, truth, seed=5)
-    r = fit(design, frame, seed=0, starts=5)
+PLANTED = [[-2.5, 0.03, 0.8]]
+
+
+@pytest.fixture(scope="module")
+def planted():
+    """20,000 rows of a latent class regression with known coefficients, and their fit."""
+    design, frame, _ = _data(20_000, PLANTED, seed=5)
+    return design, frame, fit(design, frame, seed=0, starts=5)
+
+
+def test_plant_and_recover_coefficients_within_a_few_standard_errors(planted):
+    truth = PLANTED
+    design, frame, r = planted
     d = r.to_dict()
     assert d["fit"]["replicated"]
     rows = d["covariates"]["coefficients"]
@@ -179,12 +190,12 @@ def test_plant_and_recover_coefficients_within_a_few_standard_errors():
     assert "odds ratio" in text and "likelihood-ratio test of no covariate effect" in text
 
 
-def test_observed_information_agrees_with_the_outer_product_of_scores():
+def test_observed_information_agrees_with_the_outer_product_of_scores(planted):
     """At a maximum both estimate the Fisher information: at n = 20,000 their standard errors agree closely (a
     wrong derivative or a wrong scale would part them)."""
-    design, frame, _ = _data(20_000, [[-2.5, 0.03, 0.8]], seed=5)
+    design, frame, r = planted
     reg, rows = _regression(design, frame)
-    fitted = fit(design, frame, seed=0, starts=5).estimate.extra["mle"].regression
+    fitted = r.estimate.extra["mle"].regression
     x = fitted.state
     assert np.abs(reg.score(x, rows)).max() < 1e-3  # a maximum: the score vanishes
     D, _ = reg.face(x, rows)
@@ -233,9 +244,14 @@ def test_causal_design_with_covariates_averages_over_the_sample():
     rng = np.random.default_rng(7)
     W = pd.DataFrame({"age": rng.normal(0, 1, 3000)})
     frame, truth = simulate_regression(design, W, [[0.3, 1.0]], seed=rng)
+    assert set(truth["classes"]) == {0, 1}
     r = fit(design, frame, seed=0)
     d = r.to_dict()
     assert d["ate"]["se"] is not None and -1 <= d["ate"]["ci"][0] <= d["ate"]["ci"][1] <= 1
+    # the true ATE averaged over this sample's W: the class effects weighted by the mean of P(U = 1 | W)
+    share1 = float(np.mean(1 / (1 + np.exp(-(0.3 + 1.0 * W["age"].to_numpy())))))
+    true_ate = sim_truth(base, {**truth["params"], "pi_0": 1 - share1}).ate
+    assert abs(d["ate"]["estimate"] - true_ate) < 4 * d["ate"]["se"]
     assert sum(a["weight"] for a in d["mte"]) == pytest.approx(1)
     # the ATE is the class effects averaged with the mean shares of P(U | W)
     assert d["ate"]["estimate"] == pytest.approx(sum(a["weight"] * a["effect"] for a in d["mte"]))
@@ -250,6 +266,11 @@ def test_fit_refuses_what_covariates_do_not_support():
         fit(design, frame, estimator="spo")
     with pytest.raises(DesignError, match="has covariates"):
         select(design, frame, classes=[1, 2], blrt=0)
+
+
+def test_simulate_refuses_a_design_with_covariates():
+    with pytest.raises(DesignError, match="simulate_regression"):
+        simulate(Design.latent_class(ITEMS, covariates=["age"]), 100, seed=0)
 
 
 # ---------------------------------------------------------------------------------------------------- CLI
@@ -268,6 +289,8 @@ def test_cli_estimate_with_covariates(tmp_path, capsys):
     assert main(["estimate", str(path), str(bad)]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "'age' is not numeric: 'old' at data row 10" in err
+    assert main(["identify", str(path)]) == 0
+    assert "measurement part given them" in capsys.readouterr().out
     path.write_text("items: [Q0, Q1, Q2, Q3, Q4]\ncovariates: [Q2]\n")
     assert main(["estimate", str(path), str(data)]) == 2
     assert "both a variable" in capsys.readouterr().err
