@@ -34,7 +34,7 @@ from .simulate import as_generator, point_from_params, random_params
 # ------------------------------------------------------------------------------------------------ data
 
 
-def read_rows(design: Design, data: Any, columns=None, missing: str = "fiml"
+def read_rows(design: Design, data: Any, columns=None, missing: str = "fiml", fitting: bool = True
               ) -> tuple[np.ndarray, np.ndarray, list[str], dict]:
     """The answer codes (n, m; :data:`mixid.estimate.data.MISSING` where missing), the covariates (n, p), the
     notices and the report of missing answers of a data set for a design with covariates.
@@ -42,7 +42,9 @@ def read_rows(design: Design, data: Any, columns=None, missing: str = "fiml"
     The answers are read and validated as for any design (``columns`` maps design variables to data columns);
     each covariate is read from the column of its name and must hold finite numbers in every row: a missing,
     infinite or non-numeric value is a DataError naming the column and the row (such rows are never dropped
-    silently). ``missing="drop"`` leaves out the rows with a missing answer.
+    silently). ``missing="drop"`` leaves out the rows with a missing answer. ``fitting``: also check what a fit
+    needs (enough rows, no constant covariate, both treatment arms); rows whose class probabilities are asked
+    for need none of it.
 
     Examples
     --------
@@ -85,6 +87,8 @@ def read_rows(design: Design, data: Any, columns=None, missing: str = "fiml"
                                     "use missing='drop' (--missing drop) to leave out the rows with a missing answer")
             notes.append(f"{int(incomplete.sum()):,} of {n:,} rows have a missing answer: maximum likelihood uses "
                          "every row (FIML: it sums over the missing answers, valid when they are missing at random)")
+    if not fitting:
+        return codes, W, notes, report
     if len(codes) < MIN_ROWS:
         raise DataError(f"too few rows: {len(codes)} (need at least {MIN_ROWS})")
     for j, name in enumerate(design.covariates):
@@ -186,7 +190,7 @@ class CovariateFit:
 
     def posterior_of(self, data: Any, columns=None) -> np.ndarray:
         """P(U = u | answers, W) of each row of ``data`` (validated as for the fit), shape (rows, k)."""
-        codes, W, _, _ = read_rows(self.design, data, columns, missing="fiml")
+        codes, W, _, _ = read_rows(self.design, data, columns, missing="fiml", fitting=False)
         return self.regression.posterior(codes, W)
 
 
@@ -211,7 +215,7 @@ def fit_covariates(placement, design: Design, data: Any, *, estimator: str = "au
     if bootstrap:
         raise DataError("bootstrap is not available with covariates: the standard errors come from the observed "
                         "information (bootstrap=0)")
-    base = placement.design
+    base = design.without_covariates()
     if not all(v.categorical for v in base.variables):
         bad = next(v.name for v in base.variables if not v.categorical)
         raise DesignError(f"covariates: maximum likelihood with covariates needs every variable categorical; "

@@ -267,8 +267,8 @@ def fit(design: Design | str, data: Any, estimator: str = "auto", bootstrap: int
         from .covariates import fit_covariates
 
         base = design.without_covariates()
-        if placement is not None:
-            _check_placement(placement, base)
+        if placement is not None:  # a placement of the design, or of the design without its covariates
+            _check_placement(placement, design if placement.design.covariates else base)
         return fit_covariates(placement or _cached_place(base), design, data, estimator=estimator,
                               bootstrap=bootstrap, seed=seed, starts=starts, ci_level=ci_level, truth=truth,
                               progress=progress, columns=columns, max_starts=max_starts, missing=missing)

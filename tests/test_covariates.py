@@ -236,6 +236,14 @@ def test_missing_answers_and_posteriors():
     # a row's posterior moves with its covariates: the same answers at another age
     older = r.posterior(holes.assign(age=holes["age"] + 30))
     assert not np.allclose(post, older)
+    # class probabilities of a few new rows (one age for all): nothing a fit needs is asked of them
+    few = r.posterior(holes.head(3).assign(age=50.0))
+    assert few.shape == (3, 2) and np.allclose(few.sum(axis=1), 1)
+    # a placement of the design, or of the design without covariates, may be given
+    from mixid import place
+
+    for p in (place(design), place(design.without_covariates())):
+        assert fit(design, holes, seed=0, placement=p).level == r.level
 
 
 def test_causal_design_with_covariates_averages_over_the_sample():
