@@ -219,12 +219,12 @@ def test_a_covariate_without_effect_gives_the_plain_fit():
     assert with_w["covariates"]["likelihood_ratio"]["statistic"] < 1e-6
     assert with_w["fit"]["n_parameters"] == plain["fit"]["n_parameters"] + 1
     assert with_w["mixture"]["weights"] == pytest.approx(plain["mixture"]["weights"], abs=1e-4)
-    # the slope is orthogonal to the rest here: the observed information of the regression gives the standard
-    # errors of the plain model's expected information (a wrong derivative or delta-method step would not)
+    # the slope is orthogonal to the rest here: the regression's observed information gives the plain model's
+    # standard errors, up to the gap between observed and expected information (a wrong derivative would not)
     assert with_w["mixture"]["weights_se"] == pytest.approx(plain["mixture"]["weights_se"], rel=0.03)
     for name in ITEMS:
         assert np.array(with_w["mixture"]["tables_se"][name]) == pytest.approx(
-            np.array(plain["mixture"]["tables_se"][name]), rel=0.05)
+            np.array(plain["mixture"]["tables_se"][name]), rel=0.1)
 
 
 def test_missing_answers_and_posteriors():
