@@ -189,7 +189,16 @@ class CovariateFit:
         self.design, self.regression, self.columns = design, regression, columns
 
     def posterior_of(self, data: Any, columns=None) -> np.ndarray:
-        """P(U = u | answers, W) of each row of ``data`` (validated as for the fit), shape (rows, k)."""
+        """P(U = u | answers, W) of each row of ``data`` (validated as for the fit), shape (rows, k).
+
+        Examples
+        --------
+        >>> from mixid import fit
+        >>> d = Design.latent_class(list("ABCD"), covariates=["w"])
+        >>> frame, _ = simulate_regression(d, pd.DataFrame({"w": np.linspace(-2, 2, 500)}), [[0.0, 1.0]], seed=0)
+        >>> fit(d, frame, seed=0).estimate.extra["mle"].posterior_of(frame.head(2)).shape
+        (2, 2)
+        """
         codes, W, _, _ = read_rows(self.design, data, columns, missing="fiml", fitting=False)
         return self.regression.posterior(codes, W)
 

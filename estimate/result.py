@@ -430,7 +430,16 @@ class Result:
 
 
 def covariate_lines(c: dict) -> list[str]:
-    """The coefficients of a latent class regression, one row per class and term, with odds ratios."""
+    """The coefficients of a latent class regression, one row per class and term, with odds ratios.
+
+    Examples
+    --------
+    >>> row = {"class": 1, "term": "age", "estimate": 0.05, "se": 0.01, "odds_ratio": 1.0513,
+    ...        "odds_ratio_ci": [1.03, 1.07], "p_value": 1e-6}
+    >>> covariate_lines({"level": 0.95, "reference_class": 0, "names": ["age"], "coefficients": [row],
+    ...                  "identification": "...", "averaged_over": "..."})[2].split()[:3]
+    ['1', 'age', '0.0500']
+    """
     level = f"{round(100 * c['level'])}%"
     lines = [f"covariates of class membership: multinomial logit, class {c['reference_class']} the reference "
              f"({', '.join(c['names'])})",

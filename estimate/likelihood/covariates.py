@@ -433,7 +433,18 @@ def _climb(lik: RegressionLikelihood, X: np.ndarray, data: Rows, best: float
 
 def relabel(lik: RegressionLikelihood, x: np.ndarray, order: np.ndarray) -> np.ndarray:
     """The state with its classes in ``order`` (new class j is old class order[j]); the coefficients are
-    re-referenced to the new class 0."""
+    re-referenced to the new class 0.
+
+    Examples
+    --------
+    >>> from mixid.identify import Design, Model
+    >>> lik = RegressionLikelihood(Likelihood(Model(Design.latent_class(list("ABC")))), ["w"], np.zeros(1),
+    ...                            np.ones(1))
+    >>> x = lik.random_states(np.random.default_rng(0), 1)[0]
+    >>> G, _ = lik.split(relabel(lik, x, np.array([1, 0]))[None, :])
+    >>> bool(np.allclose(G, -lik.split(x[None, :])[0]))  # class 0 against 1 is minus class 1 against 0
+    True
+    """
     G, _ = lik.split(x[None, :])
     full = np.concatenate([np.zeros((1, lik.p + 1)), G[0]])[order]
     tables = [t[:, order] for t in lik.tables_of(x)]
@@ -441,6 +452,18 @@ def relabel(lik: RegressionLikelihood, x: np.ndarray, order: np.ndarray) -> np.n
 
 
 def canonical(lik: RegressionLikelihood, x: np.ndarray, data: Rows) -> np.ndarray:
-    """Classes by mean share P(U = u) over the rows, largest first (class 0, the reference, is the largest)."""
+    """Classes by mean share P(U = u) over the rows, largest first (class 0, the reference, is the largest).
+
+    Examples
+    --------
+    >>> from mixid.identify import Design, Model
+    >>> lik = RegressionLikelihood(Likelihood(Model(Design.latent_class(list("ABC")))), ["w"], np.zeros(1),
+    ...                            np.ones(1))
+    >>> rows = lik.rows(np.zeros((4, 3), np.int64), np.arange(4.0)[:, None])
+    >>> x = lik.state(np.array([[2.0, 0.0]]), [np.full((1, 2, 2), 0.5)] * 3)  # class 1: e^2 times as likely
+    >>> shares, _ = lik.mean_prior(canonical(lik, x, rows), rows)
+    >>> bool(shares[0] > shares[1])
+    True
+    """
     shares, _ = lik.mean_prior(x, data)
     return relabel(lik, x, np.argsort(-shares, kind="stable"))
