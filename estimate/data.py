@@ -232,7 +232,8 @@ def _select(design: Design, present: Iterable, cmap: Mapping[str, str], weights:
                 raise DataError(f"missing column '{col}' (the design needs {', '.join(cmap.values())}; "
                                 f"name another column with --columns {var}=... or columns={{'{var}': ...}})")
             raise DataError(f"column '{col}' (mapped to variable {var}) is not in the data")
-    used = set(cmap.values()) | ({weights} if weights is not None else set())
+    # covariates are read apart (estimate.covariates)
+    used = set(cmap.values()) | set(design.covariates) | ({weights} if weights is not None else set())
     extra = [str(c) for c in present if c not in used]
     if not extra:
         return []

@@ -272,6 +272,15 @@ def fit(design: Design | str, data: Any, estimator: str = "auto", bootstrap: int
         raise DataError(f"ci_level must be in (0, 1), got {ci_level}")
     if isinstance(seed, bool) or not (seed is None or isinstance(seed, (int, np.integer, np.random.Generator))):
         raise DataError(f"seed must be an integer, got {shown(seed)}")
+    if design.covariates:  # latent class regression: its own likelihood; identification is of the design without
+        from .covariates import fit_covariates
+
+        base = design.without_covariates()
+        if placement is not None:  # a placement of the design, or of the design without its covariates
+            _check_placement(placement, design if placement.design.covariates else base)
+        return fit_covariates(placement or _cached_place(base), design, data, estimator=estimator,
+                              bootstrap=bootstrap, seed=seed, starts=starts, ci_level=ci_level, truth=truth,
+                              progress=progress, columns=columns, max_starts=max_starts, missing=missing)
     if placement is not None:
         _check_placement(placement, design)
     p = placement or _cached_place(design)

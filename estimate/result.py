@@ -128,6 +128,7 @@ class Result:
     identified_set: dict | None = None
     missing: dict | None = None  # rows, complete rows and missing answers per column (data.sufficient_stats)
     weights: dict | None = None  # sampling weights: column, sum, Kish effective n, zero rows (data.sufficient_stats)
+    covariates: dict | None = None  # latent class regression: coefficients, odds ratios, test (estimate.covariates)
 
     def _ci(self) -> list[list[float] | None] | None:
         """Intervals aligned with :meth:`Estimate.vector`: bootstrap percentiles when there are replicates, else
@@ -192,6 +193,8 @@ class Result:
             out["missing"] = _jsonable(self.missing)
         if self.weights is not None:
             out["weights"] = _jsonable(self.weights)
+        if self.covariates is not None:
+            out["covariates"] = _jsonable(self.covariates)
         out["diagnostics"] = _jsonable(e.diagnostics)
         out["warnings"] = list(dict.fromkeys(list(e.warnings) + list(self.warnings)))
         if self.bootstrap is not None:
@@ -232,7 +235,7 @@ class Result:
             if "g2" not in f:  # normal variables: no contingency table to test against
                 tables = ""
             elif f["g2"] is None:
-                why = "sampling weights" if w else "missing answers"
+                why = "covariates" if "covariates" in d else "sampling weights" if w else "missing answers"
                 tables = f"G^2, X^2 and df are not defined with {why}   "
             else:
                 tables = f"G^2 {f['g2']:.4f}   X^2 {f['x2']:.4f}   residual df {f['df']}   "
@@ -240,6 +243,8 @@ class Result:
                          + ("" if f.get("replicated", True) else " (not replicated)"))
         if "mixture" in d:
             lines += self._mixture_lines(d["mixture"])
+        if "covariates" in d:
+            lines += covariate_lines(d["covariates"])
         if d["diagnostics"].get("bivariate_residuals"):
             from .local_fit import bvr_lines
 
@@ -302,6 +307,8 @@ class Result:
         fit = self.estimate.extra.get("mle")
         if fit is None:
             raise DataError(f"posterior class probabilities need a maximum-likelihood fit, not {self.estimator}")
+        if hasattr(fit, "posterior_of"):  # covariates: the class probabilities depend on each row's covariates too
+            return fit.posterior_of(data, columns)
         names = data_columns(fit.design)
         _, chunks = read_chunks(fit.design, data, columns)
         parents = [v for v in names if fit.design.children(v)]
@@ -429,6 +436,36 @@ class Result:
         if path is not None:
             fig.savefig(path, dpi=120, bbox_inches="tight")
         return fig
+
+
+def covariate_lines(c: dict) -> list[str]:
+    """The coefficients of a latent class regression, one row per class and term, with odds ratios.
+
+    Examples
+    --------
+    >>> row = {"class": 1, "term": "age", "estimate": 0.05, "se": 0.01, "odds_ratio": 1.0513,
+    ...        "odds_ratio_ci": [1.03, 1.07], "p_value": 1e-6}
+    >>> covariate_lines({"level": 0.95, "reference_class": 0, "names": ["age"], "coefficients": [row],
+    ...                  "identification": "...", "averaged_over": "..."})[2].split()[:3]
+    ['1', 'age', '0.0500']
+    """
+    level = f"{round(100 * c['level'])}%"
+    lines = [f"covariates of class membership: multinomial logit, class {c['reference_class']} the reference "
+             f"({', '.join(c['names'])})",
+             f"  {'class':<7}{'term':<16}{'coef':>10}{'se':>9}{'odds ratio':>12}  {level + ' interval':<22}{'p':>8}"]
+    for r in c["coefficients"]:
+        ci = r["odds_ratio_ci"]
+        lines.append(f"  {r['class']:<7}{r['term'][:15]:<16}{r['estimate']:>10.4f}"
+                     f"{'' if r['se'] is None else format(r['se'], '.4f'):>9}{r['odds_ratio']:>12.4f}  "
+                     f"{'' if ci is None else f'[{ci[0]:.4f}, {ci[1]:.4f}]':<22}"
+                     f"{'' if r['p_value'] is None else format(r['p_value'], '.3g'):>8}")
+    lr = c.get("likelihood_ratio")
+    if lr:
+        lines.append(f"  likelihood-ratio test of no covariate effect: {lr['statistic']:.4f} on {lr['df']} df, p = "
+                     f"{lr['p_value']:.3g} (log-likelihood without covariates {lr['loglik_without_covariates']:.4f})")
+    lines.append(f"  identification {c['identification']}")
+    lines.append(f"  {c['averaged_over']}")
+    return lines
 
 
 def identified_set_lines(s: dict) -> list[str]:

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 from mixid.identify import Design, Model
 from mixid.identify.design import shown
-from mixid.identify.errors import DataError, IdentificationError
+from mixid.identify.errors import DataError, DesignError, IdentificationError
 
 from .data import MAX_CLASSES, MAX_DENSE_CELLS, Patterns, SufficientStats, check_estimable, sufficient_stats
 from .likelihood.model import _Compiled, likelihood
@@ -227,6 +227,9 @@ def select(design: Design | str, data: Any, classes: Iterable[int] = range(1, 7)
     ks = check_classes(classes)
     if not all(v.categorical for v in design.variables):
         raise IdentificationError("select compares maximum-likelihood fits, which need every variable categorical")
+    if design.covariates:
+        raise DesignError(f"select: design '{design.name}' has covariates ({', '.join(design.covariates)}); choose the "
+                          "number of classes on the design without them, then fit that k with its covariates")
     if design.latent_observed:
         raise IdentificationError(f"select: the class {design.latent} is observed in design '{design.name}'; there "
                                   "is no number of classes to choose")

@@ -221,6 +221,10 @@ def simulate(design: Design | str, n: int, params: Mapping[str, float] | None = 
     """
     design = Design.load(design)
     check_estimable(design, "simulate")
+    if design.covariates:
+        raise DesignError(f"simulate: design '{design.name}' has covariates ({', '.join(design.covariates)}), whose "
+                          "values are data, not part of the model: simulate design.without_covariates(), or draw a "
+                          "latent class regression with mixid.estimate.covariates.simulate_regression")
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise DesignError(f"n must be a positive integer, got {shown(n)}")
     columns = len(design.variables) + design.latent_observed

@@ -54,7 +54,8 @@ def shown(value: Any, limit: int = 60) -> str:
     text = repr(value)
     return text if len(text) <= limit else f"{text[:limit - 4]}...({len(text)} characters)"
 _EDGE = re.compile(r"^\s*([^\s\-<>]+)\s*->\s*([^\s\-<>]+)\s*$")
-_TOP_KEYS = {"name", "latent", "variables", "items", "categories", "treatment", "outcome", "edges", "roles"}
+_TOP_KEYS = {"name", "latent", "variables", "items", "categories", "treatment", "outcome", "edges", "roles",
+             "covariates"}
 _ROLE_KEYS = ("treatment_side", "outcome_side")
 
 
@@ -152,6 +153,10 @@ class Design:
         Pinned proxy roles; found automatically when None.
     name : str
         A label for reports.
+    covariates : tuple of str
+        Observed numeric columns that cause the class U and nothing else (latent class regression): P(U | W) is a
+        multinomial logit in them, class 0 the reference. They are not variables of the mixture: the model of
+        the variables given U, and so its identification, is the one without them.
 
     Examples
     --------
@@ -171,6 +176,7 @@ class Design:
     latent_observed: bool = False
     roles: Roles | None = None
     name: str = "design"
+    covariates: tuple[str, ...] = ()
     _index: dict[str, int] = field(default=None, init=False, repr=False, compare=False, hash=False)
 
     def __post_init__(self) -> None:
@@ -274,6 +280,7 @@ class Design:
             variables = tuple(_parse_variable(name, v) for name, v in raw_vars.items())
         edges = tuple(_parse_edge(e, i) for i, e in enumerate(_as_list(spec.get("edges", []), "edges")))
         roles = _parse_roles(spec.get("roles"))
+        covariates = _parse_covariates(spec.get("covariates", []))
         classes = latent.get("classes", 2)
         observed = latent.get("observed", False)
         if not isinstance(observed, bool):
@@ -288,6 +295,7 @@ class Design:
             latent_observed=observed,
             roles=roles,
             name=_str_field(spec.get("name", "design"), "name"),
+            covariates=covariates,
         )
 
     @classmethod
@@ -391,6 +399,7 @@ class Design:
         edges: Iterable[str | tuple[str, str]] = (),
         latent: str = "U",
         name: str = "latent-class",
+        covariates: Iterable[str] = (),
     ) -> Design:
         """A plain latent class model: categorical items that depend on the class U only (no treatment).
 
@@ -405,6 +414,9 @@ class Design:
             Direct dependences between items (local dependence); none by default.
         latent, name : str
             Name of the latent class variable, and a label for reports.
+        covariates : list of str, optional
+            Numeric data columns that cause the class (latent class regression: P(U | covariates) is a
+            multinomial logit, class 0 the reference).
 
         Examples
         --------
@@ -415,6 +427,8 @@ class Design:
         4
         >>> Design.latent_class(["A", "B", "C"], categories=[1, 2]).variable("B").labels
         (1, 2)
+        >>> Design.latent_class(["A", "B", "C"], covariates=["age"]).covariates
+        ('age',)
         """
         if isinstance(items, Mapping):
             sizes = dict(items)
@@ -433,7 +447,8 @@ class Design:
             raise DesignError("field 'variables' must declare at least one item")
         variables = tuple(_parse_variable(n, {"type": "categorical", "categories": c}) for n, c in sizes.items())
         parsed = tuple(_parse_edge(e, i) for i, e in enumerate(_as_list(edges, "edges")))
-        return cls(variables, None, None, parsed, classes, latent, False, None, name)
+        return cls(variables, None, None, parsed, classes, latent, False, None, name,
+                   _parse_covariates(list(covariates) if not isinstance(covariates, (str, bytes)) else covariates))
 
     @classmethod
     def builtin(cls, name: str) -> Design:
@@ -484,7 +499,21 @@ class Design:
         out["edges"] = [f"{a} -> {b}" for a, b in self.edges]
         if self.roles is not None:
             out["roles"] = self.roles.to_dict()
+        if self.covariates:
+            out["covariates"] = list(self.covariates)
         return out
+
+    def without_covariates(self) -> Design:
+        """The same design without its covariates: the model of the variables given U, whose identification is
+        what a design with covariates states (given W, the measurement part is this design's mixture).
+
+        Examples
+        --------
+        >>> d = Design.from_dict({"items": ["A", "B", "C"], "covariates": ["age"]})
+        >>> d.covariates, d.without_covariates().covariates
+        (('age',), ())
+        """
+        return dataclasses.replace(self, covariates=())
 
     def rename(self, mapping: Mapping[str, str]) -> Design:
         """The same design with variables (and possibly the latent) renamed; order and roles follow."""
@@ -494,7 +523,7 @@ class Design:
             roles = Roles(tuple(map(r, self.roles.treatment_side)), tuple(map(r, self.roles.outcome_side)))
         return Design(tuple(dataclasses.replace(v, name=r(v.name)) for v in self.variables), r(self.treatment),
                       r(self.outcome), tuple((r(a), r(b)) for a, b in self.edges), self.classes,
-                      r(self.latent), self.latent_observed, roles, self.name)
+                      r(self.latent), self.latent_observed, roles, self.name, self.covariates)
 
     def latex(self) -> str:
         """The DAG's edges in LaTeX (U's edges summarised), then the treatment and outcome if any.
@@ -555,11 +584,20 @@ def _validate(d: Design) -> None:
         t = next(v for v in d.variables if v.name == d.treatment)
         if not t.categorical or t.size != 2:
             raise DesignError(f"treatment '{t.name}' must be categorical with 2 categories (binary)")
+    _check_covariates(d, seen)
     pairs = set()
     for a, b in d.edges:
         where = f"edge '{a} -> {b}'"
+        if b == d.latent and a in d.covariates:
+            raise DesignError(f"{where}: covariate '{a}' is a cause of {d.latent} already (covariates: [...]); "
+                              "remove the edge")
         if b == d.latent:
-            raise DesignError(f"{where} points into the latent class {d.latent}; U has no parents")
+            raise DesignError(f"{where} points into the latent class {d.latent}; an observed numeric cause of "
+                              f"{d.latent} is declared as a covariate (covariates: [{a}]), not as an edge")
+        for n in (a, b):
+            if n in d.covariates:
+                raise DesignError(f"{where}: covariate '{n}' is a cause of {d.latent} only; it has no parents and "
+                                  "no edges to the variables")
         if a == d.latent:
             raise DesignError(f"{where}: edges from {d.latent} are implied; list only observed edges")
         for n in (a, b):
@@ -721,7 +759,7 @@ def _parse_labels(raw: Any, where: str) -> tuple:
     return tuple(raw)
 
 
-_ITEM_KEYS = {"name", "latent", "items", "categories", "edges"}
+_ITEM_KEYS = {"name", "latent", "items", "categories", "edges", "covariates"}
 
 
 def _parse_items(spec: Mapping[str, Any], causal: bool) -> tuple[Variable, ...]:
@@ -758,6 +796,35 @@ def _parse_edge(edge: Any, i: int) -> tuple[str, str]:
     if isinstance(edge, (list, tuple)) and len(edge) == 2 and all(isinstance(x, str) for x in edge):
         return edge[0], edge[1]
     raise DesignError(f"field 'edges[{i}]': {shown(edge)} is not of the form 'A -> B' or [A, B]")
+
+
+def _parse_covariates(raw: Any) -> tuple[str, ...]:
+    """``covariates: [age, region]``: the names of numeric columns that cause U (checked by ``_validate``)."""
+    if raw is None:
+        return ()
+    if isinstance(raw, (str, bytes)) or not isinstance(raw, (list, tuple)):
+        raise DesignError(f"field 'covariates' must be a list of column names, like [age, region], got {shown(raw)}")
+    return tuple(raw)
+
+
+def _check_covariates(d: Design, variables: set[str]) -> None:
+    """Covariates are distinct valid names, none of them a variable of the design or the latent class."""
+    if not isinstance(d.covariates, tuple):
+        raise DesignError(f"field 'covariates' must be a tuple of names, got {shown(d.covariates)}")
+    if len(d.covariates) > MAX_VARIABLES:
+        raise DesignError(f"field 'covariates' lists {len(d.covariates)} columns (at most {MAX_VARIABLES})")
+    for i, name in enumerate(d.covariates):
+        _check_name(name, f"covariates[{i}]")
+        if name in d.covariates[:i]:
+            raise DesignError(f"field 'covariates' lists '{name}' twice")
+        if name in variables:
+            raise DesignError(f"'{name}' is both a variable (item) of the design and a covariate; a covariate is a "
+                              f"cause of {d.latent} only, not a variable of the mixture")
+        if name == d.latent:
+            raise DesignError(f"covariate '{name}' has the latent class's name")
+    if d.covariates and d.latent_observed:
+        raise DesignError(f"covariates need a latent class: {d.latent} is observed (latent: {{observed: true}}), "
+                          f"so P({d.latent} | covariates) is an ordinary regression outside the mixture")
 
 
 def _parse_roles(raw: Any) -> Roles | None:

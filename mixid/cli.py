@@ -104,6 +104,10 @@ def render(p, console=None) -> None:
     if p.roles:
         console.print(escape(f"roles: Z (treatment side) = {', '.join(p.roles.treatment_side)}; "
                              f"X (outcome side) = {', '.join(p.roles.outcome_side)}"))
+    if p.design.covariates:
+        console.print(escape(f"covariates {', '.join(p.design.covariates)}: these verdicts are of the measurement "
+                             f"part given them (the design without covariates); P({p.design.latent} | covariates) "
+                             "is identified wherever the class weights are"))
     if p.global_check:
         console.print(f"[bold]global check[/bold]: {escape(p.global_check['summary'])}")
     failed = [r for r in p.routes if not r.applies]
