@@ -275,6 +275,10 @@ def fit(design: Design | str, data: Any, estimator: str = "auto", bootstrap: int
     if design.covariates:  # latent class regression: its own likelihood; identification is of the design without
         from .covariates import fit_covariates
 
+        if weights is not None:
+            raise DataError("sampling weights are not available with covariates of class membership (the latent "
+                            "class regression has no weighted likelihood here): leave out weights or covariates")
+
         base = design.without_covariates()
         if placement is not None:  # a placement of the design, or of the design without its covariates
             _check_placement(placement, design if placement.design.covariates else base)

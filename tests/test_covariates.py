@@ -308,3 +308,9 @@ def test_cli_estimate_with_covariates(tmp_path, capsys):
     path.write_text("items: [Q0, Q1, Q2, Q3, Q4]\ncovariates: [Q2]\n")
     assert main(["estimate", str(path), str(data)]) == 2
     assert "both a variable" in capsys.readouterr().err
+
+
+def test_sampling_weights_with_covariates_are_refused_in_one_line():
+    design, frame, _ = _data(300, [[-1.0, 0.02, 0.5]])
+    with pytest.raises(DataError, match="sampling weights are not available with covariates"):
+        fit(design, frame.assign(w=1.0), weights="w", seed=0)
