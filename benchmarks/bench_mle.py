@@ -471,6 +471,16 @@ def section_jacobian_only(quick: bool) -> tuple[list[list], list[str]]:
                                  if pl.targets[t].verdict != "not_applicable"))
         model = Model(d)
         point_true = point_from_params(model, params)
+        references = [point_true]
+        if d.causal:  # not globally identifiable: score each fit against the nearest valid model with the true law
+            from mixid.identify.fibre.identified_set import identified_set
+
+            at_truth = identified_set(d, params)
+            references = [point_from_params(model, q["params"]) for q in at_truth.points]
+            ates = ", ".join(f"{q['ate']:.4f}" for q in at_truth.points)
+            notes.append(f"{d.name}: the identified set at the truth holds {len(references)} valid model(s) with the "
+                         f"true law (ATEs {ates}; complete: {at_truth.complete}); each fit is scored against the "
+                         "nearest of them (a fit on another valid model is no error of the estimator)")
         P = population_moments(d, params)
         lik = likelihood(d)
         rng = np.random.default_rng(5)
@@ -487,7 +497,8 @@ def section_jacobian_only(quick: bool) -> tuple[list[list], list[str]]:
                 ll_true = lik.posterior(lik.state_of(point_true)[None, :],
                                         _compiled(lik, pat))[1][0]
                 below += r.estimate.fit["loglik"] < ll_true - 1e-6
-                for q, e in _match_error(d, point_hat, point_true).items():
+                scored = [_match_error(d, point_hat, ref) for ref in references]
+                for q, e in min(scored, key=lambda es: max(es.values())).items():
                     errs.setdefault(q, {}).setdefault(n, []).append(e)
         for q, by_n in errs.items():
             rmse = [float(np.sqrt(np.mean(np.square(by_n[n])))) for n in sizes]
