@@ -7,6 +7,7 @@ import multiprocessing as mp
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -16,8 +17,24 @@ from pathlib import Path
 RESULTS = Path(os.environ.get("MIXID_BENCH_RESULTS", Path(__file__).resolve().parent / "results"))
 
 
+def source_commit() -> str:
+    """The commit the benchmark ran on, for result headers ("+ uncommitted changes" when the code differed from
+    it; the result files themselves do not count). A result is only as current as the code that produced it."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        sha = subprocess.run(["git", "rev-parse", "--short=10", "HEAD"], cwd=root, capture_output=True, text=True,
+                             timeout=10, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".",
+                                ":(exclude)benchmarks/results"], cwd=root, capture_output=True, text=True,
+                               timeout=10, check=True).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "commit unknown (not a git checkout)"
+    return f"commit {sha}" + (" + uncommitted changes" if dirty else "")
+
+
 def machine_info() -> str:
-    return (f"python {platform.python_version()} ({platform.python_implementation()}), "
+    """Machine, interpreter and the commit measured, for every result header."""
+    return (f"mixid {source_commit()}; python {platform.python_version()} ({platform.python_implementation()}), "
             f"{os.cpu_count()} CPUs, {platform.system()} {platform.machine()}")
 
 

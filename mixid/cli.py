@@ -643,8 +643,8 @@ DEMO_PARAMS = {
 @app.command()
 def demo(
     n: int = typer.Option(200_000, "-n", "--n", help="Rows to simulate."),
-    bootstrap: int = typer.Option(0, "--bootstrap", help="Bootstrap replicates (0: Wald intervals from the "
-                                                         "Fisher information)."),
+    bootstrap: int = typer.Option(0, "--bootstrap", help="Bootstrap replicates (0: profile-likelihood "
+                                                         "intervals)."),
     plot: Path = typer.Option(None, "--plot", help="Save the figure here (PNG); no figure unless asked."),
 ) -> None:
     """End to end: identify the paper's Z -> T design, simulate confounded data, estimate the MTE by maximum
@@ -662,7 +662,8 @@ def demo(
     render(p)
     out.print(f"\n[bold]2. simulate[/bold] n = {n:,} rows in which U drives both treatment and outcome")
     data, truth = run("paper-level3", n, params=DEMO_PARAMS, seed=0)
-    how = f"{bootstrap} bootstrap replicates" if bootstrap else "Wald intervals from the Fisher information"
+    how = (f"{bootstrap} bootstrap replicates" if bootstrap else
+           "standard errors from the Fisher information, profile-likelihood intervals")
     out.print(f"\n[bold]3. estimate[/bold] by maximum likelihood (started by the certified CP estimate), {how}")
     with _progress() as report:
         result = fit("paper-level3", data, bootstrap=bootstrap, seed=1, placement=p, truth=truth.to_dict(),

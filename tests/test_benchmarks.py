@@ -138,7 +138,7 @@ def test_bench_mle_quick(tmp_path):
     assert jac and all(row["fits below truth loglik"].startswith("0 of") for row in jac)
     speed = _table(tmp_path / "mle_speed_quick.csv")
     carcinoma = [row for row in speed if row["task"].startswith("carcinoma")]
-    assert len(carcinoma) == 2 and [row["target"] for row in carcinoma] == ["< 0.5 s", "< 1 s"], carcinoma
+    assert [row["target"] for row in carcinoma] == ["< 0.5 s", "< 0.5 s", "< 1 s"], carcinoma
     for row in carcinoma:  # the verdict printed is the one the timing and the target give (the timing is not asserted)
         assert row["within target"] == _verdict(row), row
     patterns = _table(tmp_path / "mle_patterns_quick.csv")  # the sparse table's two paths reach the same maximum

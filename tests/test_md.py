@@ -44,16 +44,21 @@ def test_feature_covariance_is_the_covariance_of_the_feature_products():
 
 
 def test_error_shrinks_with_n_and_the_fit_test_is_calibrated():
+    """The error shrinks with n, and Hansen's J has the mean of its chi-square law over six data sets."""
     params = random_params(CONTINUOUS, seed=1, min_effect_gap=0.3)
     t = truth(CONTINUOUS, params)
-    errors = {}
+    errors, j, df = {}, [], set()
     for n in (4_000, 400_000):
         runs = [fit(CONTINUOUS, simulate(CONTINUOUS, n, params=params, seed=s)[0], estimator="md", seed=0, starts=2)
                 for s in range(3)]
         errors[n] = np.median([abs(r.estimate.ate - t.ate) for r in runs])
-        j = [r.to_dict()["fit"]["j_stat"] for r in runs]
-        assert all(0 <= v < 40 for v in j)  # chi-square with 6 df under a correct model
+        j += [r.to_dict()["fit"]["j_stat"] for r in runs]
+        df |= {r.to_dict()["fit"]["df"] for r in runs}
     assert errors[400_000] < errors[4_000]
+    # Under the correct model J is chi-square with df degrees of freedom: the mean of 6 draws lies within 3 of its
+    # standard deviations (sqrt(2 df / 6)) of df; a weight matrix off by a factor of 2 moves it by df.
+    assert df == {6}
+    assert abs(np.mean(j) - 6) < 3 * np.sqrt(2 * 6 / 6), j
 
 
 def test_auto_fits_the_model_when_no_formula_takes_continuous_variables():
