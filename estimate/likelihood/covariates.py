@@ -225,8 +225,8 @@ class RegressionLikelihood:
                 alpha = np.where(bad, (alpha + 1) / 2, alpha)
             Xp = np.where(((Xp[:, c:] < 0) | (Xp[:, c:] > 1)).any(axis=1)[:, None], X2, Xp)
             Xp[:, c:] = self.lik.normalise(np.concatenate([np.ones((S, self.k)), Xp[:, c:]], axis=1))[:, self.k:]
-            X3, llp = self.em_step(Xp, data)
-            with np.errstate(invalid="ignore"):
+            with np.errstate(invalid="ignore", divide="ignore"):  # a wild extrapolation gives NaN: rejected below
+                X3, llp = self.em_step(Xp, data)
                 ok = llp >= ll0 - 1e-12 * np.abs(ll0)
             at_cap = alpha >= step_max
             step_max = np.where(ok & at_cap, 4 * step_max, np.where(~ok & at_cap, np.maximum(1, step_max / 4),
@@ -302,7 +302,8 @@ class RegressionLikelihood:
                 g = g0 + sign * h * d[:c]
                 point = point0.copy()
                 point[self.table_params] += sign * h * d[c:]
-                diff.append(self.score(self.state_at(g, point), data))
+                with np.errstate(invalid="ignore"):  # an implied last category a rounding below 0: log of it is
+                    diff.append(self.score(self.state_at(g, point), data))  # NaN only in cells no row holds
             out[:, j] = -D.T @ (diff[0] - diff[1]) / (2 * h)
         return (out + out.T) / 2
 
