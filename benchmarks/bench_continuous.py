@@ -18,7 +18,17 @@ and ``gaussian_diag``, ``n_init=S``, its default tolerance and iteration cap), S
 data, same run, alternating; both log-likelihoods in the data's units. Target (issue 23): the same
 log-likelihood in at most 0.3x StepMix's time.
 
-Reproduce: ``python benchmarks/bench_continuous.py [--quick] [--only coverage|stepmix] [--runs R] [--budget S]``.
+Section ``diagnosis`` (writes ``benchmarks/results/continuous_diagnosis{_quick}.{md,csv}``): why the weights'
+intervals undercover, per data set of the coverage design (seeds 1000 + r, as there). The efficient minimum-distance
+fit's distance statistic n Q at the estimate and at the true parameters (n Q(truth) < n Q(estimate) would mean the
+optimiser missed the minimum); the z-scores (estimate - truth) / se of the weights, with the efficient weight
+matrix estimated on the same rows and on an independent sample of the same size (equal z: the correlation of the
+weight matrix with the moments is not the cause); and whether the estimate orders the classes by effect as the
+truth does (the report's classes are sorted by effect, so a swapped order pairs a weight with another class's
+truth).
+
+Reproduce: ``python benchmarks/bench_continuous.py [--quick] [--only coverage|stepmix|diagnosis] [--runs R]
+[--budget S]``.
 """
 
 from __future__ import annotations
@@ -83,6 +93,60 @@ def coverage(ns, runs: int, budget: float) -> list[list]:
     return rows
 
 
+DIAGNOSIS_COLUMNS = ["n", "data set", "n Q(estimate)", "n Q(truth)", "weights", "z of weights (same rows)",
+                     "z of weights (independent weight matrix)", "effects", "effect order as the truth's"]
+
+
+def diagnosis(ns, runs: int) -> list[list]:
+    from mixid.estimate.data import sufficient_stats
+    from mixid.estimate.efficient import compile_efficient
+    from mixid.estimate.evaluate import Moments
+    from mixid.estimate.md import feature_covariance
+    from mixid.identify import Model
+    from scipy.optimize import linear_sum_assignment
+
+    from mixid import place
+
+    model, placement = Model(ISSUE), place(ISSUE)
+    params = random_params(ISSUE, seed=4)
+    true_point = np.array([params[p.name] for p in model.params])
+    t = truth(ISSUE, params)
+    order = np.argsort(t.effects)
+    rows = []
+    for n in ns:
+        for r in range(runs):
+            data, _ = simulate(ISSUE, n, params=params, seed=1000 + r)
+            other, _ = simulate(ISSUE, n, params=params, seed=5000 + r)
+            stats = sufficient_stats(ISSUE, data, keep_rows=True)
+            mo = Moments.of(stats)
+            target = np.asarray(mo.tensor, float).ravel()
+            cov = feature_covariance(ISSUE, stats.columns)
+            weight = np.linalg.pinv(cov, rcond=1e-10, hermitian=True)
+
+            def distance(point, target=target, weight=weight, n=n):
+                resid = target - model.evaluate(point)[0]
+                return n * float(resid @ weight @ resid)
+
+            zs = []
+            for c in (cov, feature_covariance(ISSUE, sufficient_stats(ISSUE, other, keep_rows=True).columns)):
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    est = compile_efficient(placement, starts=3, seed=1000 + r)(mo, covariance=c)
+                se = np.array([np.nan if s is None else s for s in est.se["weights"]])
+                zs.append((est.weights - t.weights[order]) / se)
+                if len(zs) == 1:
+                    first = est
+            # each estimated class (effect order) to its nearest true class (weight and effect, Hungarian)
+            cost = (np.abs(first.weights[:, None] - t.weights[order][None, :])
+                    + np.abs(first.effects[:, None] - t.effects[order][None, :]))
+            same_order = bool(np.array_equal(linear_sum_assignment(cost)[1], np.arange(len(order))))
+            rows.append([n, r, f"{distance(np.asarray(first.extra['params'])):.1f}", f"{distance(true_point):.1f}",
+                         " / ".join(f"{w:.3f}" for w in first.weights), " / ".join(f"{z:+.1f}" for z in zs[0]),
+                         " / ".join(f"{z:+.1f}" for z in zs[1]), " / ".join(f"{e:.3f}" for e in first.effects),
+                         same_order])
+    return rows
+
+
 MIXED = Design.from_dict({
     "name": "mixed-indicators", "latent": {"name": "U", "classes": 3},
     "variables": {**{f"A{i}": {"type": "categorical", "categories": 2} for i in range(6)},
@@ -130,7 +194,8 @@ def main(argv=None) -> int:
     ap.add_argument("--quick", action="store_true", help="2 data sets at n = 1e4 (CI smoke test)")
     ap.add_argument("--runs", type=int, default=200, help="data sets per n (default 200)")
     ap.add_argument("--budget", type=float, default=300.0, help="seconds per n (default 300)")
-    ap.add_argument("--only", nargs="*", choices=["coverage", "stepmix"], help="run only these sections")
+    ap.add_argument("--only", nargs="*", choices=["coverage", "stepmix", "diagnosis"],
+                    help="run only these sections (default: coverage and stepmix)")
     ap.add_argument("--sizes", type=int, nargs="*", default=[10_000, 100_000], help="stepmix: row counts")
     args = ap.parse_args(argv)
     for section in args.only or ["coverage", "stepmix"]:
@@ -140,6 +205,11 @@ def main(argv=None) -> int:
             rows, columns = coverage(ns, runs, args.budget), COLUMNS
             cmd = "python benchmarks/bench_continuous.py --only coverage" + (
                 " --quick" if args.quick else f" --runs {args.runs} --budget {args.budget:g}")
+        elif section == "diagnosis":
+            ns, runs = ([10_000], 1) if args.quick else ([10_000, 200_000], min(args.runs, 8))
+            rows, columns = diagnosis(ns, runs), DIAGNOSIS_COLUMNS
+            cmd = "python benchmarks/bench_continuous.py --only diagnosis" + (
+                " --quick" if args.quick else f" --runs {min(args.runs, 8)}")
         else:
             try:
                 import stepmix  # noqa: F401
