@@ -186,3 +186,20 @@ def test_an_unreplicated_maximum_is_reported():
     out = fit(d, data, seed=0, starts=1, max_starts=1, interval="wald").to_dict()
     assert out["fit"]["starts"] == 1 and not out["fit"]["replicated"]
     assert any("reached by 1 of 1 starts (not replicated)" in w for w in out["warnings"])
+
+
+def test_the_quantities_gradients_are_exact_away_from_the_estimate():
+    from mixid.estimate.normal_mle import _vector_map
+
+    d = make_design(2, {"Z": 2, "X": 3, "T": 2, "Y": NORMAL}, ["Z -> T", "T -> Y"])
+    data, _ = simulate(d, 500, params=random_params(d, seed=2), seed=0)
+    lik = MixedLikelihood(d)
+    rows = lik.rows({c: data[c].to_numpy() for c in data.columns})
+    rng = np.random.default_rng(0)
+    at, x = (lik.free(lik.random_start(rows, rng)) for _ in range(2))
+    values = _vector_map(lik, rows, np.array([1, 0]), at)  # built at one point, used at another
+    _, grads = values(x)
+    h = 1e-6
+    numeric = np.array([(values(x + h * e, gradients=False) - values(x - h * e, gradients=False)) / (2 * h)
+                        for e in np.eye(len(x))]).T
+    np.testing.assert_allclose(grads, numeric, rtol=1e-5, atol=1e-6)
