@@ -27,7 +27,13 @@ weight matrix with the moments is not the cause); and whether the estimate order
 truth does (the report's classes are sorted by effect, so a swapped order pairs a weight with another class's
 truth).
 
-Reproduce: ``python benchmarks/bench_continuous.py [--quick] [--only coverage|stepmix|diagnosis] [--runs R]
+Section ``normal`` (writes ``benchmarks/results/continuous_normal{_quick}.{md,csv}``): maximum likelihood with a
+normal outcome (k = 2, 3-category Z -> T, 3-category X, Y normal given T and U; ``random_params(seed=5,
+min_effect_gap=1.0)``), n = 5,000, data sets until ``--runs`` or ``--budget`` seconds: coverage of the 95 % profile
+(default) and Wald intervals of the ATE, class weights and effects on the same data sets, how often the profile
+search gave no interval, and the profile's width against Wald's.
+
+Reproduce: ``python benchmarks/bench_continuous.py [--quick] [--only coverage|stepmix|diagnosis|normal] [--runs R]
 [--budget S]``.
 """
 
@@ -90,6 +96,49 @@ def coverage(ns, runs: int, budget: float) -> list[list]:
             rows.append([n, len(out), name, f"{100 * np.nanmean(cover[:, i]):.0f} %",
                          f"{np.mean([o['default'][i] for o in out]):.4f}", f"{np.mean([o['spo'][i] for o in out]):.4f}",
                          f"{np.mean([o['md'][i] for o in out]):.4f}", f"{100 * warned:.0f} %"])
+    return rows
+
+
+NORMAL_OUTCOME = Design.from_dict({
+    "name": "normal-outcome", "latent": {"name": "U", "classes": 2}, "treatment": "T", "outcome": "Y",
+    "variables": {"Z": {"type": "categorical", "categories": 3}, "X": {"type": "categorical", "categories": 3},
+                  "T": {"type": "categorical", "categories": 2},
+                  "Y": {"type": "continuous", "distribution": "normal"}},
+    "edges": ["Z -> T", "T -> Y"]})
+NORMAL_COLUMNS = ["n", "data sets", "quantity", "profile coverage", "Wald coverage", "profile missing",
+                  "median profile / Wald width", "median fit s (profile)"]
+
+
+def normal_coverage(n: int, runs: int, budget: float) -> list[list]:
+    """Coverage of maximum likelihood's 95 % profile and Wald intervals with a normal outcome (k = 2)."""
+    params = random_params(NORMAL_OUTCOME, seed=5, min_effect_gap=1.0)
+    t = truth(NORMAL_OUTCOME, params)
+    order = np.argsort(t.effects)
+    truth_vec = np.concatenate([[t.ate], t.weights[order], t.effects[order]])
+    out, t0 = [], time.perf_counter()
+    for r in range(runs):
+        if time.perf_counter() - t0 > budget:
+            break
+        data, _ = simulate(NORMAL_OUTCOME, n, params=params, seed=2000 + r)
+        row = {}
+        for kind in ("profile", "wald"):
+            t1 = time.perf_counter()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                d = fit(NORMAL_OUTCOME, data, seed=r, interval=kind).to_dict()
+            row[f"{kind} s"] = time.perf_counter() - t1
+            row[kind] = [d["ate"]["ci"]] + [a["weight_ci"] for a in d["mte"]] + [a["effect_ci"] for a in d["mte"]]
+        out.append(row)
+    names = ["ATE", "weight 0", "weight 1", "effect 0", "effect 1"]
+    rows = []
+    for i, name in enumerate(names):
+        def covered(kind, i=i):
+            return [ci[i][0] <= truth_vec[i] <= ci[i][1] for ci in (o[kind] for o in out) if ci[i] is not None]
+        widths = [(o["profile"][i][1] - o["profile"][i][0]) / (o["wald"][i][1] - o["wald"][i][0]) for o in out
+                  if o["profile"][i] is not None and o["wald"][i] is not None]
+        rows.append([n, len(out), name, f"{100 * np.mean(covered('profile')):.0f} %",
+                     f"{100 * np.mean(covered('wald')):.0f} %", sum(o["profile"][i] is None for o in out),
+                     f"{np.median(widths):.3f}", f"{np.median([o['profile s'] for o in out]):.1f}"])
     return rows
 
 
@@ -194,7 +243,7 @@ def main(argv=None) -> int:
     ap.add_argument("--quick", action="store_true", help="2 data sets at n = 1e4 (CI smoke test)")
     ap.add_argument("--runs", type=int, default=200, help="data sets per n (default 200)")
     ap.add_argument("--budget", type=float, default=300.0, help="seconds per n (default 300)")
-    ap.add_argument("--only", nargs="*", choices=["coverage", "stepmix", "diagnosis"],
+    ap.add_argument("--only", nargs="*", choices=["coverage", "stepmix", "diagnosis", "normal"],
                     help="run only these sections (default: coverage and stepmix)")
     ap.add_argument("--sizes", type=int, nargs="*", default=[10_000, 100_000], help="stepmix: row counts")
     args = ap.parse_args(argv)
@@ -204,6 +253,11 @@ def main(argv=None) -> int:
             ns, runs = ([10_000], 2) if args.quick else ([10_000, 200_000], args.runs)
             rows, columns = coverage(ns, runs, args.budget), COLUMNS
             cmd = "python benchmarks/bench_continuous.py --only coverage" + (
+                " --quick" if args.quick else f" --runs {args.runs} --budget {args.budget:g}")
+        elif section == "normal":
+            n, runs = (2_000, 2) if args.quick else (5_000, args.runs)
+            rows, columns = normal_coverage(n, runs, args.budget), NORMAL_COLUMNS
+            cmd = "python benchmarks/bench_continuous.py --only normal" + (
                 " --quick" if args.quick else f" --runs {args.runs} --budget {args.budget:g}")
         elif section == "diagnosis":
             ns, runs = ([10_000], 1) if args.quick else ([10_000, 200_000], min(args.runs, 8))
