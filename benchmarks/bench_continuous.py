@@ -18,7 +18,23 @@ and ``gaussian_diag``, ``n_init=S``, its default tolerance and iteration cap), S
 data, same run, alternating; both log-likelihoods in the data's units. Target (issue 23): the same
 log-likelihood in at most 0.3x StepMix's time.
 
-Reproduce: ``python benchmarks/bench_continuous.py [--quick] [--only coverage|stepmix] [--runs R] [--budget S]``.
+Section ``diagnosis`` (writes ``benchmarks/results/continuous_diagnosis{_quick}.{md,csv}``): why the weights'
+intervals undercover, per data set of the coverage design (seeds 1000 + r, as there). The efficient minimum-distance
+fit's distance statistic n Q at the estimate and at the true parameters (n Q(truth) < n Q(estimate) would mean the
+optimiser missed the minimum); the z-scores (estimate - truth) / se of the weights, with the efficient weight
+matrix estimated on the same rows and on an independent sample of the same size (equal z: the correlation of the
+weight matrix with the moments is not the cause); and whether the estimate orders the classes by effect as the
+truth does (the report's classes are sorted by effect, so a swapped order pairs a weight with another class's
+truth).
+
+Section ``normal`` (writes ``benchmarks/results/continuous_normal{_quick}.{md,csv}``): maximum likelihood with a
+normal outcome (k = 2, 3-category Z -> T, 3-category X, Y normal given T and U; ``random_params(seed=5,
+min_effect_gap=1.0)``), n = 5,000, data sets until ``--runs`` or ``--budget`` seconds: coverage of the 95 % profile
+(default) and Wald intervals of the ATE, class weights and effects on the same data sets, how often the profile
+search gave no interval, and the profile's width against Wald's.
+
+Reproduce: ``python benchmarks/bench_continuous.py [--quick] [--only coverage|stepmix|diagnosis|normal] [--runs R]
+[--budget S]``.
 """
 
 from __future__ import annotations
@@ -83,6 +99,103 @@ def coverage(ns, runs: int, budget: float) -> list[list]:
     return rows
 
 
+NORMAL_OUTCOME = Design.from_dict({
+    "name": "normal-outcome", "latent": {"name": "U", "classes": 2}, "treatment": "T", "outcome": "Y",
+    "variables": {"Z": {"type": "categorical", "categories": 3}, "X": {"type": "categorical", "categories": 3},
+                  "T": {"type": "categorical", "categories": 2},
+                  "Y": {"type": "continuous", "distribution": "normal"}},
+    "edges": ["Z -> T", "T -> Y"]})
+NORMAL_COLUMNS = ["n", "data sets", "quantity", "profile coverage", "Wald coverage", "profile missing",
+                  "median profile / Wald width", "median fit s (profile)"]
+
+
+def normal_coverage(n: int, runs: int, budget: float) -> list[list]:
+    """Coverage of maximum likelihood's 95 % profile and Wald intervals with a normal outcome (k = 2)."""
+    params = random_params(NORMAL_OUTCOME, seed=5, min_effect_gap=1.0)
+    t = truth(NORMAL_OUTCOME, params)
+    order = np.argsort(t.effects)
+    truth_vec = np.concatenate([[t.ate], t.weights[order], t.effects[order]])
+    out, t0 = [], time.perf_counter()
+    for r in range(runs):
+        if time.perf_counter() - t0 > budget:
+            break
+        data, _ = simulate(NORMAL_OUTCOME, n, params=params, seed=2000 + r)
+        row = {}
+        for kind in ("profile", "wald"):
+            t1 = time.perf_counter()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                d = fit(NORMAL_OUTCOME, data, seed=r, interval=kind).to_dict()
+            row[f"{kind} s"] = time.perf_counter() - t1
+            row[kind] = [d["ate"]["ci"]] + [a["weight_ci"] for a in d["mte"]] + [a["effect_ci"] for a in d["mte"]]
+        out.append(row)
+    names = ["ATE", "weight 0", "weight 1", "effect 0", "effect 1"]
+    rows = []
+    for i, name in enumerate(names):
+        def covered(kind, i=i):
+            return [ci[i][0] <= truth_vec[i] <= ci[i][1] for ci in (o[kind] for o in out) if ci[i] is not None]
+        widths = [(o["profile"][i][1] - o["profile"][i][0]) / (o["wald"][i][1] - o["wald"][i][0]) for o in out
+                  if o["profile"][i] is not None and o["wald"][i] is not None]
+        rows.append([n, len(out), name, f"{100 * np.mean(covered('profile')):.0f} %",
+                     f"{100 * np.mean(covered('wald')):.0f} %", sum(o["profile"][i] is None for o in out),
+                     f"{np.median(widths):.3f}", f"{np.median([o['profile s'] for o in out]):.1f}"])
+    return rows
+
+
+DIAGNOSIS_COLUMNS = ["n", "data set", "n Q(estimate)", "n Q(truth)", "weights", "z of weights (same rows)",
+                     "z of weights (independent weight matrix)", "effects", "effect order as the truth's"]
+
+
+def diagnosis(ns, runs: int) -> list[list]:
+    from mixid.estimate.data import sufficient_stats
+    from mixid.estimate.efficient import compile_efficient
+    from mixid.estimate.evaluate import Moments
+    from mixid.estimate.md import feature_covariance
+    from mixid.identify import Model
+    from scipy.optimize import linear_sum_assignment
+
+    from mixid import place
+
+    model, placement = Model(ISSUE), place(ISSUE)
+    params = random_params(ISSUE, seed=4)
+    true_point = np.array([params[p.name] for p in model.params])
+    t = truth(ISSUE, params)
+    order = np.argsort(t.effects)
+    rows = []
+    for n in ns:
+        for r in range(runs):
+            data, _ = simulate(ISSUE, n, params=params, seed=1000 + r)
+            other, _ = simulate(ISSUE, n, params=params, seed=5000 + r)
+            stats = sufficient_stats(ISSUE, data, keep_rows=True)
+            mo = Moments.of(stats)
+            target = np.asarray(mo.tensor, float).ravel()
+            cov = feature_covariance(ISSUE, stats.columns)
+            weight = np.linalg.pinv(cov, rcond=1e-10, hermitian=True)
+
+            def distance(point, target=target, weight=weight, n=n):
+                resid = target - model.evaluate(point)[0]
+                return n * float(resid @ weight @ resid)
+
+            zs = []
+            for c in (cov, feature_covariance(ISSUE, sufficient_stats(ISSUE, other, keep_rows=True).columns)):
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    est = compile_efficient(placement, starts=3, seed=1000 + r)(mo, covariance=c)
+                se = np.array([np.nan if s is None else s for s in est.se["weights"]])
+                zs.append((est.weights - t.weights[order]) / se)
+                if len(zs) == 1:
+                    first = est
+            # each estimated class (effect order) to its nearest true class (weight and effect, Hungarian)
+            cost = (np.abs(first.weights[:, None] - t.weights[order][None, :])
+                    + np.abs(first.effects[:, None] - t.effects[order][None, :]))
+            same_order = bool(np.array_equal(linear_sum_assignment(cost)[1], np.arange(len(order))))
+            rows.append([n, r, f"{distance(np.asarray(first.extra['params'])):.1f}", f"{distance(true_point):.1f}",
+                         " / ".join(f"{w:.3f}" for w in first.weights), " / ".join(f"{z:+.1f}" for z in zs[0]),
+                         " / ".join(f"{z:+.1f}" for z in zs[1]), " / ".join(f"{e:.3f}" for e in first.effects),
+                         same_order])
+    return rows
+
+
 MIXED = Design.from_dict({
     "name": "mixed-indicators", "latent": {"name": "U", "classes": 3},
     "variables": {**{f"A{i}": {"type": "categorical", "categories": 2} for i in range(6)},
@@ -130,7 +243,8 @@ def main(argv=None) -> int:
     ap.add_argument("--quick", action="store_true", help="2 data sets at n = 1e4 (CI smoke test)")
     ap.add_argument("--runs", type=int, default=200, help="data sets per n (default 200)")
     ap.add_argument("--budget", type=float, default=300.0, help="seconds per n (default 300)")
-    ap.add_argument("--only", nargs="*", choices=["coverage", "stepmix"], help="run only these sections")
+    ap.add_argument("--only", nargs="*", choices=["coverage", "stepmix", "diagnosis", "normal"],
+                    help="run only these sections (default: coverage and stepmix)")
     ap.add_argument("--sizes", type=int, nargs="*", default=[10_000, 100_000], help="stepmix: row counts")
     args = ap.parse_args(argv)
     for section in args.only or ["coverage", "stepmix"]:
@@ -140,6 +254,16 @@ def main(argv=None) -> int:
             rows, columns = coverage(ns, runs, args.budget), COLUMNS
             cmd = "python benchmarks/bench_continuous.py --only coverage" + (
                 " --quick" if args.quick else f" --runs {args.runs} --budget {args.budget:g}")
+        elif section == "normal":
+            n, runs = (2_000, 2) if args.quick else (5_000, args.runs)
+            rows, columns = normal_coverage(n, runs, args.budget), NORMAL_COLUMNS
+            cmd = "python benchmarks/bench_continuous.py --only normal" + (
+                " --quick" if args.quick else f" --runs {args.runs} --budget {args.budget:g}")
+        elif section == "diagnosis":
+            ns, runs = ([10_000], 1) if args.quick else ([10_000, 200_000], min(args.runs, 8))
+            rows, columns = diagnosis(ns, runs), DIAGNOSIS_COLUMNS
+            cmd = "python benchmarks/bench_continuous.py --only diagnosis" + (
+                " --quick" if args.quick else f" --runs {min(args.runs, 8)}")
         else:
             try:
                 import stepmix  # noqa: F401

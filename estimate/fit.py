@@ -122,7 +122,8 @@ def compile_estimator(p: Placement, estimator: str = "auto", method: str = "penc
         if not categorical:
             from .normal_mle import compile_normal_mle
 
-            return "mle", compile_normal_mle(p, starts=starts, seed=seed, max_starts=max_starts)
+            return "mle", compile_normal_mle(p, starts=starts, seed=seed, max_starts=max_starts, interval=interval,
+                                             ci_level=ci_level)
         from .mle import compile_mle
 
         return "mle", compile_mle(p, starts=starts, seed=seed, progress=progress, max_starts=max_starts,
@@ -205,7 +206,7 @@ def fit(design: Design | str, data: Any, estimator: str = "auto", bootstrap: int
         Number of bootstrap replicates for percentile intervals (0: none; maximum likelihood then gives Wald
         intervals from its standard errors). Categorical data are resampled as multinomial draws of the
         contingency table (maximum likelihood warm-starts each replicate from the estimate); continuous data by
-        resampling rows.
+        resampling rows (maximum likelihood with normal variables warm-starts each from the estimate too).
     seed : int or numpy.random.Generator
     starts : int
         Random starts of maximum likelihood per batch, besides the constructive estimate. Batches follow until the
@@ -301,9 +302,6 @@ def fit(design: Design | str, data: Any, estimator: str = "auto", bootstrap: int
         what = "minimum distance" if name == "md" else "maximum likelihood with normal variables"
         raise DataError(f"sampling weights are not supported by {what} (its efficient weighting and standard "
                         "errors assume unweighted rows); weights work with all-categorical designs")
-    if normal and bootstrap:
-        raise DataError("bootstrap is not available for maximum likelihood with normal variables; its intervals "
-                        "come from the observed information (bootstrap=0)")
     stats = sufficient_stats(design, data, columns=columns, keep_rows=bool(bootstrap) or name == "md" or normal,
                              missing=missing, weights=weights)
     if not stats.dense and name == "md":
@@ -348,7 +346,7 @@ def fit(design: Design | str, data: Any, estimator: str = "auto", bootstrap: int
     if name != "mle" and stats.complete is not None and stats.complete < stats.n:
         result.warnings.append(f"{name} uses the {stats.complete:,} complete rows of {stats.n:,} (rows with a "
                                "missing answer are left out); maximum likelihood (estimator='mle') uses every row")
-    if name != "mle":  # maximum likelihood says so itself, with what it does about it
+    if name != "mle" or normal:  # the categorical likelihood says so itself, with what it does about it
         result.warnings += [w for v in design.variables if v.categorical
                             for w in [unobserved_categories(v.name, stats.marginal((v.name,)), v.labels)] if w]
     if bootstrap:
@@ -406,8 +404,11 @@ def _bootstrap(stats: SufficientStats, mo: Moments, run, B: int, rng: np.random.
     estimate) climbs every replicate at once from the estimate on the observed patterns (mle.bootstrap); the
     other estimators rerun ``run`` on multinomial draws of the table (categorical) or resampled rows."""
     design, n = stats.design, stats.n
-    if mle is not None:
-        from .mle import bootstrap
+    if mle is not None:  # the categorical likelihood on its patterns, or the normal one on resampled rows
+        if "normal_mle" in mle.extra:
+            from .normal_mle import bootstrap
+        else:
+            from .mle import bootstrap
 
         reps, notes = bootstrap(mle, B, rng, progress)
         keep = ~np.all(np.isnan(reps), axis=1)

@@ -206,15 +206,27 @@ def _entry_name(i: int, k: int) -> str:
 
 def _modes_and_intervals(est: Estimate, fit: MLEFit, identified: dict, order: np.ndarray, interval: str,
                          level: float) -> None:
-    """The local modes near the best (``est.modes``) and the intervals of ``est.vector()`` (``est.intervals``):
-    profile-likelihood (over the modes) or Wald on a range-respecting scale, for identified targets only."""
-    lik, design, k = fit.likelihood, fit.design, fit.likelihood.k
+    """The local modes near the best and the intervals of ``est.vector()`` of a categorical likelihood."""
+    lik = fit.likelihood
     values = quantity_map(lik, order)
     modes = find_modes(fit, level)
+    report_modes_and_intervals(est, fit.design, modes, [values(lik.point_of(m.state))[0] for m in modes], identified,
+                               interval, level, lambda which: profile_intervals(fit, values, which, modes, level))
+
+
+def report_modes_and_intervals(est: Estimate, design: Design, modes: list, mode_vectors: list[np.ndarray],
+                               identified: dict, interval: str, level: float, profile) -> None:
+    """The local modes near the best (``est.modes``) and the intervals of ``est.vector()`` (``est.intervals``):
+    profile-likelihood (over the modes) or Wald on a range-respecting scale, for identified targets only.
+
+    ``modes`` (best first) and ``mode_vectors``, each mode's ``Estimate.vector()`` (classes matched to the best's
+    report order); ``profile(which) -> (intervals, failures)`` searches the profile-likelihood intervals of the
+    entries ``which`` (:func:`mixid.estimate.likelihood.profile.region_extremes`).
+    """
+    k = design.classes
     causal = design.causal
     est.modes = []
-    for mode in modes:
-        vals, _ = values(lik.point_of(mode.state))
+    for mode, vals in zip(modes, mode_vectors):
         entry = {"loglik": mode.loglik, "delta": mode.delta}
         if causal:
             by_effect = np.argsort(vals[3 + k:], kind="stable")
@@ -230,7 +242,7 @@ def _modes_and_intervals(est: Estimate, fit: MLEFit, identified: dict, order: np
     which = [i for i, g in enumerate(groups) if g is not None and identified.get(g, False)]
     if len(modes) > 1:
         spread = [i for i in which if se[i] is not None and
-                  max(abs(values(lik.point_of(m.state))[0][i] - vec[i]) for m in modes[1:]) > se[i]]
+                  max(abs(v[i] - vec[i]) for v in mode_vectors[1:]) > se[i]]
         if spread:
             est.warnings.append(f"{len(modes)} local maxima lie within {modes[-1].delta:.3g} of the best "
                                 f"log-likelihood (the likelihood-ratio test does not tell them apart) and "
@@ -239,7 +251,7 @@ def _modes_and_intervals(est: Estimate, fit: MLEFit, identified: dict, order: np
     est.intervals = [None] * len(vec)
     est.interval_kind = interval
     if interval == "profile":
-        found, failures = profile_intervals(fit, values, which, modes, level)
+        found, _ = profile(which)
         for i, ci in zip(which, found):
             est.intervals[i] = ci
         failed = [_entry_name(i, k) for i, ci in zip(which, found) if ci is None]

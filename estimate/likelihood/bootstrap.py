@@ -54,10 +54,21 @@ def match_classes(lik: Likelihood, reference: np.ndarray, x: np.ndarray) -> np.n
     >>> bool(np.allclose(match_classes(lik, x, swapped), x))
     True
     """
-    A, B = class_profiles(lik, reference), class_profiles(lik, x)
-    cost = ((A[:, None, :] - B[None, :, :]) ** 2).sum(axis=2)
+    return permute_classes(lik, x, match_order(class_profiles(lik, reference), class_profiles(lik, x)))
+
+
+def match_order(reference: np.ndarray, profiles: np.ndarray) -> np.ndarray:
+    """The permutation ``perm`` of the classes of ``profiles`` (one row per class) that brings them closest to
+    ``reference``'s (summed squared differences; Hungarian algorithm): class ``perm[u]`` is relabelled ``u``.
+
+    Examples
+    --------
+    >>> match_order(np.array([[0.1, 0.9], [0.8, 0.2]]), np.array([[0.7, 0.3], [0.2, 0.8]]))
+    array([1, 0])
+    """
+    cost = ((reference[:, None, :] - profiles[None, :, :]) ** 2).sum(axis=2)
     _, cols = linear_sum_assignment(cost)
-    return permute_classes(lik, x, cols)
+    return cols
 
 
 def replicate_vectors(fit: MLEFit, order: np.ndarray, B: int, rng: np.random.Generator, progress=None

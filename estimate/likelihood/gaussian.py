@@ -42,6 +42,11 @@ class Rows:
     centre: np.ndarray
     scale: np.ndarray
 
+    def take(self, idx: np.ndarray) -> Rows:
+        """The rows ``idx`` (a resample), standardised as these are (same centre and scale)."""
+        return Rows(len(idx), self.onehot[idx], [y[idx] for y in self.normal_values],
+                    [pa[idx] for pa in self.normal_parents], self.centre, self.scale)
+
 
 @dataclass
 class Params:
@@ -59,6 +64,7 @@ class GaussianFit:
     starts_at_best: int
     start_lliks: list[float] = field(default_factory=list)
     floored: list[str] = field(default_factory=list)
+    states: list[Params] = field(default_factory=list)  # every start's maximum, aligned with start_lliks
 
 
 class MixedLikelihood:
@@ -175,7 +181,7 @@ class MixedLikelihood:
             x0, x1, x2 = self.free(th), self.free(th1), self.free(th2)
             r, v = x1 - x0, x2 - 2 * x1 + x0
             new_th, new_R, new = th2, R2, ll2
-            if np.any(v):
+            if np.sqrt(v @ v) > 0:  # (v @ v can underflow to 0 while v is not)
                 alpha = -np.sqrt(r @ r) / np.sqrt(v @ v)
                 if alpha < -1:
                     xs = x0 - 2 * alpha * r + alpha**2 * v
@@ -212,7 +218,7 @@ class MixedLikelihood:
         """EM from ``initial`` and batches of ``starts`` random starts until the best log-likelihood is reached by
         ``replicate`` starts (relative ``rel``) or ``max_starts`` have run."""
         cap = max(max_starts or 200, starts)
-        best, lliks, floored = None, [], []
+        best, lliks, floored, states = None, [], [], []
         queue = list(initial or [])
         while len(lliks) < cap:
             batch = queue or [self.random_start(rows, rng) for _ in range(min(starts, cap - len(lliks)))]
@@ -220,15 +226,51 @@ class MixedLikelihood:
             for th0 in batch:
                 th, ll, fl = self.em(th0, rows)
                 lliks.append(ll)
+                states.append(th)
                 if best is None or ll > best[1]:
                     best, floored = (th, ll), fl
             at_best = sum(ll >= best[1] - rel * max(1.0, abs(best[1])) for ll in lliks)
             if at_best >= replicate or not starts:
                 break
         at_best = sum(ll >= best[1] - rel * max(1.0, abs(best[1])) for ll in lliks)
-        return GaussianFit(best[0], best[1], len(lliks), int(at_best), lliks, floored)
+        return GaussianFit(best[0], best[1], len(lliks), int(at_best), lliks, floored, states)
 
     # ------------------------------------------------------------------ parameters: free vector, model point
+    def class_profiles(self, th: Params) -> np.ndarray:
+        """One row per class: its weight, tables, means and variance (standardised), for matching classes."""
+        parts = [th.pi[:, None]] + [np.moveaxis(t, 1, 0).reshape(self.k, -1) for t in th.tables]
+        parts += [m.T for m in th.means] + [v[:, None] for v in th.variances]
+        return np.concatenate(parts, axis=1)
+
+    def permute(self, th: Params, perm: np.ndarray) -> Params:
+        """The parameters with class ``perm[u]`` relabelled ``u``."""
+        return Params(th.pi[perm], [t[:, perm] for t in th.tables], [m[:, perm] for m in th.means],
+                      [v[perm] for v in th.variances])
+
+    def bounds(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The parameter space of the free vector: (lower, upper, rows, limits) with lower <= x <= upper and
+        rows @ x <= limits (probabilities in [0, 1], every implied last category >= 0, variances at least
+        ``VARIANCE_FLOOR``, means free)."""
+        k, blocks = self.k, [(0, self.k - 1)]
+        d = (k - 1 + sum(self.q[v.name] * k * (v.dim - 1) for v in self.cat)
+             + sum(self.q[v.name] * k + (1 if shared else k) for v, shared in zip(self.nor, self.shared)))
+        lower, upper = np.full(d, -np.inf), np.full(d, np.inf)
+        at = k - 1
+        for v in self.cat:
+            q, c = self.q[v.name], v.dim
+            blocks += [(at + r * (c - 1), c - 1) for r in range(q * k)]
+            at += q * k * (c - 1)
+        lower[:at], upper[:at] = 0.0, 1.0
+        for v, shared in zip(self.nor, self.shared):
+            at += self.q[v.name] * k
+            size = 1 if shared else k
+            lower[at:at + size] = VARIANCE_FLOOR
+            at += size
+        rows = np.zeros((len(blocks), d))
+        for i, (start, size) in enumerate(blocks):
+            rows[i, start:start + size] = 1.0
+        return lower, upper, rows, np.ones(len(blocks))
+
     def in_data_units(self, th: Params, rows: Rows) -> Params:
         means = [m * s + c for m, s, c in zip(th.means, rows.scale, rows.centre)]
         return Params(th.pi, th.tables, means, [v * s**2 for v, s in zip(th.variances, rows.scale)])
@@ -279,7 +321,8 @@ class MixedLikelihood:
         th = self.unfree(x)
         R, _ = self.posterior(th, rows)
         k, mass = self.k, R.sum(axis=0)
-        parts = [mass[:-1] / th.pi[:-1] - mass[-1] / th.pi[-1]]
+        pi = np.clip(th.pi, 1e-300, None)  # a weight at 0 (a profile search on the simplex's face)
+        parts = [mass[:-1] / pi[:-1] - mass[-1] / pi[-1]]
         counts, at = rows.onehot.T @ R, 0
         for v, t in zip(self.cat, th.tables):
             q, c = self.q[v.name], v.dim

@@ -87,17 +87,39 @@ def find_modes(fit: MLEFit, level: float = 0.95) -> list[Mode]:
     """
     lik = fit.likelihood
     best = lik.state_of(fit.point)
-    modes = [Mode(best, fit.loglik, 0.0)]
     if fit.states is None or fit.weighted:  # a pseudo-likelihood (sampling weights) has no likelihood-ratio gap
-        return modes
+        return [Mode(best, fit.loglik, 0.0)]
+    return distinct_modes(best, fit.loglik, fit.states, fit.start_lliks,
+                          lambda x: matched(lik, best, _canonical(lik, x)), level)
+
+
+def distinct_modes(best: np.ndarray, loglik: float, states, lliks, relabel, level: float = 0.95,
+                   same=None) -> list[Mode]:
+    """The distinct maxima among the starts' ``states`` (with log-likelihoods ``lliks``) within chi2_1(level) / 2
+    of the best (``best``, ``loglik``), best first; ``relabel(state)`` matches a state's classes to the best's.
+    ``same(a, b)``: whether two states are one maximum (default: no parameter differs by more than
+    ``SAME_MODE``).
+
+    Examples
+    --------
+    >>> ms = distinct_modes(np.zeros(2), 0.0, [np.zeros(2), np.ones(2), 3 * np.ones(2)], [0.0, -1.0, -5.0],
+    ...                     lambda x: x)
+    >>> [m.delta for m in ms]
+    [0.0, 1.0]
+    """
+    if same is None:
+        def same(a, b):
+            return np.abs(a - b).max() <= SAME_MODE
+    modes = [Mode(best, loglik, 0.0)]
     gap = chi2.ppf(level, 1) / 2
-    for s in np.argsort(-fit.start_lliks):
-        ll = float(fit.start_lliks[s])
-        if not fit.loglik - ll <= gap:
+    lliks = np.asarray(lliks, float)
+    for s in np.argsort(-lliks):
+        ll = float(lliks[s])
+        if not loglik - ll <= gap:
             break
-        x = matched(lik, best, _canonical(lik, fit.states[s]))
-        if all(np.abs(x - m.state).max() > SAME_MODE for m in modes):
-            modes.append(Mode(x, ll, fit.loglik - ll))
+        x = relabel(states[s])
+        if not any(same(x, m.state) for m in modes):
+            modes.append(Mode(x, ll, loglik - ll))
     return modes
 
 
@@ -106,12 +128,7 @@ def quantity_map(lik: Likelihood, order: np.ndarray):
     report's order at the best maximum): ATE, E[Y(0)], E[Y(1)], weights, effects (or only the weights)."""
     design = lik.design
     if design.causal:
-        def values(point):
-            v, g = causal_quantities(design, point)
-            vals = np.concatenate([v["ate"], v["po"], v["weights"][order], v["effects"][order]])
-            grads = np.concatenate([g["ate"], g["po"], g["weights"][order], g["effects"][order]])
-            return vals, grads
-        return values
+        return lambda point: causal_vector(design, point, order)
     pi_grads = weight_gradients(lik.model)
 
     def weights(point):
@@ -120,6 +137,15 @@ def quantity_map(lik: Likelihood, order: np.ndarray):
         return (np.concatenate([np.full(3, np.nan), pi[order]]),
                 np.concatenate([np.zeros((3, d)), pi_grads[order]]))
     return weights
+
+
+def causal_vector(design, point: np.ndarray, order: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``Estimate.vector()``'s entries of a causal design at a point of its moment model, classes in ``order``:
+    (values, gradients in the point's free parameters)."""
+    v, g = causal_quantities(design, point)
+    vals = np.concatenate([v["ate"], v["po"], v["weights"][order], v["effects"][order]])
+    grads = np.concatenate([g["ate"], g["po"], g["weights"][order], g["effects"][order]])
+    return vals, grads
 
 
 class _Region:
@@ -150,43 +176,69 @@ def profile_intervals(fit: MLEFit, values, which: list[int], modes: list[Mode], 
     region, so the interval is widened to hold its value. Returns the intervals (None where a search did not
     converge, or for the entries left when ``max_seconds`` ran out) and a note per failure.
 
-    The searches run in coordinates whitened by the information at the best maximum (theta = theta_0 + L z with
-    L L' the inverse information, each direction's scale capped at 1, the width of a probability), where the
-    likelihood region is close to a ball of radius sqrt(q): a well-conditioned problem for SLSQP.
+    The free parameters of the categorical likelihood are probabilities: each in [0, 1], and every row's implied
+    last category (1 minus its siblings) at least 0. See :func:`region_extremes`.
     """
     lik = fit.likelihood
     region = _Region(lik, fit.data)
-    floor = fit.loglik - chi2.ppf(level, 1) / 2
     d = lik.model.n_params
     info = fit.information if fit.information is not None else np.eye(d)
-    w, V = np.linalg.eigh((info + info.T) / 2)
+    return region_extremes(region, values, which, [lik.point_of(m.state) for m in modes], fit.loglik, info,
+                           np.zeros(d), np.ones(d), region.last, np.ones(len(region.last)), level, max_seconds)
+
+
+def region_extremes(loglik, values, which: list[int], starts: list[np.ndarray], best: float, information: np.ndarray,
+                    lower: np.ndarray, upper: np.ndarray, rows: np.ndarray, limits: np.ndarray, level: float = 0.95,
+                    max_seconds: float = PROFILE_SECONDS) -> tuple[list[list[float] | None], list[str]]:
+    """Likelihood-ratio intervals on any likelihood: for each entry j of ``values(theta) -> (values, gradients)``
+    in ``which``, the smallest and the largest value over the region {theta : loglik(theta) >= best - q / 2}
+    within the parameter space ``lower <= theta <= upper``, ``rows @ theta <= limits`` (bounds may be infinite).
+
+    ``loglik(theta) -> (log-likelihood, score)``; ``starts``: the modes in the region, the best first (each is a
+    point of the region, so the interval holds its value). The searches run in coordinates whitened by
+    ``information`` at the best (theta = theta_0 + L z with L L' its inverse, each direction's scale capped at 1),
+    where the region is close to a ball of radius sqrt(q): a well-conditioned problem for SLSQP. Returns the
+    intervals (None where a search did not converge or ``max_seconds`` ran out) and a note per failure.
+
+    Examples
+    --------
+    >>> ll = lambda t: (float(-0.5 * t @ t), -t)  # a standard normal log-likelihood in two parameters
+    >>> ci, _ = region_extremes(ll, lambda t: (t, np.eye(2)), [0], [np.zeros(2)], 0.0, np.eye(2),
+    ...                         np.full(2, -np.inf), np.full(2, np.inf), np.zeros((0, 2)), np.zeros(0))
+    >>> [round(v, 3) for v in ci[0]]
+    [-1.96, 1.96]
+    """
+    floor = best - chi2.ppf(level, 1) / 2
+    d = len(starts[0])
+    w, V = np.linalg.eigh((information + information.T) / 2)
     L = V * np.minimum(1.0 / np.sqrt(np.maximum(w, 1e-300)), 1.0)
-    values = _cached(values)
-    starts = [lik.point_of(m.state) for m in modes]
+    values, loglik = _cached(values), _cached(loglik)
+    low, high = np.isfinite(lower), np.isfinite(upper)
 
     def search(theta0: np.ndarray, j: int, sign: float, maxiter: int):
         """The most extreme value of entry j (smallest for sign 1, largest for -1) reached in the region from
         theta0, and whether the search converged (None when it ended outside the region)."""
         def at(z):
-            return np.clip(theta0 + L @ z, 0.0, 1.0)
+            return np.clip(theta0 + L @ z, lower, upper)  # a search step may graze the space's faces
 
-        box = np.concatenate([L, -L, -region.last @ L])  # theta >= 0, theta <= 1, last categories >= 0
-        edge = np.concatenate([theta0, 1.0 - theta0, 1.0 - region.last @ theta0])
-        constraints = [{"type": "ineq", "fun": lambda z: region(at(z))[0] - floor,
-                        "jac": lambda z: region(at(z))[1] @ L},
+        box = np.concatenate([L[low], -L[high], -rows @ L])  # theta >= lower, theta <= upper, rows @ theta <= limits
+        edge = np.concatenate([theta0[low] - lower[low], upper[high] - theta0[high], limits - rows @ theta0])
+        constraints = [{"type": "ineq", "fun": lambda z: loglik(at(z))[0] - floor,
+                        "jac": lambda z: loglik(at(z))[1] @ L},
                        {"type": "ineq", "fun": lambda z: edge + box @ z, "jac": lambda z: box}]
         # Scaled so that the Lagrangian's Hessian is near the identity (SLSQP's first guess) and started at the
         # quadratic model's end (the Wald end in these coordinates): a few steps refine it.
         slope = values(theta0)[1][j] @ L
         norm = float(np.linalg.norm(slope))
-        scale = np.sqrt(2 * (region(theta0)[0] - floor)) / norm if norm > 0 else 1.0
+        scale = np.sqrt(2 * (loglik(theta0)[0] - floor)) / norm if norm > 0 else 1.0
         z0 = -sign * scale * slope if norm > 0 else np.zeros(d)
-        z0 *= min(1.0, 1.0 / max(1e-300, float(np.max(-(box @ z0) / np.maximum(edge, 1e-12)))))  # inside the box
+        if len(box):  # inside the box
+            z0 *= min(1.0, 1.0 / max(1e-300, float(np.max(-(box @ z0) / np.maximum(edge, 1e-12)))))
         res = scipy.optimize.minimize(lambda z: sign * scale * values(at(z))[0][j], z0,
                                       jac=lambda z: sign * scale * values(at(z))[1][j] @ L, method="SLSQP",
                                       constraints=constraints, options={"maxiter": maxiter, "ftol": PRECISION * scale})
         theta = at(res.x)
-        inside = region(theta)[0] >= floor - 1e-3 and (region.last @ theta <= 1 + 1e-8).all()
+        inside = loglik(theta)[0] >= floor - 1e-3 and (rows @ theta <= limits + 1e-8).all()
         return (values(theta)[0][j] if inside else None), bool(inside and res.status == 0), res.message
 
     out: list[list[float] | None] = []
