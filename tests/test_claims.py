@@ -61,8 +61,8 @@ def _values(paths) -> list[float]:
 
 
 def _sources(cells: list[str], command: str) -> list[Path]:
-    """The results files a benchmarks/README row rests on: those it names (``results/x.md``) and those its
-    command writes (``bench_NAME.py --only a b`` writes ``NAME_a*``; ``--quick`` runs write ``*_quick``)."""
+    """The results files a benchmarks/README row rests on: those it names (a results path in any cell) and those
+    its command writes (``bench_NAME.py --only a b`` writes ``NAME_a*``; ``--quick`` runs write ``*_quick``)."""
     named = {m for cell in cells for m in re.findall(r"results/([\w.-]+?)\.(?:md|csv|json|png)", cell)}
     script = re.search(r"bench_(\w+)\.py", command)
     prefixes = []
