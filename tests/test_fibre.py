@@ -17,10 +17,11 @@ from mixid.cli import main
 LC = Design.latent_class
 
 
-def tight_design() -> Design:
-    """Notebook 05's design: paper-level3's graph with k = 3 and a 3-category X (23 parameters, 23 cells)."""
+def tight_design(x_categories: int = 3) -> Design:
+    """Notebook 05's design: paper-level3's graph with k = 3 and a 3-category X (23 parameters, 23 cells); with a
+    4-category X it is overdetermined (26 parameters, 31 independent cells)."""
     k3 = dataclasses.replace(Design.builtin("paper-level3"), classes=3, name="k3")
-    return dataclasses.replace(k3, variables=tuple(dataclasses.replace(v, size=3) if v.name == "X" else v
+    return dataclasses.replace(k3, variables=tuple(dataclasses.replace(v, size=x_categories) if v.name == "X" else v
                                                    for v in k3.variables))
 
 
@@ -82,10 +83,48 @@ def test_a_positive_dimensional_fibre_leaves_the_ate_undecided():
     assert "does not decide" in f.statement("ate")
 
 
-def test_overdetermined_design_by_random_starts():
+def test_overdetermined_design_by_parameter_monodromy():
+    """m = 1 on an overdetermined design (9 parameters, 11 independent cells): only the base orbit exists, so the
+    loops have nothing to carry and every quiet round rests on converged random starts (three per round)."""
     f = count_fibre(LC({"A": 2, "B": 2, "C": 3}, classes=2), method="numeric", max_seconds=60)
-    assert f.method == "newton starts" and f.solutions == 1 and f.complete
-    assert f.details["converged_starts"] >= f.details["stable_starts"] == 60
+    assert f.method == "parameter monodromy" and f.solutions == 1 and f.complete
+    d = f.details
+    assert d["stable_loops"] == 8 and d["loop_paths"] == 0 and d["converged_starts"] >= 24
+    assert d["paths"] == d["starts"] and d["failed_paths"] == 0
+    assert f.evidence("full_mixture") == "numerical" and "parameter monodromy, " in f.evidence_note("full_mixture")
+
+
+def test_parameter_monodromy_counts_both_points_of_an_overdetermined_fibre():
+    """paper-level3's graph with k = 3 and a 4-category X (26 parameters, 31 independent cells): m = 2 over C.
+    Each point found satisfies the full overdetermined system (no spurious solutions), and the loops in parameter
+    space carry the second point around before the count is complete."""
+    design = tight_design(4)
+    f = count_fibre(design, method="numeric", max_seconds=120, samples=1)
+    assert f.method == "parameter monodromy" and f.solutions == 2 and f.complete
+    assert f.details["loop_paths"] >= 8 and f.details["stable_loops"] == 8
+    model = Model(design)
+    y = model.evaluate(f.points[0])[0]
+    for x in f.points:
+        assert np.abs(model.evaluate(x)[0] - y).max() < 1e-12
+    assert "parameter monodromy" in f.statement("full_mixture") and "loops in parameter space" in \
+        f.statement("full_mixture")
+
+
+def test_failed_parameter_paths_never_count_as_quiet(monkeypatch):
+    """Every loop in parameter space forced to fail: the second point is found by a random start, but no round
+    after it is quiet, so the count never completes."""
+    from mixid.identify.fibre import homotopy
+
+    def fail(self, x, a, b, bend):
+        self.failures += 1
+        return None
+
+    monkeypatch.setattr(homotopy.ParameterHomotopy, "track", fail)
+    f = count_fibre(tight_design(4), method="numeric", max_paths=150, max_seconds=60, samples=1)
+    d = f.details
+    assert f.method == "parameter monodromy" and f.solutions == 2 and f.complete is False
+    assert d["loop_paths"] == d["failed_paths"] > 0 and d["stable_loops"] == 0
+    assert f.one_valued["full_mixture"] is False and f.fractions == {}  # an incomplete fibre is never sampled
 
 
 def check_valid_witness(design: Design, w: dict) -> None:

@@ -43,7 +43,7 @@ from ..design import Design
 from ..errors import DesignError
 from ..model import Model
 from .exact import count_exact, engines, msolve_path, recheck_count
-from .monodromy import count_monodromy, count_starts
+from .monodromy import count_monodromy, count_parameter_monodromy
 from .result import (
     EXACT_SECONDS,
     FIBRE_PRIME,
@@ -145,7 +145,7 @@ def count_fibre(design: Design | str, *, targets: tuple[str, ...] | None = None,
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(1):  # tracking solves thousands of small systems: BLAS threads only contend
-        numeric = (count_monodromy if square else count_starts)(model, targets, seed, deadline,
+        numeric = (count_monodromy if square else count_parameter_monodromy)(model, targets, seed, deadline,
                                                                 math.inf if max_paths is None else max_paths)
         fib = numeric
         if exact is not None:  # the exact count over C; the numeric points answer the real question

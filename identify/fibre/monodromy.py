@@ -1,4 +1,5 @@
-"""The numerical engines: monodromy loops (square designs) and random complex starts (overdetermined ones)."""
+"""The numerical engines: monodromy in the space of right-hand sides (square designs) and in the model's own
+parameters (overdetermined designs)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ import time
 import numpy as np
 
 from ..model import Model
-from .result import STABLE_LOOPS, Fibre, FibreBudget, relabellings
+from .homotopy import ParameterHomotopy
+from .result import STABLE_LOOPS, STARTS_PER_ROUND, Fibre, FibreBudget, relabellings
 from .system import FastMap, Orbits, follow, refine, target_values
 
 
@@ -39,8 +41,7 @@ class Tracker:
     def segment(self, x: np.ndarray, za: np.ndarray, zb: np.ndarray) -> np.ndarray | None:
         """Follow one solution from z = za to z = zb: RK4 predictor on dx/ds = J^-1 dz, Newton corrector."""
         dz = zb - za
-        return follow(x, lambda y, _: self._slope(y, dz), self.G, lambda s: za + s * dz, np.linalg.solve,
-                      self.deadline)
+        return follow(x, lambda y, _: self._slope(y, dz), self.G, lambda s: za + s * dz, self.deadline)
 
     def loop(self, x: np.ndarray, z: np.ndarray, via: list[np.ndarray]) -> np.ndarray | None:
         for a, b in itertools.pairwise([z, *via, z]):
@@ -123,12 +124,24 @@ def _levenberg_marquardt(F: FastMap, x: np.ndarray, y: np.ndarray, iterations: i
     return x if cost < 1e-20 else None
 
 
-def count_starts(model: Model, targets: tuple[str, ...], seed: int, deadline: float, max_paths: float = math.inf,
-            stable: int = 60) -> Fibre:
-    """Fibre points of an overdetermined design from random complex starts (Levenberg-Marquardt), probabilistic.
+def count_parameter_monodromy(model: Model, targets: tuple[str, ...], seed: int, deadline: float,
+                              max_paths: float = math.inf, stable: int = STABLE_LOOPS,
+                              starts_per_round: int = STARTS_PER_ROUND) -> Fibre:
+    """Count the fibre of an overdetermined design by monodromy in its own parameters (numerical).
 
-    Squaring an overdetermined system up for monodromy adds many spurious solutions; Newton on the full system
-    converges only to true fibre points. Stops after ``stable`` converged starts in a row without a new orbit.
+    Squaring an overdetermined system up (as :func:`count_monodromy` does) adds spurious solutions, often far more
+    than the fibre has points. Here the base parameter point theta* itself moves, along closed loops theta* ->
+    theta_1 -> theta_2 -> theta* with complex bends (:class:`~.homotopy.ParameterHomotopy`): the law F(theta(t))
+    stays in the image of the map, every tracked point stays a true fibre point (Gauss-Newton corrector on the
+    full system), and the loops permute the fibre of theta*.
+
+    The loops permute the *other* points among themselves (theta* itself, and its relabellings, ride along the
+    loop), so they need a first one: each round also runs random complex starts of damped Gauss-Newton on
+    F(x) = F(theta*) until ``starts_per_round`` converge (one once a loop has points to carry). A round is quiet
+    only when its starts converged to known points and every loop path succeeded without finding a new one; a
+    failed path never counts as quiet. The count is ``complete`` after ``stable`` quiet rounds in a row; a budget
+    (``deadline``, or ``max_paths`` starts and continued paths together) that runs out first leaves it a lower
+    bound.
     """
     rng = np.random.default_rng(seed)
     start = time.monotonic()
@@ -136,24 +149,57 @@ def count_starts(model: Model, targets: tuple[str, ...], seed: int, deadline: fl
     F = FastMap(model)
     y = F(base)[0]
     orbits = Orbits(model, rng)
-    found, tried, converged, since_new, complete = [base], 0, 0, 0, True
-    while since_new < stable:
-        if time.monotonic() > deadline or tried >= max_paths:
-            complete = False
-            break
-        tried += 1
-        x0 = model.random_point(rng) + 0.3j * rng.normal(size=model.n_params)
-        x = _levenberg_marquardt(F, x0.astype(complex), y)
-        x = None if x is None else refine(model, x, y)
-        if x is None:
-            continue
-        converged += 1
-        since_new += 1
-        if not any(orbits.same(x, f) for f in found):
-            found.append(x)
-            since_new = 0
-    details = {"starts": tried, "converged_starts": converged, "stable_starts": since_new, "seed": seed}
-    return _finish(model, targets, orbits, found, complete, "newton starts", details, start)
+    homotopy = ParameterHomotopy(model, rng, deadline)
+    known = [base]  # one point per orbit, the base first
+    rounds = quiet = paths = starts = converged = loop_paths = 0
+    complete = True
+
+    def spend():
+        nonlocal paths
+        if paths >= max_paths or time.monotonic() > deadline:
+            raise FibreBudget
+        paths += 1
+
+    def add(x) -> bool:
+        if any(orbits.same(x, f) for f in known):
+            return False
+        known.append(x)
+        return True
+
+    try:
+        while quiet < stable:
+            rounds += 1
+            new = failed = False
+            hits = 0
+            # random starts: the only way to a first point besides theta* (the loops cannot leave its orbit)
+            while hits < (starts_per_round if len(known) == 1 else 1):
+                spend()
+                starts += 1
+                x0 = model.random_point(rng) + 0.3j * rng.normal(size=model.n_params)
+                x = _levenberg_marquardt(F, x0.astype(complex), y)
+                x = None if x is None else refine(model, x, y)
+                if x is not None:
+                    hits += 1
+                    converged += 1
+                    new |= add(x)
+            if len(known) > 1:  # one loop in parameter space for every other known point
+                stops = [base] + [model.random_point(rng).astype(complex) for _ in range(2)]
+                bends = [homotopy.detour(a, b) for a, b in zip(stops, stops[1:] + stops[:1])]
+                for x in list(known[1:]):
+                    spend()
+                    loop_paths += 1
+                    end = homotopy.loop(x, stops, bends)
+                    end = None if end is None else refine(model, end, y)
+                    if end is None:
+                        failed = True
+                    else:
+                        new |= add(end)
+            quiet = 0 if failed or new else quiet + 1
+    except FibreBudget:
+        complete = False
+    details = {"loops": rounds, "stable_loops": quiet, "paths": paths, "loop_paths": loop_paths,
+               "failed_paths": homotopy.failures, "starts": starts, "converged_starts": converged, "seed": seed}
+    return _finish(model, targets, orbits, known, complete, "parameter monodromy", details, start)
 
 
 def _finish(model: Model, targets: tuple[str, ...], orbits: Orbits, found: list, complete: bool, method: str,
