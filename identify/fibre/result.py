@@ -14,6 +14,9 @@ MSOLVE_MAX_PARAMS = 40  # above this Groebner bases of these systems rarely fini
 MAX_PARAMS = 60  # "too large for a global check": the monodromy's cost grows with n^3 per step and with m
 GLOBAL_SECONDS = 120.0  # default budget of an explicit global check
 EXACT_SECONDS = 30.0  # in "auto", the Groebner engine's share before monodromy takes over
+# ... for a square design, whose monodromy is the reliable one: the square designs msolve counts at all take a
+# second or two (3x3x3 with 3 classes: 1.6 s), while 2x2x2x3 with 4 classes runs past five minutes
+SQUARE_EXACT_SECONDS = 10.0
 STABLE_LOOPS = 8  # monodromy stops after this many loops without a new orbit
 STARTS_PER_ROUND = 3  # parameter monodromy: converged random starts per round (the loops need a first point)
 WITNESS_DIGITS = 50
