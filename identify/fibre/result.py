@@ -98,9 +98,9 @@ class Fibre:
             return (f"by monodromy ({d.get('loops', 0)} loops, the last {d.get('stable_loops', 0)} quiet: every "
                     f"path succeeded and none found a new point; {d.get('failed_paths', 0)} failed paths)")
         return (f"by parameter monodromy ({d.get('loops', 0)} rounds of random starts and loops in parameter space, "
-                f"the last {d.get('stable_loops', 0)} quiet: every start converged to a known point, every path "
-                f"succeeded and none found a new point; {d.get('starts', 0)} starts, {d.get('loop_paths', 0)} loop "
-                f"paths, {d.get('failed_paths', 0)} failed)")
+                f"the last {d.get('stable_loops', 0)} quiet: their starts converged, every path succeeded and none "
+                f"found a new point; {d.get('starts', 0)} starts, {d.get('loop_paths', 0)} loop paths, "
+                f"{d.get('failed_paths', 0)} failed)")
 
     def evidence_note(self, target: str) -> str:
         """What the evidence rests on, in a few words (e.g. ``monodromy, 40 loops``)."""
