@@ -185,6 +185,16 @@ class PairedStarts:
         return None if x is None else (theta0, x)
 
 
+def _polished(model: Model, homotopy: ParameterHomotopy, x: np.ndarray | None, y: np.ndarray) -> np.ndarray | None:
+    """A tracked endpoint refined on the full system, None (a failed path, counted) unless an isolated fibre point."""
+    if x is None:
+        return None
+    x = refine(model, x, y)
+    if x is None:
+        homotopy.failures += 1
+    return x
+
+
 def count_parameter_monodromy(model: Model, targets: tuple[str, ...], seed: int, deadline: float,
                               max_paths: float = math.inf, stable: int = STABLE_LOOPS,
                               starts_per_round: int = STARTS_PER_ROUND) -> Fibre:
@@ -264,8 +274,7 @@ def count_parameter_monodromy(model: Model, targets: tuple[str, ...], seed: int,
                     continue
                 spend()
                 carried += 1
-                x = homotopy.track(x, theta0, base, homotopy.detour(theta0, base))
-                x = None if x is None else refine(model, x, y)
+                x = _polished(model, homotopy, homotopy.track(x, theta0, base, homotopy.detour(theta0, base)), y)
                 if x is None:
                     failed = True
                 else:
@@ -276,8 +285,7 @@ def count_parameter_monodromy(model: Model, targets: tuple[str, ...], seed: int,
                 for x in list(known[1:]):
                     spend()
                     loop_paths += 1
-                    end = homotopy.loop(x, stops, bends)
-                    end = None if end is None else refine(model, end, y)
+                    end = _polished(model, homotopy, homotopy.loop(x, stops, bends), y)
                     if end is None:
                         failed = True
                     else:
