@@ -5,7 +5,7 @@
 * ``probabilistic``: exact arithmetic at random points, wrong with probability at most ``error_bound``
   (Schwartz-Zippel): the Jacobian route's ranks, and a constructive certificate that rests on any check of that
   kind (its error bounds add up).
-* ``numerical``: a floating-point search with no bound (monodromy, random starts, sampled parameter points): it
+* ``numerical``: a floating-point search with no bound (monodromy of either kind, sampled parameter points): it
   may miss a point. Only exact and probabilistic evidence is a proof.
 
 An ``inconclusive`` verdict claims nothing and has no evidence (None).

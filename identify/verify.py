@@ -21,7 +21,7 @@ The checker rebuilds the design from the JSON (with the limits of a design file)
    * fibre counts: the witness re-evaluated at 50 digits (same observables; ``point_b`` real, interior and not
      ``point_a`` with the classes relabelled; the target different at the two points), and an exact count re-run
      at its point and prime when its engine is installed (else ``unchecked: engine missing``). A numerical count
-     (monodromy, random starts) is ``unchecked``: a floating-point search cannot be re-checked;
+     (monodromy, parameter monodromy) is ``unchecked``: a floating-point search cannot be re-checked;
    * every d-separation condition of the JSON, recomputed on the design's graph;
 
 2. recomputes each target's verdict, scope and evidence from the claims that held, and the level from those
@@ -1073,7 +1073,7 @@ class _Checker:
         if exact and how != f"groebner ({cert.get('engine')})":
             raise _Bad(f"an exact count is by 'groebner (<engine>)' with its engine, not {_shown(how)}")
         if not exact and (not isinstance(how, str) or how.startswith("groebner")):
-            raise _Bad(f"a numerical count names its method (monodromy, newton starts), not {_shown(how)}")
+            raise _Bad(f"a numerical count names its method (monodromy, parameter monodromy), not {_shown(how)}")
         m = cert.get("solutions")
         dimension = _int(cert.get("dimension"), "dimension", 0)
         complete = cert.get("complete")

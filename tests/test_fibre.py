@@ -17,10 +17,11 @@ from mixid.cli import main
 LC = Design.latent_class
 
 
-def tight_design() -> Design:
-    """Notebook 05's design: paper-level3's graph with k = 3 and a 3-category X (23 parameters, 23 cells)."""
+def tight_design(x_categories: int = 3) -> Design:
+    """Notebook 05's design: paper-level3's graph with k = 3 and a 3-category X (23 parameters, 23 cells); with a
+    4-category X it is overdetermined (26 parameters, 31 independent cells)."""
     k3 = dataclasses.replace(Design.builtin("paper-level3"), classes=3, name="k3")
-    return dataclasses.replace(k3, variables=tuple(dataclasses.replace(v, size=3) if v.name == "X" else v
+    return dataclasses.replace(k3, variables=tuple(dataclasses.replace(v, size=x_categories) if v.name == "X" else v
                                                    for v in k3.variables))
 
 
@@ -82,10 +83,70 @@ def test_a_positive_dimensional_fibre_leaves_the_ate_undecided():
     assert "does not decide" in f.statement("ate")
 
 
-def test_overdetermined_design_by_random_starts():
+def test_overdetermined_design_by_parameter_monodromy():
+    """m = 1 on an overdetermined design (9 parameters, 11 independent cells): only the base orbit exists, so the
+    loops have nothing to carry and every quiet round rests on converged random starts (three per round)."""
     f = count_fibre(LC({"A": 2, "B": 2, "C": 3}, classes=2), method="numeric", max_seconds=60)
-    assert f.method == "newton starts" and f.solutions == 1 and f.complete
-    assert f.details["converged_starts"] >= f.details["stable_starts"] == 60
+    assert f.method == "parameter monodromy" and f.solutions == 1 and f.complete
+    d = f.details
+    assert d["stable_loops"] == 8 and d["loop_paths"] == 0 and d["converged_starts"] >= 24
+    assert d["paths"] == d["starts"] and d["failed_paths"] == 0
+    assert f.evidence("full_mixture") == "numerical" and "parameter monodromy, " in f.evidence_note("full_mixture")
+
+
+def test_five_binary_items_with_five_classes_have_two_decompositions():
+    """The published count (Chiantini-Ottaviani-Vannieuwenhoven): 29 parameters, 31 independent cells, m = 2. No
+    complex start at the base point reaches the second decomposition; a paired start does, and the loops in
+    parameter space then carry it until the count is complete."""
+    design = LC({c: 2 for c in "ABCDE"}, classes=5)
+    f = count_fibre(design, method="numeric", max_seconds=240, samples=1)
+    assert f.method == "parameter monodromy" and f.solutions == 2 and f.complete
+    d = f.details
+    assert d["carried_starts"] >= 1 and d["loop_paths"] >= 8 and d["stable_loops"] == 8
+    model = Model(design)
+    y = model.evaluate(f.points[0])[0]
+    assert np.abs(model.evaluate(f.points[1])[0] - y).max() < 1e-12
+
+
+def test_paired_starts_reach_other_components_of_the_fibre():
+    """paper-level3's graph with k = 3 and a 4-category X: starts at conjugation-symmetric parameter points (some
+    classes in conjugate pairs, so the law is real) converge in real coordinates, and some of them to a point that
+    is not the start's base point relabelled: the first point the loops need, or one in a component no loop from
+    the known points reaches."""
+    from mixid.identify.fibre.monodromy import PairedStarts
+    from mixid.identify.fibre.system import Orbits
+
+    model = Model(tight_design(4))
+    rng = np.random.default_rng(0)
+    F = FastMap(model)
+    orbits = Orbits(model, rng)
+    paired = PairedStarts(model, F, orbits)
+    found = [r for r in (paired.start(rng) for _ in range(20)) if r is not None]
+    assert len(found) >= 2
+    others = [(theta0, x) for theta0, x in found if not orbits.same(x, theta0)]
+    assert others
+    for theta0, x in found:
+        y = F(theta0)[0]
+        assert np.abs(y.imag).max() < 1e-12  # a conjugation-symmetric point has a real law
+        assert np.abs(F(x)[0] - y).max() < 1e-12
+
+
+def test_failed_parameter_paths_never_count_as_quiet(monkeypatch):
+    """Every path in parameter space forced to fail (the loops and the carried starts): a round with a failed path
+    is never quiet, so the count never completes and no verdict rests on it."""
+    from mixid.identify.fibre import homotopy
+
+    def fail(self, x, a, b, bend):
+        self.failures += 1
+        return None
+
+    monkeypatch.setattr(homotopy.ParameterHomotopy, "track", fail)
+    f = count_fibre(tight_design(4), method="numeric", max_paths=80, max_seconds=60, samples=1)
+    d = f.details
+    assert f.method == "parameter monodromy" and f.complete is False
+    assert d["loop_paths"] + d["carried_starts"] == d["failed_paths"] > 0 and d["stable_loops"] < 8
+    assert f.one_valued["full_mixture"] is not True and f.fractions == {}  # an incomplete fibre is never sampled
+    assert f.identifiable("full_mixture") is not True
 
 
 def check_valid_witness(design: Design, w: dict) -> None:

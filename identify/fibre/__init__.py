@@ -20,11 +20,14 @@ Two engines count the fibre:
   ``groebner`` with a modulus is the fallback for small designs. The count at a random point equals the generic
   count unless the point or the prime is special, which happens with probability at most the degree of the
   relevant discriminant over p.
-* **monodromy** (numerical, probabilistic): from a random real interior point, every known fibre point is
-  continued along random loops of base points (theta* -> theta_1 -> theta_2 -> theta* in complex space); the loops
-  permute the fibre, so new orbits appear until all are found. The count is a lower bound that is reported with
-  the number of loops since the last new orbit. A second orbit is a proof (to working precision, re-checked at 50
-  digits) that the full mixture is not globally identifiable, whatever the count.
+* **monodromy** (numerical): from a random real interior point, every known fibre point is continued along random
+  loops; the loops permute the fibre, so new orbits appear until all are found. A square design loops the
+  right-hand side of F(x) = y (:func:`~.monodromy.count_monodromy`); an overdetermined one loops its own base
+  parameter point, theta* -> theta_1 -> theta_2 -> theta* in complex space, so that the law stays in the image of
+  the map and no spurious solution appears (:func:`~.monodromy.count_parameter_monodromy`, with random starts for
+  the first point the loops can carry). The count is a lower bound, complete only after eight quiet loops in a row
+  (no failed path, nothing new). A second orbit is a proof (to working precision, re-checked at 50 digits) that
+  the full mixture is not globally identifiable, whatever the count.
 
 The package's leaves: :mod:`.result` (the answer), :mod:`.exact` (Groebner), :mod:`.system` (the map at complex
 points), :mod:`.monodromy` and :mod:`.witness`, :mod:`.sampling` (valid points across the parameter space);
@@ -43,13 +46,14 @@ from ..design import Design
 from ..errors import DesignError
 from ..model import Model
 from .exact import count_exact, engines, msolve_path, recheck_count
-from .monodromy import count_monodromy, count_starts
+from .monodromy import count_monodromy, count_parameter_monodromy
 from .result import (
     EXACT_SECONDS,
     FIBRE_PRIME,
     GLOBAL_SECONDS,
     MAX_PARAMS,
     MSOLVE_MAX_PARAMS,
+    SQUARE_EXACT_SECONDS,
     STABLE_LOOPS,
     SYMPY_MAX_PARAMS,
     TARGETS,
@@ -79,13 +83,14 @@ def count_fibre(design: Design | str, *, targets: tuple[str, ...] | None = None,
     targets : tuple of str
         Among ``full_mixture``, ``mte``, ``ate`` (default: those the design defines).
     method : str
-        ``auto`` (Groebner when it is small enough for the engines installed, else monodromy), ``exact``
+        ``auto`` (Groebner when it is small enough for the engines installed, with a share of the budget, 10 s
+        at most for a square design and 30 s otherwise; then monodromy), ``exact``
         (Groebner only), or ``numeric`` (monodromy only).
     max_seconds : float
         Time budget. When it runs out the count is a lower bound (``complete`` False).
     max_paths : int, optional
         A budget of work rather than time for the numerical engines: at most this many continued paths
-        (monodromy) or random starts. Unlike ``max_seconds`` it gives the same answer on any machine.
+        and random starts (monodromy). Unlike ``max_seconds`` it gives the same answer on any machine.
     seed : int
         Seed of the random point (the exact engine's point is recorded in the certificate).
     samples : int
@@ -128,8 +133,10 @@ def count_fibre(design: Design | str, *, targets: tuple[str, ...] | None = None,
                      {t: (False if t == "full_mixture" else None) for t in targets},
                      {"jacobian_rank": n - dimension, "parameters": n, "error_bound": rank_error})
     exact = None
+    square = model.n_observables - 1 == n
     if method in ("auto", "exact") and engine is not None:
-        share = max_seconds if method == "exact" else min(max_seconds / 2, EXACT_SECONDS)
+        share = max_seconds if method == "exact" else min(max_seconds / 2,
+                                                          SQUARE_EXACT_SECONDS if square else EXACT_SECONDS)
         try:
             exact = count_exact(model, targets, engine, seed, min(deadline, time.monotonic() + share))
         except FibreBudget:
@@ -141,11 +148,10 @@ def count_fibre(design: Design | str, *, targets: tuple[str, ...] | None = None,
             return exact  # decided over C and hence over the reals (or, asked for exactly, undecided)
         if exact is not None and method == "auto" and (exact.dimension > 0 or exact.solutions is None):
             exact = None  # a degenerate component or a special point: count numerically instead
-    square = model.n_observables - 1 == n
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(1):  # tracking solves thousands of small systems: BLAS threads only contend
-        numeric = (count_monodromy if square else count_starts)(model, targets, seed, deadline,
+        numeric = (count_monodromy if square else count_parameter_monodromy)(model, targets, seed, deadline,
                                                                 math.inf if max_paths is None else max_paths)
         fib = numeric
         if exact is not None:  # the exact count over C; the numeric points answer the real question

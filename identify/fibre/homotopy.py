@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..model import Model
-from .system import FastMap, follow
+from .system import FastMap, follow, gauss_newton
 
 
 class ParameterHomotopy:
@@ -33,11 +33,6 @@ class ParameterHomotopy:
         n = len(theta_a)
         return size * (self.rng.normal(size=n) + 1j * self.rng.normal(size=n)) / 2
 
-    def _solve(self, J: np.ndarray, r: np.ndarray) -> np.ndarray:
-        """Least squares through the normal equations (J has full column rank along a good path)."""
-        JH = J.conj().T
-        return np.linalg.solve(JH @ J, JH @ r)
-
     def track(self, x: np.ndarray, theta_a: np.ndarray, theta_b: np.ndarray, bend: np.ndarray) -> np.ndarray | None:
         """The fibre point of theta_b that x (a fibre point of theta_a) continues to; None if the path failed.
 
@@ -53,9 +48,18 @@ class ParameterHomotopy:
         def slope(x, t):
             Jt = self.F(theta(t))[1]
             Jx = self.F(x)[1]
-            return self._solve(Jx, Jt @ (d + (1 - 2 * t) * bend))
+            return gauss_newton(Jx, Jt @ (d + (1 - 2 * t) * bend))
 
-        x = follow(x, slope, self.F, lambda t: self.F(theta(t))[0], self._solve, self.deadline)
+        x = follow(x, slope, self.F, lambda t: self.F(theta(t))[0], self.deadline)
         if x is None:
             self.failures += 1
+        return x
+
+    def loop(self, x: np.ndarray, stops: list[np.ndarray], bends: list[np.ndarray]) -> np.ndarray | None:
+        """Continue x along the closed path stops[0] -> stops[1] -> ... -> stops[0], one bend per leg; None if a
+        leg failed (counted once in ``failures``)."""
+        for a, b, bend in zip(stops, stops[1:] + stops[:1], bends):
+            x = self.track(x, a, b, bend)
+            if x is None:
+                return None
         return x

@@ -186,10 +186,29 @@ def interior(model: Model, x: np.ndarray) -> bool:
 
 
 
-def follow(x: np.ndarray, slope, system, target, solve, deadline: float) -> np.ndarray | None:
+def gauss_newton(J: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """The corrector's step for J dx = r: Newton for a square J, Gauss-Newton (least squares) for an
+    overdetermined one. Along a path in the image of the map an overdetermined residual vanishes at the solution,
+    so Gauss-Newton converges quadratically like Newton, and only to true solutions (no squaring up)."""
+    if J.shape[0] == J.shape[1]:
+        return np.linalg.solve(J, r)
+    JH = J.conj().T  # the normal equations: J has full column rank along a good path
+    return np.linalg.solve(JH @ J, JH @ r)
+
+
+PATH_TOL = 1e-8  # the corrector's tolerance along the path (relative); the endpoint is polished further
+END_TOL = 1e-13
+
+
+def follow(x: np.ndarray, slope, system, target, deadline: float, solve=gauss_newton) -> np.ndarray | None:
     """Follow a solution x(s) of system(x)[0] = target(s) from s = 0 to 1, dx/ds = slope(x, s): an RK4 predictor,
-    a three-step Newton corrector (``solve(J, r)``) and an adaptive step; None when the step collapses or a system
-    is singular. Raises FibreBudget past the deadline. The one path tracker of monodromy and the homotopy."""
+    a three-step corrector (``solve(J, r)``: Newton, or Gauss-Newton on an overdetermined system) and an adaptive
+    step; the endpoint is polished to ``END_TOL``. None when the step collapses or a system is singular. Raises
+    FibreBudget past the deadline. The one path tracker of both monodromies and the parameter homotopy.
+
+    Along the path the corrector stops at ``PATH_TOL``: demanding more near an ill-conditioned stretch only makes
+    the step collapse (a failed path) without making the endpoint any better, since the endpoint is polished.
+    """
     s, h = 0.0, 0.05
     try:
         while s < 1.0:
@@ -209,7 +228,7 @@ def follow(x: np.ndarray, slope, system, target, solve, deadline: float) -> np.n
                 guess = guess - delta
                 size = float(np.abs(delta).max())
                 first = size if first is None else first
-                if size < 1e-10 * scale:
+                if size < PATH_TOL * scale:
                     ok = True
                     break
             if ok and first < 1e-2 * scale:
@@ -220,6 +239,13 @@ def follow(x: np.ndarray, slope, system, target, solve, deadline: float) -> np.n
                 h /= 2
                 if h < 1e-8:
                     return None
+        goal = target(1.0)
+        for _ in range(4):
+            f, J = system(x)
+            delta = solve(J, f - goal)
+            x = x - delta
+            if float(np.abs(delta).max()) < END_TOL * (1 + float(np.abs(x).max())):
+                break
     except np.linalg.LinAlgError:
         return None
     return x
