@@ -22,7 +22,7 @@ import numpy as np
 from ..design import Design
 from ..errors import IdentificationError
 from ..model import Model
-from .bounds import FibreWalk, fibre_bounds
+from .bounds import SETTLE, FibreWalk, fibre_bounds
 from .homotopy import ParameterHomotopy
 from .result import GLOBAL_SECONDS, Fibre, FibreBudget
 from .system import Orbits, refine
@@ -274,9 +274,11 @@ def _bounds(model: Model, targets: CausalTargets, theta: np.ndarray, fibre: Fibr
     statement = (f"the fibre has dimension {fibre.dimension}: " +
                  (f"{', '.join(open_)} range over intervals among valid models with this law" if open_ else
                   "every target took one value along it"))
-    note = (f"SLSQP on F(theta) = F(theta*) from {len(points)} starts along the fibre (a random walk from theta*), "
-            f"{b['runs']} runs, {b['failed_runs']} ended off the constraints (the law, or the class order of a "
-            "slot); a numerical search that may miss a part of the fibre no walk reaches")
-    details = {"dimension": fibre.dimension, "starts": len(points), "runs": b["runs"], "failed_runs": b["failed_runs"],
+    note = (f"SLSQP on F(theta) = F(theta*) from up to {len(points)} starts along the fibre (a random walk from "
+            f"theta*; a target stops taking starts once {SETTLE} runs reached each of its ends, the most taken: "
+            f"{b['starts_used']}), {b['runs']} runs, {b['failed_runs']} ended off the constraints (the law, or the "
+            "class order of a slot); a numerical search that may miss a part of the fibre no walk reaches")
+    details = {"dimension": fibre.dimension, "starts": len(points), "starts_used": b["starts_used"],
+               "runs": b["runs"], "failed_runs": b["failed_runs"],
                "walk_acceptance": round(walk.accepted / max(walk.proposed, 1), 3)}
     return IdentifiedSet("bounds", False, True, statement, note, ate, weights, effects, [], details)
