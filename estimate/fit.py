@@ -327,8 +327,8 @@ def fit(design: Design | str, data: Any, estimator: str = "auto", bootstrap: int
         if result.identified_set is not None and points is not None:  # the set's own sampling spread
             from .identified_set import over_replicates
 
-            result.identified_set["bootstrap"], notes = over_replicates(p, points, result.identified_set["kind"],
-                                                                        ci_level, progress)
+            result.identified_set["bootstrap"], notes = over_replicates(
+                p, points, result.identified_set["kind"], ci_level, progress, estimate=est.extra["params"])
             result.warnings += notes
     return result
 

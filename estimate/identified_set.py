@@ -53,7 +53,8 @@ def at_estimate(placement: Placement, params: list[float], seed: int = 0) -> tup
 
 
 def over_replicates(placement: Placement, points: np.ndarray, kind: str, level: float = 0.95, progress=None,
-                    max_seconds: float = BOOTSTRAP_SECONDS) -> tuple[dict, list[str]]:
+                    max_seconds: float = BOOTSTRAP_SECONDS, estimate: list[float] | None = None
+                    ) -> tuple[dict, list[str]]:
     """The identified set at every bootstrap replicate (rows of ``points``: free parameters, model order) and
     what they say together, with the warnings it leaves.
 
@@ -63,7 +64,9 @@ def over_replicates(placement: Placement, points: np.ndarray, kind: str, level: 
     intervals (at ``level``) of the lower and of the upper bound over replicates, and ``low`` / ``high`` the
     outer interval they give (the lower bound's lower quantile, the upper bound's upper quantile). Replicates
     whose set could not be computed (a singular point of the map, the time budget) are counted in ``failed`` by
-    reason, and replicates whose set may miss points in ``incomplete``: none is dropped silently.
+    reason, and replicates whose set may miss points in ``incomplete``: none is dropped silently. For a finite
+    fibre, the fitted parameters ``estimate`` (when given, and when every path reached them) are where each
+    replicate's set is continued from: a short path from a nearby law instead of one from the check's base point.
 
     Examples
     --------
@@ -80,6 +83,13 @@ def over_replicates(placement: Placement, points: np.ndarray, kind: str, level: 
     design = placement.design
     model = Model(design)
     names = [p.name for p in model.params]
+    fibre = placement.fibre
+    if kind == "points" and estimate is not None and fibre is not None:
+        try:
+            here = identified_set(design, dict(zip(names, map(float, estimate))), fibre=fibre, max_seconds=SECONDS)
+            fibre = here.fibre_here or fibre
+        except MixidError:
+            pass  # the replicates start from the check's base point
     sets, failed, incomplete = [], Counter(), 0
     for b, x in enumerate(track(list(points), progress, "identified sets")):
         left = max_seconds - (time.monotonic() - started)
@@ -87,7 +97,7 @@ def over_replicates(placement: Placement, points: np.ndarray, kind: str, level: 
             failed["time budget of the bootstrap's sets spent"] += 1
             continue
         try:
-            found = identified_set(design, dict(zip(names, map(float, x))), fibre=placement.fibre, seed=b,
+            found = identified_set(design, dict(zip(names, map(float, x))), fibre=fibre, seed=b,
                                    max_seconds=min(SECONDS, left))
         except MixidError as exc:
             failed[str(exc)] += 1

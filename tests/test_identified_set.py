@@ -325,3 +325,18 @@ def test_points_over_replicates_is_the_union(tight):
     sizes = [len(s.points) for s in sets]
     assert out["valid_models"] == {str(m): sizes.count(m) for m in sorted(set(sizes))}
     assert "level" not in out
+
+
+def test_a_set_continues_from_a_nearby_point(tight):
+    """A complete finite set keeps its whole complex fibre (the point first): continued from there to a nearby
+    point (as a bootstrap replicate is), it gives the set that the count's base point gives."""
+    design, p = tight
+    params = random_params(design, seed=0)
+    here = identified_set(design, params, fibre=p.fibre, seed=0).fibre_here
+    assert here is not None and len(here.points) == p.fibre.solutions
+    assert np.allclose(here.points[0], [params[q.name] for q in Model(design).params])
+    near = {name: 0.98 * v + 0.01 for name, v in params.items()}  # every row still sums to at most 1
+    far, short = (identified_set(design, near, fibre=f, seed=1) for f in (p.fibre, here))
+    assert short.complete and far.complete
+    assert short.ate["values"] == pytest.approx(far.ate["values"], abs=1e-9)
+    assert len(short.points) == len(far.points)
