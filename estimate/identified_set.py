@@ -22,6 +22,9 @@ from mixid.identify.fibre.identified_set import identified_set
 SECONDS = 60.0
 #: Time budget of the sets at all bootstrap replicates together: replicates not reached in it are counted.
 BOOTSTRAP_SECONDS = 600.0
+#: Time budget of the set at one replicate: a path that needs longer (a replicate near a singular point) leaves
+#: that replicate's set incomplete (points) or failed (bounds), counted as such, instead of holding up the rest.
+REPLICATE_SECONDS = 10.0
 
 
 def at_estimate(placement: Placement, params: list[float], seed: int = 0) -> tuple[dict | None, list[str]]:
@@ -98,7 +101,7 @@ def over_replicates(placement: Placement, points: np.ndarray, kind: str, level: 
             continue
         try:
             found = identified_set(design, dict(zip(names, map(float, x))), fibre=fibre, seed=b,
-                                   max_seconds=min(SECONDS, left))
+                                   max_seconds=min(REPLICATE_SECONDS, left))
         except MixidError as exc:
             failed[str(exc)] += 1
             continue
