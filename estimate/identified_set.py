@@ -18,6 +18,8 @@ from mixid.identify import Model, Placement
 from mixid.identify.errors import MixidError
 from mixid.identify.fibre.identified_set import identified_set
 
+from .progress import track
+
 #: Time budget of the identified set at an estimate (the count, when it is made, and the continuation or bounds).
 SECONDS = 60.0
 #: Time budget of the sets at all bootstrap replicates together: replicates not reached in it are counted.
@@ -80,8 +82,6 @@ def over_replicates(placement: Placement, points: np.ndarray, kind: str, level: 
     >>> b["sets"], b["failed"], abs(b["ate"]["high"] - b["ate"]["low"]) < 1e-8  # the ATE is determined
     (2, {}, True)
     """
-    from mixid.estimate.progress import track
-
     started = time.monotonic()
     design = placement.design
     model = Model(design)
@@ -132,7 +132,8 @@ def over_replicates(placement: Placement, points: np.ndarray, kind: str, level: 
                      f"the other {len(sets)}")
     if incomplete:
         notes.append(f"the identified set at {incomplete} of {len(points)} bootstrap replicates may miss points "
-                     "(a continued path failed, or the fibre count is a lower bound)")
+                     "(a continued path failed or ran out of the time one replicate gets, or the fibre count is "
+                     "a lower bound)")
     return out, notes
 
 
