@@ -10,8 +10,11 @@ complex points), and paper-level4 (a 2-dimensional fibre: the MTE is bounded, th
   range those points span.
 * ``sampled``: maximum likelihood on n = 1e6 simulated rows: the set at the fit against the set at the truth
   (largest difference of any element), and the set's time against the fit's own.
+* ``bootstrap``: maximum likelihood with ``bootstrap=B`` on n = 1e5 rows: the time the replicates' sets add
+  against the fit and the bootstrap's own climb, the replicates whose set failed or is incomplete, and whether
+  the union (points) or the outer interval (bounds) holds the set at the truth.
 
-    python benchmarks/bench_identified_set.py [--quick] [--only exact sampled]
+    python benchmarks/bench_identified_set.py [--quick] [--only exact sampled bootstrap] [--designs x3 x4 level4]
 
 Writes results/identified_set[_quick].md and .json.
 """
@@ -62,10 +65,13 @@ def elements(s: dict) -> np.ndarray:
     return np.array(out)
 
 
-def exact_rows(quick: bool) -> list[dict]:
+DESIGNS = ("x3", "x4", "level4")
+
+
+def exact_rows(quick: bool, designs=DESIGNS) -> list[dict]:
     rows = []
     points = 3 if quick else 10
-    for x in (3, 4):
+    for x in [x for x in (3, 4) if f"x{x}" in designs]:
         design = k3_design(x)
         t0 = time.perf_counter()
         p = place(design, scope="global", max_seconds=300 if not quick else 120)
@@ -97,7 +103,7 @@ def exact_rows(quick: bool) -> list[dict]:
     model = Model(design)
     targets = CausalTargets(model)
     walk_points = 1000 if quick else 10_000
-    for seed in range(2 if quick else 5):
+    for seed in range(0 if "level4" not in designs else 2 if quick else 5):
         params = random_params(design, seed=seed)
         s = identified_set(design, params, seed=seed)
         walk = FibreWalk(model, parameter_point(model, params), np.random.default_rng([seed, 99]))
@@ -118,16 +124,23 @@ def exact_rows(quick: bool) -> list[dict]:
                      "effect bounds": eff, "width / walk range": f"{min(ratios):.2f}-{max(ratios):.2f}",
                      "starts reaching low/high (effects)": ", ".join(f"{r['low_starts']}/{r['high_starts']}"
                                                                      for r in s.effects),
+                     "starts used / runs": f"{s.details['starts_used']} of {s.details['starts']} / "
+                                           f"{s.details['runs']}",
                      "median seconds": round(s.seconds, 3), "max seconds": round(s.seconds, 3),
                      "walk seconds": round(walk_seconds, 1)})
         print(rows[-1], flush=True)
     return rows
 
 
-def sampled_rows(quick: bool) -> list[dict]:
+def chosen(designs) -> list[Design]:
+    return [d for key, d in (("x3", k3_design(3)), ("x4", k3_design(4)), ("level4", Design.builtin("paper-level4")))
+            if key in designs]
+
+
+def sampled_rows(quick: bool, designs=DESIGNS) -> list[dict]:
     rows = []
     n = 10**5 if quick else 10**6
-    for design in (k3_design(3), k3_design(4), Design.builtin("paper-level4")):
+    for design in chosen(designs):
         p = place(design, scope="global", max_seconds=300)
         diffs, fit_seconds, set_seconds, sizes, missing, complete = [], [], [], [], [], 0
         for seed in range(2 if quick else 5):
@@ -163,6 +176,57 @@ def sampled_rows(quick: bool) -> list[dict]:
     return rows
 
 
+def covers(outer: dict, s: dict) -> bool:
+    """The bootstrap's union / outer interval holds every element of the set at the truth (1e-9)."""
+    ranges = [outer["ate"]] + outer["mte"]["weights"] + outer["mte"]["effects"]
+    a = elements(s)
+    low = np.array([r["low"] for r in ranges])
+    high = np.array([r["high"] for r in ranges])
+    if s["kind"] == "points":  # the set's ATE values, then per class its hulls' ends
+        ate, rest = a[:len(s["ate"]["values"])], a[len(s["ate"]["values"]):].reshape(-1, 2)
+    else:
+        ate, rest = a[:2], a[2:].reshape(-1, 2)
+    ok = bool(((ate >= low[0] - 1e-9) & (ate <= high[0] + 1e-9)).all())
+    return ok and bool(((rest[:, 0] >= low[1:] - 1e-9) & (rest[:, 1] <= high[1:] + 1e-9)).all())
+
+
+def bootstrap_rows(quick: bool, designs=DESIGNS) -> list[dict]:
+    rows = []
+    n, B = 10**5, (10 if quick else 50)
+    for design in chosen(designs):
+        p = place(design, scope="global", max_seconds=300)
+        for seed in range(1 if quick else 3):
+            params = random_params(design, seed=seed, min_effect_gap=0.05)
+            exact = identified_set(design, params, fibre=p.fibre, seed=seed).to_dict()
+            data, _ = simulate(design, n, params=params, seed=seed)
+            t0 = time.perf_counter()
+            plain = fit(design, data, seed=seed, placement=p, interval="wald")
+            fit_seconds = time.perf_counter() - t0 - (plain.identified_set or {}).get("seconds", 0.0)
+            t0 = time.perf_counter()
+            r = fit(design, data, seed=seed, placement=p, interval="wald", bootstrap=B)
+            total = time.perf_counter() - t0
+            s = r.identified_set
+            row = {"design": design.name, "n": n, "B": B, "seed": seed, "fit seconds (no set)": round(fit_seconds, 2)}
+            if s is None or "bootstrap" not in s:
+                row["sets"] = next((w for w in r.warnings if "no identified set" in w), "no set at the estimate")
+                rows.append(row)
+                print(row, flush=True)
+                continue
+            b = s["bootstrap"]
+            row.update({"set at the estimate seconds": s["seconds"],
+                        "fit + bootstrap seconds (no sets)": round(total - b["seconds"] - s["seconds"], 2),
+                        "replicates' sets seconds": b["seconds"],
+                        "per replicate": round(b["seconds"] / max(b["replicates"], 1), 3),
+                        "sets / replicates": f"{b['sets']}/{b['replicates']}",
+                        "failed": "; ".join(f"{c}: {why[:60]}" for why, c in b["failed"].items()) or "0",
+                        "incomplete": b["incomplete"],
+                        "valid models per replicate": b.get("valid_models", "-"),
+                        "holds the set at the truth": covers(b, exact) if "ate" in b else None})
+            rows.append(row)
+            print(row, flush=True)
+    return rows
+
+
 def table(rows: list[dict]) -> list[str]:
     keys = list(dict.fromkeys(k for r in rows for k in r))
     return (["| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)] +
@@ -172,18 +236,28 @@ def table(rows: list[dict]) -> list[str]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--only", nargs="+", choices=["exact", "sampled"], default=["exact", "sampled"])
+    ap.add_argument("--only", nargs="+", choices=["exact", "sampled", "bootstrap"],
+                    default=["exact", "sampled", "bootstrap"])
+    ap.add_argument("--designs", nargs="+", choices=DESIGNS, default=list(DESIGNS),
+                    help="k = 3 with a 3- or 4-category X, paper-level4")
     args = ap.parse_args()
-    out = {"machine": machine_info(), "load": load_average()}
-    lines = [f"# identified set ({out['machine']}; {out['load']})", ""]
+    out = {"machine": machine_info(), "load": load_average(), "designs": args.designs}
+    lines = [f"# identified set ({out['machine']}; {out['load']}; designs {', '.join(args.designs)})", ""]
     if "exact" in args.only:
-        out["exact"] = exact_rows(args.quick)
+        out["exact"] = exact_rows(args.quick, args.designs)
         lines += ["## exact population law", ""] + table(out["exact"]) + [""]
     if "sampled" in args.only:
-        out["sampled"] = sampled_rows(args.quick)
+        out["sampled"] = sampled_rows(args.quick, args.designs)
         lines += ["## at a maximum-likelihood fit", ""] + table(out["sampled"]) + [""]
+    if "bootstrap" in args.only:
+        out["bootstrap"] = bootstrap_rows(args.quick, args.designs)
+        lines += ["## over bootstrap replicates", ""] + table(out["bootstrap"]) + [""]
+    out["load_at_end"] = load_average()
+    lines.insert(1, out["load_at_end"].replace("at start", "at the end"))
     RESULTS.mkdir(exist_ok=True)
-    stem = "identified_set" + ("_quick" if args.quick else "") + ("" if len(args.only) == 2 else "_" + args.only[0])
+    stem = ("identified_set" + ("_quick" if args.quick else "")
+            + ("" if len(args.only) == 3 else "_" + "_".join(args.only))
+            + ("" if len(args.designs) == 3 else "_" + "_".join(args.designs)))
     (RESULTS / f"{stem}.json").write_text(json.dumps(out, indent=1, default=str))
     (RESULTS / f"{stem}.md").write_text("\n".join(lines))
     print("\n".join(lines))

@@ -350,12 +350,19 @@ def fit(design: Design | str, data: Any, estimator: str = "auto", bootstrap: int
         result.warnings += [w for v in design.variables if v.categorical
                             for w in [unobserved_categories(v.name, stats.marginal((v.name,)), v.labels)] if w]
     if bootstrap:
-        result.bootstrap, failures, notes = _bootstrap(stats, mo, replicate, bootstrap, rng, len(est.vector()),
-                                                       progress, est if name == "mle" else None)
+        result.bootstrap, failures, notes, points = _bootstrap(stats, mo, replicate, bootstrap, rng,
+                                                               len(est.vector()), progress,
+                                                               est if name == "mle" else None)
         result.warnings += notes
         if failures:
             result.warnings.append(f"{failures} of {bootstrap} bootstrap replicates failed (no estimate, or an effect "
                                    "held at a search limit) and were left out")
+        if result.identified_set is not None and points is not None:  # the set's own sampling spread
+            from .identified_set import over_replicates
+
+            result.identified_set["bootstrap"], notes = over_replicates(
+                p, points, result.identified_set["kind"], ci_level, progress, estimate=est.extra["params"])
+            result.warnings += notes
     return result
 
 
@@ -399,20 +406,24 @@ def _check_finite(name: str, est: Estimate, design: Design) -> None:
 
 
 def _bootstrap(stats: SufficientStats, mo: Moments, run, B: int, rng: np.random.Generator, width: int,
-               progress, mle: Estimate | None = None) -> tuple[np.ndarray, int, list[str]]:
-    """Replicates of the estimate (rows), how many failed, and notes. Maximum likelihood (``mle``: its
-    estimate) climbs every replicate at once from the estimate on the observed patterns (mle.bootstrap); the
-    other estimators rerun ``run`` on multinomial draws of the table (categorical) or resampled rows."""
+               progress, mle: Estimate | None = None) -> tuple[np.ndarray, int, list[str], np.ndarray | None]:
+    """Replicates of the estimate (rows), how many failed, notes, and (maximum likelihood) the kept replicates'
+    parameters. Maximum likelihood (``mle``: its estimate) climbs every replicate at once from the estimate on
+    the observed patterns (mle.bootstrap_points); the other estimators rerun ``run`` on multinomial draws of the
+    table (categorical) or resampled rows."""
     design, n = stats.design, stats.n
-    if mle is not None:  # the categorical likelihood on its patterns, or the normal one on resampled rows
-        if "normal_mle" in mle.extra:
-            from .normal_mle import bootstrap
-        else:
-            from .mle import bootstrap
+    if mle is not None and "normal_mle" in mle.extra:  # the normal likelihood on resampled rows (no set to carry)
+        from .normal_mle import bootstrap
 
         reps, notes = bootstrap(mle, B, rng, progress)
         keep = ~np.all(np.isnan(reps), axis=1)
-        return reps[keep], int((~keep).sum()), notes
+        return reps[keep], int((~keep).sum()), notes, None
+    if mle is not None:  # the categorical likelihood on its patterns
+        from .mle import bootstrap_points
+
+        reps, points, notes = bootstrap_points(mle, B, rng, progress)
+        keep = ~np.all(np.isnan(reps), axis=1)
+        return reps[keep], int((~keep).sum()), notes, points[keep]
     out = np.full((B, width), np.nan)
     if stats.categorical and stats.patterns is not None:  # observed patterns: multinomial draws of their counts
         from .data import Patterns
@@ -457,4 +468,4 @@ def _bootstrap(stats: SufficientStats, mo: Moments, run, B: int, rng: np.random.
         vec = est.vector()
         out[b, : len(vec)] = vec[:width]
     keep = ~np.all(np.isnan(out), axis=1)
-    return out[keep], failures, []
+    return out[keep], failures, [], None

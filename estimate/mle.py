@@ -358,7 +358,8 @@ def compile_mle(placement, starts: int = 10, seed=None, progress=None, max_start
 
 def bootstrap(est: Estimate, B: int, rng: np.random.Generator, progress=None) -> tuple[np.ndarray, list[str]]:
     """``B`` bootstrap replicates of ``est.vector()`` (multinomial draws of the observed patterns, each climbed
-    from the estimate, classes matched to it; see :mod:`.likelihood.bootstrap`) and the warnings they raise.
+    from the estimate, classes matched to it; see :mod:`.likelihood.bootstrap`) and the warnings they raise
+    (:func:`bootstrap_points` also gives each replicate's parameters).
 
     Examples
     --------
@@ -369,6 +370,24 @@ def bootstrap(est: Estimate, B: int, rng: np.random.Generator, progress=None) ->
     >>> reps.shape
     (20, 5)
     """
+    reps, _, notes = bootstrap_points(est, B, rng, progress)
+    return reps, notes
+
+
+def bootstrap_points(est: Estimate, B: int, rng: np.random.Generator, progress=None
+                     ) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """:func:`bootstrap`'s replicates, each replicate's free parameters (rows, model order: the ``params`` of an
+    estimate; NaN where the replicate failed) and the warnings.
+
+    Examples
+    --------
+    >>> from mixid import Design, fit, simulate
+    >>> d = Design.latent_class(list("ABCD"), classes=2)
+    >>> frame, _ = simulate(d, 1000, seed=0)
+    >>> reps, points, _ = bootstrap_points(fit(d, frame, seed=0).estimate, 5, np.random.default_rng(0))
+    >>> points.shape
+    (5, 9)
+    """
     from .likelihood.bootstrap import replicate_vectors
 
     fit: MLEFit = est.extra["mle"]
@@ -377,7 +396,7 @@ def bootstrap(est: Estimate, B: int, rng: np.random.Generator, progress=None) ->
         order = np.argsort(vals["effects"], kind="stable")
     else:
         order = np.arange(fit.likelihood.k)
-    reps, unconverged = replicate_vectors(fit, order, B, rng, progress)
+    reps, unconverged, points = replicate_vectors(fit, order, B, rng, progress)
     notes = [f"{unconverged} of {B} bootstrap replicates stopped short of the convergence tolerance (kept)"
              ] if unconverged else []
-    return reps, notes
+    return reps, points, notes

@@ -478,10 +478,27 @@ def identified_set_lines(s: dict) -> list[str]:
 
     lines = [f"identified set at the estimate ({s['kind']}, {s['evidence']}): {s['statement']}"]
     ate = ", ".join(f"{v:.4f}" for v in s["ate"]["values"]) if s["kind"] == "points" else span(s["ate"])
-    lines.append(f"  {'ATE':<20}{ate}")
+    rows = [("ATE", ate, "ate")]
     for j, (w, e) in enumerate(zip(s["mte"]["weights"], s["mte"]["effects"])):
-        lines.append(f"  {f'class {j} weight':<20}{span(w)}")
-        lines.append(f"  {f'class {j} effect':<20}{span(e)}")
+        rows += [(f"class {j} weight", span(w), ("weights", j)), (f"class {j} effect", span(e), ("effects", j))]
+    boot = s.get("bootstrap")
+    if not boot or not boot["sets"]:
+        lines += [f"  {name:<20}{value}" for name, value, _ in rows]
+    else:  # beside each target: the union of the replicates' sets, or the bounds' outer percentile interval
+        head = ("union over replicates" if boot["kind"] == "points" else
+                f"bootstrap {round(100 * boot['level'])}% outer interval")
+        width = max(len("at the estimate"), *(len(value) for _, value, _ in rows)) + 2
+        lines.append(f"  {'':<20}{'at the estimate':<{width}}{head}")
+        for name, value, key in rows:
+            r = boot["ate"] if key == "ate" else boot["mte"][key[0]][key[1]]
+            lines.append(f"  {name:<20}{value:<{width}}[{r['low']:.4f}, {r['high']:.4f}]")
+    if boot:
+        failed = "; ".join(f"{c} {why}" for why, c in boot["failed"].items())
+        counts = ", ".join(f"{c} with {m}" for m, c in boot.get("valid_models", {}).items())
+        lines.append(f"  bootstrap: the set at {boot['sets']} of {boot['replicates']} replicates in "
+                     f"{boot['seconds']:.1f} s" + (f" ({counts} valid model(s))" if counts else "")
+                     + (f"; failed: {failed}" if failed else "")
+                     + (f"; {boot['incomplete']} may miss points" if boot["incomplete"] else ""))
     return lines
 
 

@@ -301,3 +301,43 @@ def test_a_point_on_the_boundary_is_a_model_too(tight):
     found = identified_set(design, params, fibre=p.fibre, seed=0)
     check_points(design, params, found)
     assert not found.points[0]["interior"] and found.details["interior_points"] < len(found.points)
+
+
+def test_points_over_replicates_is_the_union(tight):
+    """A finite fibre: each target's range spans every replicate's set, and the replicates are counted by the
+    number of valid models they hold."""
+    from mixid.estimate.identified_set import over_replicates
+
+    design, p = tight
+    model = Model(design)
+    w = p.fibre.witnesses["ate"]
+    twin = {name: float(v) for name, v in zip(w["parameters"], w["point_a"])}  # two valid models
+    other = random_params(design, seed=0)
+    rows = np.array([[params[q.name] for q in model.params] for params in (twin, other)])
+    out, notes = over_replicates(p, rows, "points")
+    sets = [identified_set(design, twin, fibre=p.fibre, seed=0), identified_set(design, other, fibre=p.fibre, seed=1)]
+    ates = [v for s in sets for v in s.ate["values"]]
+    assert out["sets"] == 2 and out["failed"] == {} and notes == []
+    assert out["ate"]["low"] == pytest.approx(min(ates), abs=1e-9)
+    assert out["ate"]["high"] == pytest.approx(max(ates), abs=1e-9)
+    for j in range(model.k):
+        assert out["mte"]["effects"][j]["low"] == pytest.approx(min(s.effects[j]["low"] for s in sets), abs=1e-9)
+        assert out["mte"]["weights"][j]["high"] == pytest.approx(max(s.weights[j]["high"] for s in sets), abs=1e-9)
+    sizes = [len(s.points) for s in sets]
+    assert out["valid_models"] == {str(m): sizes.count(m) for m in sorted(set(sizes))}
+    assert "level" not in out
+
+
+def test_a_set_continues_from_a_nearby_point(tight):
+    """A complete finite set keeps its whole complex fibre (the point first): continued from there to a nearby
+    point (as a bootstrap replicate is), it gives the set that the count's base point gives."""
+    design, p = tight
+    params = random_params(design, seed=0)
+    here = identified_set(design, params, fibre=p.fibre, seed=0).fibre_here
+    assert here is not None and len(here.points) == p.fibre.solutions
+    assert np.allclose(here.points[0], [params[q.name] for q in Model(design).params])
+    near = {name: 0.98 * v + 0.01 for name, v in params.items()}  # every row still sums to at most 1
+    far, short = (identified_set(design, near, fibre=f, seed=1) for f in (p.fibre, here))
+    assert short.complete and far.complete
+    assert short.ate["values"] == pytest.approx(far.ate["values"], abs=1e-9)
+    assert len(short.points) == len(far.points)

@@ -58,5 +58,5 @@ def test_bootstrap_counts_clamped_replicates_as_failures():
         est.diagnostics["clamped"] = i % 2 == 1
         return est
 
-    kept, failures, notes = _bootstrap(stats, Moments.of(stats), run, 10, np.random.default_rng(0), 3, None)
+    kept, failures, notes, _ = _bootstrap(stats, Moments.of(stats), run, 10, np.random.default_rng(0), 3, None)
     assert failures == 5 and kept[:, 0].tolist() == [0.0, 2.0, 4.0, 6.0, 8.0] and notes == []

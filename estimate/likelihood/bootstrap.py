@@ -72,10 +72,11 @@ def match_order(reference: np.ndarray, profiles: np.ndarray) -> np.ndarray:
 
 
 def replicate_vectors(fit: MLEFit, order: np.ndarray, B: int, rng: np.random.Generator, progress=None
-                      ) -> tuple[np.ndarray, int]:
+                      ) -> tuple[np.ndarray, int, np.ndarray]:
     """``B`` bootstrap replicates of ``Estimate.vector()`` (the ATE, E[Y(0)], E[Y(1)], weights, effects; NaN
-    where the design has no such quantity), classes in the estimate's report ``order``; and how many replicates
-    did not converge (kept: EM only ever raises the likelihood, so they are short of their maximum, not wrong).
+    where the design has no such quantity), classes in the estimate's report ``order``; how many replicates
+    did not converge (kept: EM only ever raises the likelihood, so they are short of their maximum, not wrong);
+    and each replicate's free parameters (rows; classes matched to the estimate's; NaN rows where the vector is).
     ``progress("bootstrap", done, B)`` counts the replicates that have finished climbing, after each round.
     """
     lik, design = fit.likelihood, fit.design
@@ -104,13 +105,15 @@ def replicate_vectors(fit: MLEFit, order: np.ndarray, B: int, rng: np.random.Gen
         progress("bootstrap", B, B)
     width = 3 + lik.k * (2 if design.causal else 1)
     out = np.full((B, width), np.nan)
+    points = np.full((B, len(fit.point)), np.nan)
     for b in range(B):
         if not np.isfinite(ll[b]):
             continue
         x = match_classes(lik, reference, X[b])
+        points[b] = lik.point_of(x)
         if design.causal:
             vals, _ = causal_quantities(design, lik.point_of(x))
             out[b] = np.concatenate([vals["ate"], vals["po"], vals["weights"][order], vals["effects"][order]])
         else:
             out[b, 3:] = lik.unpack(x[None, :])[0][0][order]
-    return out, int((~converged & np.isfinite(ll)).sum())
+    return out, int((~converged & np.isfinite(ll)).sum()), points

@@ -29,6 +29,7 @@ WALK_STEP = 0.05  # the random walk's largest step along the fibre (parameters a
 FEASIBLE = 1e-8  # largest observable difference (relative to the largest observable) of a point on the fibre
 FIRST_STEP = 0.01  # length of SLSQP's first step (see FibreOptimiser.run)
 SAME_BOUND = 1e-6  # starts whose optimum is within this of the best reached the bound
+SETTLE = 3  # a bound is settled (no more starts for it) once this many runs from different starts reached it
 
 
 class FibreWalk:
@@ -151,65 +152,103 @@ def order_constraints(targets: CausalTargets, u: int, below: tuple[int, ...], ab
     return out
 
 
-def fibre_bounds(model: Model, theta: np.ndarray, starts: list[np.ndarray], deadline: float) -> dict:
+def fibre_bounds(model: Model, theta: np.ndarray, starts: list[np.ndarray], deadline: float,
+                 settle: int = SETTLE) -> dict:
     """The smallest and largest ATE, and per effect-sorted class its weight and effect, over the valid fibre of
     theta, from the given starts (valid fibre points, theta first).
 
+    Each target takes starts in order until both of its ends are *settled*: at least ``settle`` runs (from
+    different starts) reached the best value found (within ``SAME_BOUND``), and at least ``settle`` starts were
+    used; the remaining starts are left for targets that need them (all of them, when no end settles). The
+    values at the starts used count too (each start is a valid fibre point), so every range contains theta's own
+    values.
+
     Returns ``{"ate": (low, high), "weights": [(low, high)] * k, "effects": [(low, high)] * k, "runs": int,
-    "failed_runs": int}`` with :class:`Bound` ends. The values at the starts count too (each start is a valid
-    fibre point), so every range contains theta's own values.
+    "failed_runs": int, "starts_used": int}`` (``starts_used``: the most any target took) with :class:`Bound`
+    ends.
+
+    Examples
+    --------
+    >>> from mixid.identify import Design
+    >>> model = Model(Design.builtin("paper-level4"))
+    >>> theta = np.array([0.3 + 0.4 * (i % 2) + 0.01 * i for i in range(model.n_params)])
+    >>> starts = FibreWalk(model, theta, np.random.default_rng(0)).points(6, thin=10)
+    >>> b = fibre_bounds(model, theta, starts, deadline=np.inf)
+    >>> low, high = b["effects"][0]
+    >>> bool(low.value < high.value) and low.reached >= 3 and b["starts_used"] <= 6
+    True
     """
     targets = CausalTargets(model)
     opt = FibreOptimiser(model, theta, targets)
     probs = opt.probs
-    k = model.k
-    runs = failed = 0
+    count = {"runs": 0, "failed": 0, "starts": 0}
 
-    def extremes(objective, found):
-        """Add the smallest and largest value of an objective from one start (start, fun, grad, extra)."""
-        nonlocal runs, failed
-        x0, fun, grad, extra = objective
-        for side in (-1, 1):  # the smallest value minimises fun, the largest minimises -fun
-            if time.monotonic() > deadline:
-                raise FibreBudget
-            runs += 1
-            x = opt.run(fun, grad, x0, -float(side), extra)
-            if x is None:
-                failed += 1
-                continue
-            found[side].append((fun(x), probs.on_boundary(x, BOUNDARY)))
+    def reached(vals, best) -> list:
+        return [(v, b) for v, b in vals if abs(v - best) <= SAME_BOUND * (1 + abs(best))]
 
     def bound(found, side) -> Bound:
-        vals = found[side]
+        vals = found[side][0] + found[side][1]  # values at the starts, then the runs' optima
         best = min(v for v, _ in vals) if side == -1 else max(v for v, _ in vals)
-        near = [(v, b) for v, b in vals if abs(v - best) <= SAME_BOUND * (1 + abs(best))]
+        near = reached(vals, best)
         return Bound(float(best), len(near), any(b for _, b in near))
 
-    def at_starts(fun):  # every start is a valid fibre point: its value belongs to the range
-        return {side: [(fun(x), probs.on_boundary(x, BOUNDARY)) for x in starts] for side in (-1, 1)}
+    def settled(found, used: int) -> bool:
+        if used < settle:
+            return False
+        for side in (-1, 1):
+            vals = found[side][0] + found[side][1]
+            best = min(v for v, _ in vals) if side == -1 else max(v for v, _ in vals)
+            if len(reached(found[side][1], best)) < settle:
+                return False
+        return True
 
-    ate = at_starts(targets.ate)
-    for x0 in starts:
-        extremes((x0, targets.ate, targets.ate_grad, []), ate)
-    result = {"ate": (bound(ate, -1), bound(ate, 1))}
+    def search(objective_at) -> tuple[Bound, Bound]:
+        """Both ends of one target: ``objective_at(x0)`` gives (fun, grad, extra) from the start x0."""
+        found = {side: ([], []) for side in (-1, 1)}  # per side: (values at the starts, optima of runs)
+        used = 0
+        for x0 in starts:
+            fun, grad, extra = objective_at(x0)
+            on = probs.on_boundary(x0, BOUNDARY)
+            for side in (-1, 1):  # the smallest value minimises fun, the largest minimises -fun
+                found[side][0].append((fun(x0), on))
+                if time.monotonic() > deadline:
+                    raise FibreBudget
+                count["runs"] += 1
+                x = opt.run(fun, grad, x0, -float(side), extra)
+                if x is None:
+                    count["failed"] += 1
+                    continue
+                found[side][1].append((fun(x), probs.on_boundary(x, BOUNDARY)))
+            used += 1
+            if settled(found, used):
+                break
+        count["starts"] = max(count["starts"], used)
+        return bound(found, -1), bound(found, 1)
+
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1):  # thousands of tiny linear algebra calls: BLAS threads only contend
+        return _bounds_of_targets(model, targets, search, count)
+
+
+def _bounds_of_targets(model: Model, targets: CausalTargets, search, count: dict) -> dict:
+    """:func:`fibre_bounds`'s result: ``search`` bounds one target given its objective from a start."""
+    k = model.k
+    result = {"ate": search(lambda x0: (targets.ate, targets.ate_grad, []))}
     # The slot j (the class with the j-th smallest effect) from each start: the class in slot j there, held in
     # that place by order constraints. Relabelling the classes maps the fibre onto itself, so the slot's range
     # over the fibre is the range of this one class with its order, whichever class the start puts there.
-    weights, effects = [], []
-    for j in range(k):
-        w_found, e_found = {-1: [], 1: []}, {-1: [], 1: []}
-        for x0 in starts:
+    def slot(j: int, what: str):
+        def objective_at(x0):
             order = list(np.lexsort((model.weights(x0), targets.values(x0)[2])))
             u, below, above = order[j], tuple(order[:j]), tuple(order[j + 1:])
             extra = order_constraints(targets, u, below, above)
-            w_value = (x0, lambda x, u=u: float(model.weights(x)[u]), lambda x, g=targets.weight_grad[u]: g, extra)
-            e_value = (x0, lambda x, u=u: targets.effect(x, u), lambda x, u=u: targets.effect_grad(x, u), extra)
-            for side in (-1, 1):
-                w_found[side].append((w_value[1](x0), probs.on_boundary(x0, BOUNDARY)))
-                e_found[side].append((e_value[1](x0), probs.on_boundary(x0, BOUNDARY)))
-            extremes(w_value, w_found)
-            extremes(e_value, e_found)
-        weights.append((bound(w_found, -1), bound(w_found, 1)))
-        effects.append((bound(e_found, -1), bound(e_found, 1)))
-    result.update(weights=weights, effects=effects, runs=runs, failed_runs=failed)
+            if what == "weight":
+                return (lambda x: float(model.weights(x)[u])), (lambda x, g=targets.weight_grad[u]: g), extra
+            return (lambda x: targets.effect(x, u)), (lambda x: targets.effect_grad(x, u)), extra
+        return objective_at
+
+    result["weights"] = [search(slot(j, "weight")) for j in range(k)]
+    result["effects"] = [search(slot(j, "effect")) for j in range(k)]
+    result.update(runs=count["runs"], failed_runs=count["failed"], starts_used=count["starts"])
     return result

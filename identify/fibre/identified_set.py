@@ -14,6 +14,7 @@ Both are numerical (a path can fail, a search can miss a part of the fibre), and
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass, field
 
@@ -22,7 +23,7 @@ import numpy as np
 from ..design import Design
 from ..errors import IdentificationError
 from ..model import Model
-from .bounds import FibreWalk, fibre_bounds
+from .bounds import SETTLE, FibreWalk, fibre_bounds
 from .homotopy import ParameterHomotopy
 from .result import GLOBAL_SECONDS, Fibre, FibreBudget
 from .system import Orbits, refine
@@ -58,6 +59,9 @@ class IdentifiedSet:
     details: dict = field(default_factory=dict)
     seconds: float = 0.0
     evidence: str = "numerical"
+    #: ``points`` only, when every path arrived: the whole complex fibre at this point (this point first), to
+    #: continue from to a nearby point (a bootstrap replicate) along a short path; not part of the JSON.
+    fibre_here: Fibre | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict:
         out = {"kind": self.kind, "evidence": self.evidence, "evidence_note": self.evidence_note,
@@ -193,14 +197,16 @@ def _points(model: Model, targets: CausalTargets, theta: np.ndarray, fibre: Fibr
         failed, ends = (best if best is not None else (len(fibre.points), []))
         complete = fibre.complete and len(ends) == len(fibre.points) == m
     valid, n_complex, n_outside, found_theta = [], 0, 0, m == 1 and fibre.complete
-    for x in ends:
+    own = None  # the end that is theta (up to relabelling)
+    for end in ends:
+        x = end
         if float(np.abs(x.imag).max()) > REAL_TOL * (1 + float(np.abs(x).max())):
             n_complex += 1
             continue
         r = refine(model, x, y)
         x = (x if r is None else r).real
         if orbits.same(x.astype(complex), theta.astype(complex)):
-            found_theta = True
+            found_theta, own = True, end
         elif not probs.valid(x):
             n_outside += 1
         else:
@@ -234,8 +240,12 @@ def _points(model: Model, targets: CausalTargets, theta: np.ndarray, fibre: Fibr
                       if found_theta else "; the parameter point itself was not reached: the set is incomplete")
     details = {"complex_points": m, "valid_points": len(pts), "interior_points": sum(r["interior"] for r in rows),
                "complex": n_complex, "outside": n_outside, "failed_paths": failed}
+    here = None
+    if complete and own is not None:  # theta first: the parameter homotopy starts from the law of points[0]
+        rest = [x for x in ends if x is not own]
+        here = dataclasses.replace(fibre, points=[theta.astype(complex)] + rest)
     return IdentifiedSet("points", identified, complete, statement, note, {"values": ates}, weights, effects,
-                         rows, details)
+                         rows, details, fibre_here=here)
 
 
 def _distinct(values: list[float]) -> list[float]:
@@ -274,9 +284,11 @@ def _bounds(model: Model, targets: CausalTargets, theta: np.ndarray, fibre: Fibr
     statement = (f"the fibre has dimension {fibre.dimension}: " +
                  (f"{', '.join(open_)} range over intervals among valid models with this law" if open_ else
                   "every target took one value along it"))
-    note = (f"SLSQP on F(theta) = F(theta*) from {len(points)} starts along the fibre (a random walk from theta*), "
-            f"{b['runs']} runs, {b['failed_runs']} ended off the constraints (the law, or the class order of a "
-            "slot); a numerical search that may miss a part of the fibre no walk reaches")
-    details = {"dimension": fibre.dimension, "starts": len(points), "runs": b["runs"], "failed_runs": b["failed_runs"],
+    note = (f"SLSQP on F(theta) = F(theta*) from up to {len(points)} starts along the fibre (a random walk from "
+            f"theta*; a target stops taking starts once {SETTLE} runs reached each of its ends, the most taken: "
+            f"{b['starts_used']}), {b['runs']} runs, {b['failed_runs']} ended off the constraints (the law, or the "
+            "class order of a slot); a numerical search that may miss a part of the fibre no walk reaches")
+    details = {"dimension": fibre.dimension, "starts": len(points), "starts_used": b["starts_used"],
+               "runs": b["runs"], "failed_runs": b["failed_runs"],
                "walk_acceptance": round(walk.accepted / max(walk.proposed, 1), 3)}
     return IdentifiedSet("bounds", False, True, statement, note, ate, weights, effects, [], details)
