@@ -240,7 +240,7 @@ def stepmix_rows(ns, starts: int, repeats: int) -> list[list]:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="2 data sets at n = 1e4 (CI smoke test)")
+    ap.add_argument("--quick", action="store_true", help="small sizes (CI smoke test)")
     ap.add_argument("--runs", type=int, default=200, help="data sets per n (default 200)")
     ap.add_argument("--budget", type=float, default=300.0, help="seconds per n (default 300)")
     ap.add_argument("--only", nargs="*", choices=["coverage", "stepmix", "diagnosis", "normal"],
@@ -250,7 +250,7 @@ def main(argv=None) -> int:
     for section in args.only or ["coverage", "stepmix"]:
         t0, load = time.perf_counter(), load_average()
         if section == "coverage":
-            ns, runs = ([10_000], 2) if args.quick else ([10_000, 200_000], args.runs)
+            ns, runs = ([10_000], 1) if args.quick else ([10_000, 200_000], args.runs)
             rows, columns = coverage(ns, runs, args.budget), COLUMNS
             cmd = "python benchmarks/bench_continuous.py --only coverage" + (
                 " --quick" if args.quick else f" --runs {args.runs} --budget {args.budget:g}")
