@@ -26,13 +26,15 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import sys
 import time
 from pathlib import Path
 
-from mixid.identify import Design, place
-from mixid.identify.fibre import count_fibre, engines, recheck_separation, recheck_witness
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from harness import RESULTS, load_average, machine_info  # noqa: E402
+from mixid.identify import Design, place  # noqa: E402
+from mixid.identify.fibre import count_fibre, engines, recheck_separation, recheck_witness  # noqa: E402
 
-RESULTS = Path(__file__).parent / "results"
 LC = Design.latent_class
 
 
@@ -130,7 +132,8 @@ def main() -> None:
     ap.add_argument("--max-seconds", type=float, default=60.0, help="budget per count (published formats: 60 s)")
     ap.add_argument("--samples", type=int, default=60, help="parameter points sampled for identifiable_fraction")
     args = ap.parse_args()
-    out: dict = {"engines": engines()}
+    t_start, load = time.perf_counter(), load_average()
+    out: dict = {"engines": engines(), "machine": machine_info(), "load": load}
 
     out["counts"] = [count_row(n, d, m, e, args.max_seconds, args.samples) for n, d, m, e in test_designs(args.quick)]
     for r in out["counts"]:
@@ -139,8 +142,9 @@ def main() -> None:
     out["fractions"] = []
     for x in ((3,) if args.quick else (3, 4)):
         design = binary_z(x)
-        row = count_row(design.name, design, "numeric", "", max(args.max_seconds, 120.0), args.samples)
-        if not row["identifiable_fraction"] and row["complete"]:
+        budget = args.max_seconds if args.quick else max(args.max_seconds, 120.0)  # quick: a smoke run
+        row = count_row(design.name, design, "numeric", "", budget, args.samples)
+        if not row["identifiable_fraction"] and row["complete"] and not args.quick:
             # refuted at the base point already, so the count sampled nothing: measure the share all the same
             row["identifiable_fraction"], row["fraction_seconds"] = measured_fraction(design, args.samples)
         out["fractions"].append(row)
@@ -160,8 +164,12 @@ def main() -> None:
             print(name, row["m"], row["method"], row["complete"], row["seconds"], flush=True)
 
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "fibre.json").write_text(json.dumps(out, indent=1, default=str))
-    lines = ["## Counts and evidence", "",
+    stem = "fibre_quick" if args.quick else "fibre"  # a smoke run never overwrites the full results
+    (RESULTS / f"{stem}.json").write_text(json.dumps(out, indent=1, default=str))
+    command = " ".join(["python benchmarks/bench_fibre.py", *sys.argv[1:]])
+    lines = [f"# fibre{' (quick)' if args.quick else ''}", "",
+             f"{machine_info()}, {load}. `{command}` ({time.perf_counter() - t_start:.0f} s).", "",
+             "## Counts and evidence", "",
              "| design | m over C | expected | method | complete | answer (evidence) per target | valid at base "
              "| unfounded refutations | seconds |", "|---|---|---|---|---|---|---|---|---|"]
     for r in out["counts"] + out["fractions"]:
@@ -185,7 +193,7 @@ def main() -> None:
         for r in out["published"]:
             lines.append(f"| {r['design']} | {r['m']} | {r['expected']} | {r['method']} | {r['complete']} | "
                          f"{r['evidence']['full_mixture']} | {_work(r['details'])} | {r['seconds']} |")
-    (RESULTS / "fibre").with_suffix(".md").write_text("\n".join(lines) + "\n")
+    (RESULTS / f"{stem}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
 
