@@ -93,17 +93,7 @@ def face_delta(information: np.ndarray | None, face: np.ndarray | None, gradient
     A gradient outside the row space of the information (a direction the Jacobian loses) has no finite
     standard error: it is reported as ``nan`` with ``False``.
     """
-    gradients = np.atleast_2d(gradients)
-    if information is None:
-        return np.full(len(gradients), np.nan), np.zeros(len(gradients), dtype=bool)
-    B = face if face is not None else np.eye(information.shape[0])
-    info = B.T @ information @ B
-    g = gradients @ B
-    pinv = np.linalg.pinv(info, rcond=1e-10, hermitian=True)
-    back = g @ pinv @ info  # the projection of each gradient on the row space
-    seen = np.linalg.norm(back - g, axis=1) <= 1e-6 * np.maximum(np.linalg.norm(g, axis=1), 1e-300)
-    var = np.einsum("ij,jk,ik->i", g, pinv, g)
-    return np.where(seen, np.sqrt(np.maximum(var, 0.0)), np.nan), seen
+    return sandwich_delta(information, information, face, gradients)  # H^-1 H H^-1 = H^-1 on the row space
 
 
 def sandwich_delta(information: np.ndarray | None, meat: np.ndarray, face: np.ndarray | None,
@@ -127,7 +117,8 @@ def sandwich_delta(information: np.ndarray | None, meat: np.ndarray, face: np.nd
     info = B.T @ information @ B
     g = gradients @ B
     pinv = np.linalg.pinv(info, rcond=1e-10, hermitian=True)
-    seen = np.linalg.norm(g @ pinv @ info - g, axis=1) <= 1e-6 * np.maximum(np.linalg.norm(g, axis=1), 1e-300)
+    back = g @ pinv @ info  # the projection of each gradient on the row space
+    seen = np.linalg.norm(back - g, axis=1) <= 1e-6 * np.maximum(np.linalg.norm(g, axis=1), 1e-300)
     a = g @ pinv
     var = np.einsum("ij,jk,ik->i", a, B.T @ meat @ B, a)
     return np.where(seen, np.sqrt(np.maximum(var, 0.0)), np.nan), seen
