@@ -24,7 +24,7 @@ from mixid.identify.errors import DataError
 from ..data import Patterns
 from .inference import pattern_scores
 from .model import BOUNDARY, TOL, Likelihood, _Compiled, _logsumexp
-from .optimise import MAX_STARTS, REPLICATIONS, START_SECONDS, _at_best
+from .optimise import MAX_STARTS, START_SECONDS, _at_best, more_starts, unreplicated
 
 #: Accelerated EM cycles of a batch of starts before the most promising ones are run to the tolerance.
 EM_CYCLES = 50
@@ -385,23 +385,8 @@ def maximise(lik: RegressionLikelihood, data: Rows, starts: int = 10, seed=None,
     rng = as_generator(seed)
     batch = np.concatenate([np.array(initial, float).reshape(len(initial), lik.size), lik.random_states(rng, starts)])
     X, ll, conv = _climb(lik, batch, data, -np.inf)
-    stop = None
-    while True:
-        best = ll.max()
-        if _at_best(ll, best).sum() >= REPLICATIONS:
-            stop = "replicated"
-            break
-        if len(X) >= max_starts:
-            stop = f"max_starts ({max_starts})"
-            break
-        if time.perf_counter() - clock > max_seconds:
-            stop = f"the time budget ({max_seconds:g} s)"
-            break
-        size = min(max(starts, 1), max_starts - len(X))
-        Xb, llb, convb = _climb(lik, lik.random_states(rng, size), data, best)
-        X, ll, conv = np.concatenate([X, Xb]), np.concatenate([ll, llb]), np.concatenate([conv, convb])
-        if progress is not None:
-            progress("starts", len(X), max_starts)
+    X, ll, conv, stop = more_starts(lambda size, best: _climb(lik, lik.random_states(rng, size), data, best),
+                                    X, ll, conv, starts, max_starts, max_seconds, clock, progress)
     if not np.isfinite(ll).any():
         raise DataError("latent class regression: no start reached a finite log-likelihood (every start makes an "
                         "observed row impossible)")
@@ -411,9 +396,7 @@ def maximise(lik: RegressionLikelihood, data: Rows, starts: int = 10, seed=None,
     fit = RegressionFit(lik, x, float(lik.loglik(x[None, :], data)[0]), data, len(X), int(at_best.sum()),
                         stop == "replicated", bool(conv[b]), ll)
     if stop != "replicated":
-        fit.warnings.append(f"the best log-likelihood was reached by only {int(at_best.sum())} of {len(X)} starts "
-                            f"(runs stop when {REPLICATIONS} reach it; {stop} ran out first): another seed may find "
-                            "a higher maximum; raise max_starts to make it more certain")
+        fit.warnings.append(unreplicated(int(at_best.sum()), len(X), stop))
     if not fit.converged:
         fit.warnings.append(f"the best start did not converge to the tolerance ({TOL:g} in log-likelihood); the "
                             "estimate may be off")

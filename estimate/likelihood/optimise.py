@@ -291,20 +291,10 @@ def maximise(lik: Likelihood, patterns: Patterns, starts: int = 10, seed=None, i
         lik.random_states(rng, first)
     X, ll, conv = _climb(lik, batch, data, cells, warm, -np.inf, progress)
     stop = "warm start"
-    while not warm:
-        best = ll.max()
-        if _at_best(ll, best).sum() >= REPLICATIONS:
-            stop = "replicated"
-            break
-        if len(X) >= max_starts:
-            stop = f"max_starts ({max_starts})"
-            break
-        if time.perf_counter() - clock > max_seconds:
-            stop = f"the time budget ({max_seconds:g} s)"
-            break
-        size = min(max(starts, 1), max_starts - len(X))
-        Xb, llb, convb = _climb(lik, lik.random_states(rng, size), data, cells, False, best, progress)
-        X, ll, conv = np.concatenate([X, Xb]), np.concatenate([ll, llb]), np.concatenate([conv, convb])
+    if not warm:
+        X, ll, conv, stop = more_starts(
+            lambda size, best: _climb(lik, lik.random_states(rng, size), data, cells, False, best, progress),
+            X, ll, conv, starts, max_starts, max_seconds, clock)
     total = len(X)
     best = int(np.argmax(ll))
     at_best = _at_best(ll, ll[best])
@@ -315,9 +305,7 @@ def maximise(lik: Likelihood, patterns: Patterns, starts: int = 10, seed=None, i
                  replicated=stop == "replicated", states=X, data=data)
     fit.cell_probs = np.exp(lik.log_joint(x[None, :], data)[0]).sum(axis=0)
     if not warm and stop != "replicated":
-        fit.warnings.append(f"the best log-likelihood was reached by only {int(at_best.sum())} of {total} starts "
-                            f"(runs stop when {REPLICATIONS} reach it; {stop} ran out first): another seed may find "
-                            "a higher maximum; raise max_starts to make it more certain")
+        fit.warnings.append(unreplicated(int(at_best.sum()), total, stop))
     others = [X[s] for s in np.flatnonzero(at_best) if s != best]
     gaps = [_class_gap(lik, o, x) for o in others]
     if gaps and max(gaps) > 1e-3:
@@ -340,6 +328,33 @@ def maximise(lik: Likelihood, patterns: Patterns, starts: int = 10, seed=None, i
         fit.meat = (scores.T * patterns.squares) @ scores
         fit.information_kind += " (sandwich)"
     return fit
+
+
+def more_starts(climb, X: np.ndarray, ll: np.ndarray, conv: np.ndarray, starts: int, max_starts: int,
+                max_seconds: float, clock: float, progress=None) -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:
+    """The replication rule shared by the likelihoods: batches of ``starts`` random starts (``climb(size, best)``
+    draws and climbs one) after the states ``X`` (log-likelihoods ``ll``, converged flags ``conv``) until
+    ``REPLICATIONS`` starts reach the best, ``max_starts`` have run or ``max_seconds`` have passed since ``clock``.
+    Returns every start's state, log-likelihood and flag, and why the runs stopped ("replicated" or the limit)."""
+    while True:
+        best = ll.max()
+        if _at_best(ll, best).sum() >= REPLICATIONS:
+            return X, ll, conv, "replicated"
+        if len(X) >= max_starts:
+            return X, ll, conv, f"max_starts ({max_starts})"
+        if time.perf_counter() - clock > max_seconds:
+            return X, ll, conv, f"the time budget ({max_seconds:g} s)"
+        Xb, llb, convb = climb(min(max(starts, 1), max_starts - len(X)), best)
+        X, ll, conv = np.concatenate([X, Xb]), np.concatenate([ll, llb]), np.concatenate([conv, convb])
+        if progress is not None:
+            progress("starts", len(X), max_starts)
+
+
+def unreplicated(at_best: int, total: int, stop: str) -> str:
+    """The warning of a best maximum that too few starts reached before a limit stopped the runs."""
+    return (f"the best log-likelihood was reached by only {at_best} of {total} starts (runs stop when "
+            f"{REPLICATIONS} reach it; {stop} ran out first): another seed may find a higher maximum; raise "
+            "max_starts to make it more certain")
 
 
 def _at_best(ll: np.ndarray, best: float) -> np.ndarray:
