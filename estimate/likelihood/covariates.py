@@ -23,7 +23,7 @@ from mixid.identify.errors import DataError
 
 from ..data import Patterns
 from .inference import pattern_scores
-from .model import BOUNDARY, TOL, Likelihood, _Compiled, _logsumexp
+from .model import BOUNDARY, TOL, Likelihood, _Compiled, _logsumexp, squarem
 from .optimise import MAX_STARTS, START_SECONDS, _at_best, more_starts, unreplicated
 
 #: Accelerated EM cycles of a batch of starts before the most promising ones are run to the tolerance.
@@ -205,40 +205,15 @@ class RegressionLikelihood:
         """Maximise from every state of the batch by SQUAREM-accelerated EM: (states, log-likelihoods,
         converged flags). An extrapolation that leaves the tables' simplex or lowers the likelihood falls back to
         plain EM, so the likelihood never decreases."""
-        S, c = len(X), self.n_coefficients
-        active = np.ones(S, dtype=bool)
-        ll_prev = np.full(S, -np.inf)
-        step_max = np.ones(S)
-        for _ in range(max_iter):
-            X1, ll0 = self.em_step(X, data)
-            X2, _ = self.em_step(X1, data)
-            r = X1 - X
-            v = X2 - X1 - r
-            with np.errstate(invalid="ignore", divide="ignore"):
-                alpha = np.linalg.norm(r, axis=1) / np.linalg.norm(v, axis=1)
-            alpha = np.clip(np.where(np.isfinite(alpha), alpha, 1.0), 1.0, step_max)
-            for _ in range(8):
-                Xp = X + 2 * alpha[:, None] * r + alpha[:, None] ** 2 * v
-                bad = ((Xp[:, c:] < 0) | (Xp[:, c:] > 1)).any(axis=1) & (alpha > 1)
-                if not bad.any():
-                    break
-                alpha = np.where(bad, (alpha + 1) / 2, alpha)
-            Xp = np.where(((Xp[:, c:] < 0) | (Xp[:, c:] > 1)).any(axis=1)[:, None], X2, Xp)
-            Xp[:, c:] = self.lik.normalise(np.concatenate([np.ones((S, self.k)), Xp[:, c:]], axis=1))[:, self.k:]
-            with np.errstate(invalid="ignore", divide="ignore"):  # a wild extrapolation gives NaN: rejected below
-                X3, llp = self.em_step(Xp, data)
-                ok = llp >= ll0 - 1e-12 * np.abs(ll0)
-            at_cap = alpha >= step_max
-            step_max = np.where(ok & at_cap, 4 * step_max, np.where(~ok & at_cap, np.maximum(1, step_max / 4),
-                                                                     step_max))
-            X = np.where((active & ok)[:, None], X3, np.where(active[:, None], X2, X))
-            with np.errstate(invalid="ignore"):
-                done = ~np.isfinite(ll0) | (np.abs(ll0 - ll_prev) < tol)
-            ll_prev = np.where(active, ll0, ll_prev)
-            active &= ~done
-            if not active.any():
-                break
-        return X, self.loglik(X, data), ~active
+        c = self.n_coefficients
+
+        def normalise(Xp):  # the tables' rows back on their simplices (the coefficients are free)
+            Xp = Xp.copy()
+            Xp[:, c:] = self.lik.normalise(np.concatenate([np.ones((len(Xp), self.k)), Xp[:, c:]], axis=1))[:, self.k:]
+            return Xp
+
+        X, converged = squarem(self.em_step, X, data, tol, max_iter, bounded=slice(c, None), normalise=normalise)
+        return X, self.loglik(X, data), converged
 
     # ------------------------------------------------------------------------------ information
     def coordinates(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -32,6 +32,49 @@ BOUNDARY = 1e-6
 LIVE = 1e-12
 
 
+
+def squarem(em_step, X: np.ndarray, data, tol: float, max_iter: int, bounded: slice = slice(None),
+            normalise=None) -> tuple[np.ndarray, np.ndarray]:
+    """SQUAREM-accelerated EM from every state of the batch ``X`` (``em_step(X, data)`` -> (next states, their
+    log-likelihoods before the step)): the states and whether each converged (log-likelihood change below
+    ``tol``). An extrapolation whose ``bounded`` coordinates leave [0, 1] steps back towards plain EM, and one
+    that lowers the likelihood falls back to EM, so the likelihood never decreases; ``normalise(Xp)`` puts an
+    extrapolated batch back on its simplices when the coordinates are not the free ones."""
+    S = len(X)
+    active = np.ones(S, dtype=bool)
+    ll_prev = np.full(S, -np.inf)
+    step_max = np.ones(S)  # SQUAREM's adaptive cap on the extrapolation length (R package SQUAREM: mstep 4)
+    for _ in range(max_iter):
+        X1, ll0 = em_step(X, data)
+        X2, _ = em_step(X1, data)
+        r = X1 - X
+        v = X2 - X1 - r
+        with np.errstate(invalid="ignore", divide="ignore"):
+            alpha = np.linalg.norm(r, axis=1) / np.linalg.norm(v, axis=1)
+        alpha = np.clip(np.where(np.isfinite(alpha), alpha, 1.0), 1.0, step_max)
+        for _ in range(8):  # step back towards plain EM while the extrapolation leaves the simplex
+            Xp = X + 2 * alpha[:, None] * r + alpha[:, None] ** 2 * v
+            bad = ((Xp[:, bounded] < 0) | (Xp[:, bounded] > 1)).any(axis=1) & (alpha > 1)
+            if not bad.any():
+                break
+            alpha = np.where(bad, (alpha + 1) / 2, alpha)
+        Xp = np.where(((Xp[:, bounded] < 0) | (Xp[:, bounded] > 1)).any(axis=1)[:, None], X2, Xp)
+        if normalise is not None:
+            Xp = normalise(Xp)
+        with np.errstate(invalid="ignore", divide="ignore"):  # a wild extrapolation gives NaN: rejected below
+            X3, llp = em_step(Xp, data)
+            ok = llp >= ll0 - 1e-12 * np.abs(ll0)  # SQUAREM keeps EM's monotonicity or falls back to EM
+        at_cap = alpha >= step_max
+        step_max = np.where(ok & at_cap, 4 * step_max, np.where(~ok & at_cap, np.maximum(1, step_max / 4), step_max))
+        X = np.where((active & ok)[:, None], X3, np.where(active[:, None], X2, X))
+        with np.errstate(invalid="ignore"):  # a start at -inf (a seen pattern made impossible) leaves the batch
+            done = ~np.isfinite(ll0) | (np.abs(ll0 - ll_prev) < tol)
+        ll_prev = np.where(active, ll0, ll_prev)
+        active &= ~done
+        if not active.any():
+            break
+    return X, ~active
+
 class Likelihood:
     """The latent class likelihood of a design, compiled once: tables, their codes and pattern indices.
 
@@ -199,39 +242,9 @@ class Likelihood:
     def squarem(self, X: np.ndarray, data: _Compiled, tol: float = TOL, max_iter: int = 5000
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Maximise from every state of the batch: (states, log-likelihoods, converged flags)."""
-        S = len(X)
-        active = np.ones(S, dtype=bool)
-        ll_prev = np.full(S, -np.inf)
-        step_max = np.ones(S)  # SQUAREM's adaptive cap on the extrapolation length (R package SQUAREM: mstep 4)
-        for _ in range(max_iter):
-            X1, ll0 = self.em_step(X, data)
-            X2, _ = self.em_step(X1, data)
-            r = X1 - X
-            v = X2 - X1 - r
-            with np.errstate(invalid="ignore", divide="ignore"):
-                alpha = np.linalg.norm(r, axis=1) / np.linalg.norm(v, axis=1)
-            alpha = np.clip(np.where(np.isfinite(alpha), alpha, 1.0), 1.0, step_max)
-            for _ in range(8):  # step back towards plain EM while the extrapolation leaves the simplex
-                Xp = X + 2 * alpha[:, None] * r + alpha[:, None] ** 2 * v
-                bad = ((Xp < 0) | (Xp > 1)).any(axis=1) & (alpha > 1)
-                if not bad.any():
-                    break
-                alpha = np.where(bad, (alpha + 1) / 2, alpha)
-            Xp = np.where(((Xp < 0) | (Xp > 1)).any(axis=1)[:, None], X2, Xp)
-            X3, llp = self.em_step(Xp, data)
-            ok = llp >= ll0 - 1e-12 * np.abs(ll0)  # SQUAREM keeps EM's monotonicity or falls back to EM
-            at_cap = alpha >= step_max
-            step_max = np.where(ok & at_cap, 4 * step_max, np.where(~ok & at_cap, np.maximum(1, step_max / 4),
-                                                                     step_max))
-            X = np.where((active & ok)[:, None], X3, np.where(active[:, None], X2, X))
-            with np.errstate(invalid="ignore"):  # a start at -inf (a seen pattern made impossible) leaves the batch
-                done = ~np.isfinite(ll0) | (np.abs(ll0 - ll_prev) < tol)
-            ll_prev = np.where(active, ll0, ll_prev)
-            active &= ~done
-            if not active.any():
-                break
+        X, converged = squarem(self.em_step, X, data, tol, max_iter)
         _, ll = self.posterior(X, data)
-        return X, ll, ~active
+        return X, ll, converged
 
     # ------------------------------------------------------------------------ Fisher scoring
     def cell_probs(self, point: np.ndarray) -> np.ndarray:
