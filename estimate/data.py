@@ -67,6 +67,8 @@ class SufficientStats:
     # weighted categorical designs: the tables of rows and of squared weights (``sums`` holds the weighted counts)
     row_table: np.ndarray | None = field(default=None, repr=False)
     square_table: np.ndarray | None = field(default=None, repr=False)
+    # continuous columns: (smallest, largest) value over the complete rows, which bound every class mean
+    ranges: dict[str, tuple[float, float]] | None = None
 
     @property
     def dense(self) -> bool:
@@ -723,7 +725,8 @@ def _stats_of(design: Design, n: int, tables: list, notes: list[str], incomplete
               tally: WeightTally | None) -> SufficientStats:
     """The statistics of [sums, rows, squares] tables and the incomplete rows' patterns (with the weights'
     report when there are weights)."""
-    stats = SufficientStats(design, n, tables[0], notes=notes, incomplete=_merge(incomplete, cell_dims(design)))
+    stats = SufficientStats(design, n, tables[0], notes=notes, incomplete=_merge(incomplete, cell_dims(design)),
+                            ranges=tables[3])
     if tally is not None:
         stats.weights = tally.report()
         stats.row_table, stats.square_table = tables[1], tables[2]
@@ -885,16 +888,32 @@ def _raw_chunks(design: Design, data: Any, cmap: dict[str, str], chunksize: int,
 
 
 def _tables(design: Design, cols: Mapping[str, np.ndarray], weights: np.ndarray | None) -> list:
-    """[sums, rows, squares] of one chunk: the (weighted) sums of :func:`chunk_sums`; with weights on a
-    categorical design also the tables of rows and of squared weights (else None)."""
+    """[sums, rows, squares, ranges] of one chunk: the (weighted) sums of :func:`chunk_sums`; with weights on a
+    categorical design also the tables of rows and of squared weights (else None); the (min, max) of each
+    continuous column over the complete rows (None without continuous columns or complete rows)."""
     sums = chunk_sums(design, cols, weights)
+    ranges = _ranges(design, cols)
     if weights is None or not all(v.categorical for v in design.variables):
-        return [sums, None, None]
-    return [sums, chunk_sums(design, cols), chunk_sums(design, cols, weights * weights)]
+        return [sums, None, None, ranges]
+    return [sums, chunk_sums(design, cols), chunk_sums(design, cols, weights * weights), ranges]
+
+
+def _ranges(design: Design, cols: Mapping[str, np.ndarray]) -> dict[str, tuple[float, float]] | None:
+    """(min, max) of each continuous column over the complete rows, or None."""
+    cont = [v.name for v in design.variables if not v.categorical]
+    mask = complete_rows(design, cols)
+    if not cont or (mask is not None and not mask.any()) or not len(cols[cont[0]]):
+        return None
+    return {v: (float(np.min(c)), float(np.max(c))) for v in cont
+            for c in [cols[v] if mask is None else cols[v][mask]]}
 
 
 def _add_tables(total: list | None, part: list) -> list:
-    return part if total is None else [None if a is None else a + b for a, b in zip(total, part)]
+    if total is None:
+        return part
+    a, b = total[3], part[3]
+    ranges = a if b is None else b if a is None else {v: (min(a[v][0], b[v][0]), max(a[v][1], b[v][1])) for v in a}
+    return [None if x is None else x + y for x, y in zip(total[:3], part[:3])] + [ranges]
 
 
 def _accumulate(design: Design, chunks: Iterable[Mapping[str, np.ndarray]], cmap: dict[str, str],

@@ -109,10 +109,11 @@ def disagreements(name: str, constructive: Estimate, efficient: Estimate, bound:
     return out
 
 
-def compile_efficient(placement, starts: int = 10, seed=None):
+def compile_efficient(placement, starts: int = 10, seed=None, ci_level: float = 0.95, interval: str = "profile"):
     """Minimum distance with efficient weights, started from the certified constructive estimate.
 
-    ``run(mo, covariance=None, standard_errors=True, initial=None)`` as :func:`mixid.estimate.md.compile_md`;
+    ``run(mo, covariance=None, standard_errors=True, initial=None, ranges=None)`` as
+    :func:`mixid.estimate.md.compile_md`;
     the estimate's ``diagnostics["constructive"]`` holds the constructive estimate (its name, ATE, weights,
     effects). A bootstrap replicate (``standard_errors=False``) warm-starts from ``initial`` when given.
 
@@ -132,16 +133,17 @@ def compile_efficient(placement, starts: int = 10, seed=None):
     (True, 'spo')
     """
     model = Model(placement.design)
-    md = compile_md(placement, starts=starts, seed=seed)
+    md = compile_md(placement, starts=starts, seed=seed, ci_level=ci_level, interval=interval)
     rng = as_generator(seed)
 
     def run(mo, covariance: np.ndarray | None = None, standard_errors: bool = True,
-            initial: list[np.ndarray] | None = None) -> Estimate:
+            initial: list[np.ndarray] | None = None, ranges: dict | None = None) -> Estimate:
         if initial is not None:  # a bootstrap replicate: climb from the estimate only (as maximum likelihood)
-            return md(mo, covariance=covariance, standard_errors=standard_errors, initial=initial, random_starts=0)
+            return md(mo, covariance=covariance, standard_errors=standard_errors, initial=initial, random_starts=0,
+                      ranges=ranges)
         name, cons, notes = constructive_estimate(placement, mo)
         points = constructive_points(model, cons, mo, rng, CONSTRUCTIVE_STARTS) if cons is not None else []
-        est = md(mo, covariance=covariance, standard_errors=standard_errors, initial=points)
+        est = md(mo, covariance=covariance, standard_errors=standard_errors, initial=points, ranges=ranges)
         est.warnings += notes + list(cons.warnings if cons is not None else [])
         if cons is not None:
             est.diagnostics["constructive"] = {

@@ -100,7 +100,7 @@ def compile_estimator(p: Placement, estimator: str = "auto", method: str = "penc
         elif identifiable:  # continuous variables: efficient minimum distance, started from the constructive formula
             from .efficient import compile_efficient
 
-            return "md", compile_efficient(p, starts=starts, seed=seed)
+            return "md", compile_efficient(p, starts=starts, seed=seed, ci_level=ci_level, interval=interval)
         elif causal and methods["mte"] == "spo":  # a constructive target without a proof of any scope
             estimator = "spo"
         elif causal and methods["full_mixture"].startswith("kruskal") and categorical:
@@ -133,7 +133,7 @@ def compile_estimator(p: Placement, estimator: str = "auto", method: str = "penc
             raise IdentificationError("md: the class is observed; use adjustment")
         from .md import compile_md
 
-        return "md", compile_md(p, starts=starts, seed=seed, ci_level=ci_level)
+        return "md", compile_md(p, starts=starts, seed=seed, ci_level=ci_level, interval=interval)
     if not causal and estimator in ("spo", "proximal", "cp"):
         raise IdentificationError(f"{estimator}: design '{d.name}' has no treatment and outcome; its mixture is "
                                   "estimated by mle")
@@ -229,7 +229,9 @@ def fit(design: Design | str, data: Any, estimator: str = "auto", bootstrap: int
     interval : {"profile", "wald"}
         Intervals of maximum likelihood without a bootstrap: ``profile`` (likelihood-ratio intervals, over every
         local maximum within chi2_1 / 2 of the best) or ``wald`` (estimate +- z se on the logit of the quantity's
-        position in its range). Minimum distance gives Wald intervals.
+        position in its range). Minimum distance (designs with continuous variables) reads ``profile`` as its
+        distance-metric intervals: every value psi with n (min_{g = psi} Q - Q_hat) <= chi2_1, over every
+        minimum within that distance of the best.
     missing : {"fiml", "drop"}
         Missing answers (empty cells, NA, NaN in categorical columns): ``fiml`` keeps every row and maximum
         likelihood sums over the missing answers (valid when they are missing at random); the constructive
@@ -313,9 +315,10 @@ def fit(design: Design | str, data: Any, estimator: str = "auto", bootstrap: int
             from .md import feature_covariance
 
             cov = feature_covariance(design, stats.columns) if stats.columns is not None else None
-            est = run(mo, covariance=cov)
+            est = run(mo, covariance=cov, ranges=stats.ranges)
             start = [np.asarray(est.extra["params"], float)]  # replicates warm-start at the estimate
-            replicate = lambda m: run(m, covariance=cov, standard_errors=False, initial=start)  # noqa: E731
+            replicate = lambda m: run(m, covariance=cov, standard_errors=False, initial=start,  # noqa: E731
+                                      ranges=stats.ranges)
         elif normal:  # the likelihood of normal variables needs the rows themselves
             if stats.columns is None:
                 raise DataError("mle: maximum likelihood with normal variables needs the rows in memory (a "

@@ -7,6 +7,14 @@ minimises (m_hat - m(theta))' W (m_hat - m(theta)) with the efficient weight W =
 feature products (from the rows, when they are in memory; the identity otherwise, and the result says so).
 Standard errors: (J' W J)^+ / n on the identified directions, the delta method as for maximum likelihood, and the
 same gating by the placement's verdicts. Hansen's J statistic n Q(theta_hat) tests the model's fit.
+
+Intervals (``interval="profile"``, the default) are distance-metric intervals, the minimum-distance analogue of
+the likelihood ratio: with efficient weights, n (min_{g(theta) = psi} Q(theta) - Q(theta_hat)) is asymptotically
+chi-square(1) under g = psi, so the interval holds every psi it does not reject: the range of g over the region
+{theta : n Q(theta) <= n Q(theta_hat) + q}, searched from every distinct minimum the starts reached inside it
+(:func:`mixid.estimate.likelihood.profile.region_extremes`, with -n Q / 2 in the place of the log-likelihood).
+Unlike a Wald interval it follows the criterion's shape where a class is weakly separated. ``interval="wald"``
+gives Wald intervals on a range-respecting scale.
 """
 
 from __future__ import annotations
@@ -19,9 +27,9 @@ from mixid.identify import Design, Model
 from mixid.identify.errors import DataError
 from mixid.identify.model import LAST, ONE
 
-from .intervals import quantity_ranges, wald_in_range
 from .likelihood.inference import causal_estimate, face_delta, weight_gradients
-from .mle import identification
+from .likelihood.profile import causal_vector, distinct_modes, region_extremes
+from .mle import INTERVALS, identification, report_modes_and_intervals
 
 #: A probability closer than this to 0 or 1 is on the boundary: no standard error, and held there (as in mle).
 BOUNDARY = 1e-6
@@ -76,6 +84,24 @@ def _bounds(model: Model) -> tuple[np.ndarray, np.ndarray]:
     return lo, hi
 
 
+def _mean_bounds(model: Model, lo: np.ndarray, hi: np.ndarray,
+                 ranges: dict[str, tuple[float, float]] | None) -> tuple[np.ndarray, np.ndarray]:
+    """Bounds with every class mean E[V^j | ...] of a continuous variable held inside the range of v^j over the
+    data's values of V: a class's mean lies in the convex hull of its values, and without the bound a small
+    class's mean can run off to any size while the moments barely change."""
+    if not ranges:
+        return lo, hi
+    lo, hi = lo.copy(), hi.copy()
+    for i, p in enumerate(model.params):
+        if p.variable in ranges and p.name.startswith("mu_"):
+            a, b = ranges[p.variable]
+            ends = [a ** p.category, b ** p.category] + ([0.0] if a < 0 < b else [])
+            lo[i], hi[i] = min(ends), max(ends)
+            if hi[i] - lo[i] < 1e-12 * max(1.0, abs(hi[i])):  # a constant column: nothing to bound
+                lo[i], hi[i] = -np.inf, np.inf
+    return lo, hi
+
+
 def _probability_rows(model: Model) -> list[tuple[np.ndarray, str]]:
     """Every distribution row with a dependent last category: its free codes and the last entry's name."""
     out = []
@@ -99,9 +125,10 @@ def _last_entries(model: Model, point: np.ndarray) -> np.ndarray:
 
 
 def _face(model: Model, point: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, list[str]]:
-    """Directions that keep probabilities on the boundary where they are (columns), and the names of those
-    probabilities: a free entry at 0 or 1 is held, and a row whose last category is at 0 moves only along
-    differences of its interior entries (as maximum likelihood's active set)."""
+    """Directions that keep parameters on the boundary where they are (columns), and the names of those
+    parameters: a free entry at its bound (a probability at 0 or 1, a class mean at the data's range) is held,
+    and a row whose last category is at 0 moves only along differences of its interior entries (as maximum
+    likelihood's active set)."""
     names = [p.name for p in model.params]
     bounded = np.isfinite(lo)
     at_bound = bounded & ((point < lo + BOUNDARY) | (point > hi - BOUNDARY))
@@ -124,21 +151,26 @@ def _face(model: Model, point: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tu
     return basis, held
 
 
-def compile_md(placement, starts: int = 10, seed=None, ci_level: float = 0.95):
-    """A function from moments (with ``n`` and, optionally, the rows' feature covariance) to an Estimate."""
+def compile_md(placement, starts: int = 10, seed=None, ci_level: float = 0.95, interval: str = "profile"):
+    """A function from moments (with ``n`` and, optionally, the rows' feature covariance) to an Estimate, with
+    distance-metric (``profile``) or Wald intervals."""
     from .result import Estimate
     from .simulate import as_generator
 
     if isinstance(starts, bool) or not isinstance(starts, (int, np.integer)) or starts < 1:
         raise DataError(f"starts must be a positive integer, got {starts!r}")
+    if interval not in INTERVALS:
+        raise DataError(f"unknown interval {interval!r} (choose from {', '.join(INTERVALS)})")
     design = placement.design
     model = Model(design)
     rng = as_generator(seed)
     lo, hi = _bounds(model)
 
     def run(mo, covariance: np.ndarray | None = None, standard_errors: bool = True,
-            initial: list[np.ndarray] | None = None, random_starts: int | None = None):
-        """``initial``: points climbed before the random starts (``random_starts``, default ``starts``)."""
+            initial: list[np.ndarray] | None = None, random_starts: int | None = None,
+            ranges: dict[str, tuple[float, float]] | None = None):
+        """``initial``: points climbed before the random starts (``random_starts``, default ``starts``);
+        ``ranges``: each continuous column's (min, max) in the data, which bound its class means."""
         target = np.asarray(mo.tensor, float).ravel()
         n = float(mo.n) if getattr(mo, "n", None) else 1.0
         warnings: list[str] = []
@@ -166,21 +198,31 @@ def compile_md(placement, starts: int = 10, seed=None, ci_level: float = 0.95):
             return np.concatenate([-L @ model.evaluate(x)[1], scale * np.where(negative, tail_jac, 0.0)])
 
         best = None
-        given = [np.clip(np.asarray(x, float), lo, hi) for x in (initial or [])]
+        low, high = _mean_bounds(model, lo, hi, ranges)
+        given = [_inside(np.asarray(x, float), low, high) for x in (initial or [])]
         randoms = starts if random_starts is None else random_starts
-        for x0 in given + [np.clip(model.random_point(rng), lo, hi) for _ in range(randoms)]:
-            sol = scipy.optimize.least_squares(residual, x0, jac=jac, bounds=(lo, hi), method="trf",
+        solutions = []
+        for x0 in given + [_inside(model.random_point(rng), low, high) for _ in range(randoms)]:
+            sol = scipy.optimize.least_squares(residual, x0, jac=jac, bounds=(low, high), method="trf",
                                                x_scale="jac", ftol=1e-12, xtol=1e-12, gtol=1e-12)
+            solutions.append(sol)
             if best is None or sol.cost < best.cost - 1e-15:
                 best = sol
         point = _onto_simplex(model, best.x)
         r = L @ (target - model.evaluate(point)[0])
         objective = float(r @ r)  # Q(theta_hat)
-        face, held = _face(model, point, lo, hi)
+        face, held = _face(model, point, low, high)
+        means = [h for h in held if h.startswith("mu_")]
+        held = [h for h in held if not h.startswith("mu_")]
         if held:
             warnings.append(f"{len(held)} estimated probabilities lie on the boundary (0 or 1): "
                             f"{', '.join(held[:8])}{' ...' if len(held) > 8 else ''}; they get no standard error "
                             "and the others' standard errors are conditional on them")
+        if means:
+            warnings.append(f"{len(means)} class means sit at the edge of their column's range in the data: "
+                            f"{', '.join(means[:8])}{' ...' if len(means) > 8 else ''}; the data do not place "
+                            "them (a class too small or too alike the others to be told apart at this sample "
+                            "size); they get no standard error and the others' are conditional on them")
         _, J = model.evaluate(point)
         info = n * J.T @ W @ J
         rank_S = int(np.linalg.matrix_rank(covariance)) if covariance is not None else len(target) - 1
@@ -212,21 +254,94 @@ def compile_md(placement, starts: int = 10, seed=None, ci_level: float = 0.95):
                        "parameters_se": dict(zip([p.name for p in model.params],
                                                  errors("full_mixture", np.eye(model.n_params))))}
         if design.causal:
-            causal_estimate(est, design, point, errors)
+            order = causal_estimate(est, design, point, errors)
         else:
+            order = np.arange(model.k)
             est.weights = weights
             est.se = {"weights": est.mixture["weights_se"]}
-        if se_ok:  # Wald intervals on a scale that keeps each quantity inside its range
-            k = len(est.weights)
-            po = est.se.get("potential_outcome_means") or [None, None]
-            ses = ([est.se.get("ate"), *po] if design.causal else [None] * 3) + list(est.se["weights"]) \
-                + (list(est.se["effects"]) if design.causal else [])
-            est.intervals = [wald_in_range(v, s, lo, hi, ci_level)[0] if s is not None else None
-                             for v, s, (lo, hi) in zip(est.vector(), ses, quantity_ranges(design, k))]
-            est.interval_kind = "wald"
+        if se_ok:
+            objective_of = _objective(model, target, L, n)
+            starts_at = [_onto_simplex(model, sol.x) for sol in solutions]
+            modes = distinct_modes(point, -n * objective / 2, [_matched(model, point, x) for x in starts_at],
+                                   [objective_of(x)[0] for x in starts_at], lambda x: x, ci_level)
+            vector = _vector(model, order)
+            rows_matrix = np.zeros((len(rows), model.n_params))
+            for r, (free, _) in enumerate(rows):
+                rows_matrix[r, free] = 1.0
+
+            def profile(which):
+                return region_extremes(objective_of, vector, which, [m.state for m in modes], -n * objective / 2,
+                                       info, low, high, rows_matrix, np.ones(len(rows)), ci_level)
+
+            report_modes_and_intervals(est, design, modes, [vector(m.state)[0] for m in modes], identified,
+                                       interval, ci_level, profile, objective="distance statistic (-n Q / 2)")
+            for entry, mode in zip(est.modes, modes):  # the modes' criterion: n Q, not a log-likelihood
+                del entry["loglik"]
+                entry["j_stat"] = -2 * mode.loglik
         return est
 
     return run
+
+
+def _objective(model: Model, target: np.ndarray, L: np.ndarray, n: float):
+    """theta -> (-n Q(theta) / 2, its gradient): the distance statistic on the log-likelihood's scale, so that the
+    likelihood-ratio region of :func:`region_extremes` is the distance-metric region."""
+    def value(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        m, J = model.evaluate(theta)
+        r = L @ (target - m)
+        return float(-n * (r @ r) / 2), n * (L @ J).T @ r
+    return value
+
+
+def _vector(model: Model, order: np.ndarray):
+    """theta -> (``Estimate.vector()`` entries, gradients), classes in the report's ``order``."""
+    design = model.design
+    if design.causal:
+        return lambda theta: causal_vector(design, theta, order)
+    grads = weight_gradients(model)[order]
+
+    def weights(theta):
+        return (np.concatenate([np.full(3, np.nan), model.weights(theta)[order]]),
+                np.concatenate([np.zeros((3, model.n_params)), grads]))
+    return weights
+
+
+def _class_of(model: Model) -> tuple[np.ndarray, dict]:
+    """Each free parameter's class, and the index of each parameter by (variable, category, parents, class)."""
+    klass = np.array([p.klass for p in model.params])
+    index = {(p.variable, p.category, p.parents, p.klass): i for i, p in enumerate(model.params)}
+    return klass, index
+
+
+def _matched(model: Model, reference: np.ndarray, point: np.ndarray) -> np.ndarray:
+    """``point`` with its classes relabelled to match ``reference`` (Hungarian method on each class's weight and
+    parameters), so that minima that differ by a relabelling are one mode."""
+    import scipy.optimize as so
+
+    k = model.k
+    klass, index = _class_of(model)
+    tables = np.array([p.variable is not None for p in model.params])
+
+    def profiles(x):
+        rest = np.array([x[tables & (klass == u)] for u in range(k)])
+        return np.concatenate([model.weights(x)[:, None], rest], axis=1)
+
+    A, B = profiles(reference), profiles(point)
+    _, order = so.linear_sum_assignment(np.abs(A[:, None, :] - B[None, :, :]).sum(axis=2))
+    out = point.copy()
+    for (var, cat, parents, u), i in index.items():
+        if var is not None:
+            out[i] = point[index[(var, cat, parents, int(order[u]))]]
+    w = model.weights(point)[order]
+    for u in range(k - 1):
+        out[index[(None, None, (), u)]] = w[u]
+    return out
+
+
+def _inside(point: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """A start strictly inside finite bounds (least squares' trust region needs an interior start)."""
+    width = np.where(np.isfinite(hi - lo), hi - lo, 0.0)
+    return np.clip(point, lo + 1e-9 * width, hi - 1e-9 * width)
 
 
 def _onto_simplex(model: Model, point: np.ndarray) -> np.ndarray:

@@ -38,6 +38,23 @@ def test_continuous_sums():
     assert s.sums[0, 0, 1, 0] == np.sum((z == 0) * (t == 1))
 
 
+def test_continuous_ranges_agree_across_memory_chunks_and_dask(tmp_path):
+    """Each continuous column's (min, max) over the complete rows bounds md's class means: every way of reading
+    the data gives the same range, and a row with a missing answer does not widen it."""
+    d = make_design(2, {"Z": 2, "X": 2, "T": 2, "Y": {"type": "continuous", "features": 2}}, ["T -> Y"])
+    data, _ = simulate(d, 3000, seed=2)
+    data = data.astype({"Z": float})
+    data.loc[17, "Y"], data.loc[17, "Z"] = 1e6, np.nan  # the widest value sits in an incomplete row
+    y = data["Y"].to_numpy()[np.arange(len(data)) != 17]
+    want = {"Y": (float(y.min()), float(y.max()))}
+    assert sufficient_stats(d, data, missing="drop").ranges == want
+    data.to_csv(tmp_path / "d.csv", index=False)
+    assert sufficient_stats(d, tmp_path / "d.csv", chunksize=400, missing="drop").ranges == want
+    dd = pytest.importorskip("dask.dataframe")
+    assert sufficient_stats(d, dd.from_pandas(data, npartitions=3), missing="drop").ranges == want
+    assert sufficient_stats(D, simulate(D, 100, seed=0)[0]).ranges is None  # categorical: no range
+
+
 def test_files_and_chunks_agree(frame, tmp_path):
     ref = sufficient_stats(D, frame).sums
     csv, pq = tmp_path / "d.csv", tmp_path / "d.parquet"

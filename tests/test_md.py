@@ -81,9 +81,65 @@ def test_boundary_probabilities_are_named_held_and_get_no_standard_error():
     r = fit(CONTINUOUS, data, estimator="md", seed=0, starts=3)
     d = r.to_dict()
     held = next(w for w in d["warnings"] if "lie on the boundary" in w)
-    assert "p_T0_Z0_U0" in held and "p_T1_Z0_U0" in held
-    assert d["mixture"]["parameters_se"]["p_T0_Z0_U0"] is None
+    u = min(range(2), key=lambda c: d["mixture"]["parameters"][f"p_Z0_U{c}"])  # the class without Z = 0 (any label)
+    assert f"p_T0_Z0_U{u}" in held and f"p_T1_Z0_U{u}" in held
+    assert d["mixture"]["parameters_se"][f"p_T0_Z0_U{u}"] is None
     ses = [v for v in d["mixture"]["parameters_se"].values() if v is not None]
     ses += [d["ate"]["se"]] + [a[k] for a in d["mte"] for k in ("weight_se", "effect_se")]
     assert all(s is None or s > 0 for s in ses)
     assert (_last_entries(Model(CONTINUOUS), np.asarray(r.estimate.extra["params"])) >= 0).all()
+
+
+ISSUE23 = make_design(3, {"Z": 4, "X": 4, "T": 2, "Y": {"type": "continuous", "features": 2}}, ["Z -> T", "T -> Y"])
+
+
+def test_class_means_stay_inside_the_data_range():
+    """On this data set (n = 1e4, a class of weight 0.09 whose effect is 0.07 from another's) minimum distance
+    without bounds sends a class's outcome mean to 3e5; bounded by the data's range of Y, the mean stops at its
+    edge, is named in a warning and gets no standard error, and the ATE keeps its interval."""
+    data, _ = simulate(ISSUE23, 10_000, params=random_params(ISSUE23, seed=4), seed=1028)
+    r = fit(ISSUE23, data, estimator="md", seed=1028, starts=3, interval="wald").to_dict()
+    lo, hi = data["Y"].min(), data["Y"].max()
+    means = {k: v for k, v in r["mixture"]["parameters"].items() if k.startswith("mu_")}
+    assert all(lo - 1e-9 <= v <= hi + 1e-9 for v in means.values()), means
+    edge = next(w for w in r["warnings"] if "edge of their column's range" in w)
+    at_edge = [k for k, v in means.items() if min(v - lo, hi - v) < 1e-6]
+    assert at_edge and all(k in edge for k in at_edge)
+    assert all(r["mixture"]["parameters_se"][k] is None for k in at_edge)
+    assert r["ate"]["ci"] is not None and r["ate"]["ci"][0] <= r["ate"]["estimate"] <= r["ate"]["ci"][1]
+
+
+def test_distance_metric_interval_ends_are_where_the_criterion_rises_by_the_chi_square_quantile():
+    """Each end psi of the ATE's and a class weight's interval is where the distance statistic, minimised under
+    g(theta) = psi (an independent SLSQP with an equality constraint), exceeds its minimum by chi2_1(0.95) = 3.84;
+    the plain Wald end (estimate + 1.96 se) is not (the criterion is not quadratic here), and the modes report
+    n Q (Hansen's J), the best's equal to the fit's."""
+    import scipy.optimize
+    from mixid.estimate.likelihood.inference import causal_quantities
+    from mixid.estimate.md import _bounds, _mean_bounds, _objective, compile_md
+    from mixid.identify import Model
+
+    data, _ = simulate(CONTINUOUS, 100_000, params=random_params(CONTINUOUS, seed=1, min_effect_gap=0.3), seed=3)
+    stats = sufficient_stats(CONTINUOUS, data)
+    mo, cov = Moments.of(stats), feature_covariance(CONTINUOUS, stats.columns)
+    est = compile_md(place(CONTINUOUS), starts=3, seed=0)(mo, covariance=cov, ranges=stats.ranges)
+    model, x = Model(CONTINUOUS), np.asarray(est.extra["params"])
+    w, V = np.linalg.eigh(np.linalg.pinv(cov, rcond=1e-10, hermitian=True))
+    criterion = _objective(model, mo.tensor.ravel(), (V * np.sqrt(np.maximum(w, 0))).T, mo.n)  # -n Q / 2
+    lo, hi = _mean_bounds(model, *_bounds(model), stats.ranges)
+    box = [(a if np.isfinite(a) else None, b if np.isfinite(b) else None) for a, b in zip(lo, hi)]
+
+    def rise(g, psi):  # n (min_{g = psi} Q - Q_hat)
+        res = scipy.optimize.minimize(lambda t: -criterion(t)[0], x, jac=lambda t: -criterion(t)[1], method="SLSQP",
+                                      bounds=box, constraints=[{"type": "eq", "fun": lambda t: g(t) - psi}],
+                                      options={"maxiter": 500, "ftol": 1e-12})
+        return 2 * (criterion(x)[0] + res.fun)
+
+    order = np.argsort(causal_quantities(CONTINUOUS, x)[0]["effects"])
+    quantities = {0: lambda t: causal_quantities(CONTINUOUS, t)[0]["ate"][0],
+                  3: lambda t: causal_quantities(CONTINUOUS, t)[0]["weights"][order[0]]}
+    for i, g in quantities.items():
+        for end in est.intervals[i]:
+            assert rise(g, end) == pytest.approx(3.841, abs=0.05), (i, end)
+    assert rise(quantities[0], est.ate + 1.96 * est.se["ate"]) < 3.0  # Wald's end: inside the region
+    assert est.modes[0]["j_stat"] == pytest.approx(est.fit["j_stat"])

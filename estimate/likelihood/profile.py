@@ -29,8 +29,9 @@ from .optimise import MLEFit, _canonical
 SAME_MODE = 1e-4
 #: The searches for an interval's ends stop when a step changes the end by less than this.
 PRECISION = 1e-6
-#: Iterations of one search for an interval's end.
-MAX_ITER = 100
+#: Iterations of one search for an interval's end (a weakly separated class's long, curved region needs a few
+#: hundred; a well-separated one converges in tens).
+MAX_ITER = 400
 #: Seconds the searches of one fit may take; entries left when they run out get no interval.
 PROFILE_SECONDS = 20.0
 
