@@ -285,7 +285,7 @@ def main(argv=None) -> int:
     for section in args.only or ["coverage", "stepmix"]:
         t0, load = time.perf_counter(), load_average()
         if section == "coverage":
-            ns, runs = ([10_000], 1) if args.quick else ([10_000, 200_000], args.runs)
+            ns, runs = ([200_000], 1) if args.quick else ([10_000, 200_000], args.runs)
             rows, columns = coverage(ns, runs, args.budget, args.jobs), COLUMNS
             cmd = "python benchmarks/bench_continuous.py --only coverage" + (
                 " --quick" if args.quick else f" --runs {args.runs} --budget {args.budget:g} --jobs {args.jobs}")

@@ -247,7 +247,7 @@ def section_sweeps(quick: bool) -> tuple[list[list], list[str]]:
     d3 = Design.builtin("paper-level3")  # the estimators' design: X -/-> Y, the assumption SPO makes too
     assert d3.names == d4.names
     p3 = place(d3)
-    runs = 4 if quick else 100
+    runs = 2 if quick else 100
     rng = np.random.default_rng(123)
     grid = np.round(np.linspace(0, 1, 11), 1)
     rows = []
@@ -342,7 +342,7 @@ def section_calibration(quick: bool) -> tuple[list[list], list[str]]:
     d = Design.builtin("paper-level3")
     pl = place(d)
     seeds = CALIBRATION_SEEDS[:2] if quick else CALIBRATION_SEEDS
-    sets = 20 if quick else 500
+    sets = 10 if quick else 500
     n = 10_000
     names = ["ATE", "E[Y(0)]", "E[Y(1)]", "weight 0", "weight 1", "effect 0", "effect 1"]
     rows, truths = [], []
@@ -459,9 +459,9 @@ def _match_error(d: Design, point_hat: np.ndarray, point_true: np.ndarray) -> di
 
 
 def section_jacobian_only(quick: bool) -> tuple[list[list], list[str]]:
-    sizes = (10_000, 100_000) if quick else (10_000, 100_000, 1_000_000, 10_000_000)
+    sizes = (5_000, 50_000) if quick else (10_000, 100_000, 1_000_000, 10_000_000)
     target_sizes = [n for n in sizes if n <= 1_000_000]  # the goal's range; 1e7 shows where the curve goes
-    runs = 3 if quick else 50
+    runs = 2 if quick else 50
     rows, curves, notes = [], {}, []
     for d, params in _jacobian_designs():
         pl = place(d)
@@ -555,7 +555,7 @@ def section_speed(quick: bool) -> tuple[list[list], list[str]]:
     rows = []
     d = Design.builtin("paper-level3")
     pl = place(d)
-    n = 20_000 if quick else 1_000_000
+    n = 5_000 if quick else 1_000_000
     frame, _ = simulate(d, n, seed=0)
     repeats = 1 if quick else 7  # quick: a smoke run of the section, not a timing
     times: dict[str, list[float]] = {"profile": [], "wald": [], "spo": []}
@@ -669,7 +669,7 @@ def section_bootstrap(quick: bool) -> tuple[list[list], list[str]]:
     d = Design.builtin("paper-level3") if quick else k3_training_design()  # quick: a smoke run, not the case
     pl = place(d)
     frame, t = simulate(d, 5000, seed=0)
-    B, repeats = (20, 1) if quick else (200, 3)
+    B, repeats = (10, 1) if quick else (200, 3)
     times: dict[str, list[float]] = {"wald": [], "profile": [], "boot": []}
     for _ in range(repeats):
         times["wald"].append(_timed(lambda: fit(d, frame, placement=pl, seed=0, interval="wald"))[0])

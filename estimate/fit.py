@@ -297,7 +297,8 @@ def fit(design: Design | str, data: Any, estimator: str = "auto", bootstrap: int
         raise DataError("bootstrap is not available with sampling weights (resampling the weighted table is not the "
                         "sampling design); maximum likelihood gives sandwich standard errors (bootstrap=0)")
     name, run = compile_estimator(p, estimator, method=method, seed=rng, starts=starts, progress=progress,
-                                  max_starts=max_starts, interval="wald" if weighted else interval,
+                                  # a bootstrap's percentile intervals replace the estimator's: no profile search
+                                  max_starts=max_starts, interval="wald" if weighted or bootstrap else interval,
                                   ci_level=ci_level)
     normal = name == "mle" and not all(v.categorical for v in design.variables)
     if weighted and (name == "md" or normal):

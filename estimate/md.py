@@ -33,6 +33,8 @@ from .mle import INTERVALS, identification, report_modes_and_intervals
 
 #: A probability closer than this to 0 or 1 is on the boundary: no standard error, and held there (as in mle).
 BOUNDARY = 1e-6
+#: Function evaluations of a start before only the promising starts go on (see ``run``).
+SCREEN = 300
 #: Weight of the penalty that keeps every implied last category non-negative (least squares has only box bounds).
 PENALTY = 1e4
 
@@ -189,23 +191,38 @@ def compile_md(placement, starts: int = 10, seed=None, ci_level: float = 0.95, i
             tail_jac[r, free] = -1.0
         scale = PENALTY * max(1.0, float(np.linalg.norm(L, 2)))
 
+        memo: dict = {}
+
+        def evaluate(x):  # least squares asks for the residual and the Jacobian at the same points: one evaluation
+            key = x.tobytes()
+            if key not in memo:
+                memo.clear()
+                memo[key] = model.evaluate(x)
+            return memo[key]
+
         def residual(x):  # the moment residual, then a penalty on every negative implied last category
-            return np.concatenate([L @ (target - model.evaluate(x)[0]),
-                                   scale * np.minimum(_last_entries(model, x), 0.0)])
+            return np.concatenate([L @ (target - evaluate(x)[0]), scale * np.minimum(_last_entries(model, x), 0.0)])
 
         def jac(x):
             negative = (_last_entries(model, x) < 0)[:, None]
-            return np.concatenate([-L @ model.evaluate(x)[1], scale * np.where(negative, tail_jac, 0.0)])
+            return np.concatenate([-L @ evaluate(x)[1], scale * np.where(negative, tail_jac, 0.0)])
 
         best = None
         low, high = _mean_bounds(model, lo, hi, ranges)
         given = [_inside(np.asarray(x, float), low, high) for x in (initial or [])]
         randoms = starts if random_starts is None else random_starts
-        solutions = []
-        for x0 in given + [_inside(model.random_point(rng), low, high) for _ in range(randoms)]:
-            sol = scipy.optimize.least_squares(residual, x0, jac=jac, bounds=(low, high), method="trf",
-                                               x_scale="jac", ftol=1e-12, xtol=1e-12, gtol=1e-12)
-            solutions.append(sol)
+        def climb(x0, budget=None):
+            return scipy.optimize.least_squares(residual, x0, jac=jac, bounds=(low, high), method="trf",
+                                                x_scale="jac", ftol=1e-12, xtol=1e-12, gtol=1e-12, max_nfev=budget)
+
+        # Every start gets SCREEN evaluations (a start that converges takes tens; one that crawls along a poor
+        # local minimum can take thousands); the starts cut short within twice the best cost then go on to the end.
+        solutions = [climb(x0, SCREEN) for x0 in given + [_inside(model.random_point(rng), low, high)
+                                                          for _ in range(randoms)]]
+        lowest = min(sol.cost for sol in solutions)
+        solutions = [climb(sol.x) if sol.status == 0 and sol.cost <= 2 * lowest + 1e-300 else sol
+                     for sol in solutions]
+        for sol in solutions:
             if best is None or sol.cost < best.cost - 1e-15:
                 best = sol
         point = _onto_simplex(model, best.x)

@@ -376,12 +376,13 @@ def estimate(
     columns: str = typer.Option(None, "--columns", metavar="VAR=COLUMN,...",
                                 help="Data columns of design variables, e.g. Z=age_group,X=income (unnamed "
                                 "variables use their own name)."),
-    bootstrap: int = typer.Option(0, "--bootstrap", help="Bootstrap replicates for intervals (maximum likelihood "
-                                                         "gives Wald intervals without)."),
+    bootstrap: int = typer.Option(0, "--bootstrap", help="Bootstrap replicates for percentile intervals (without: "
+                                                         "the --interval kind)."),
     seed: int = typer.Option(0, "--seed", help="Random seed of the starts and the bootstrap."),
     interval: str = typer.Option("profile", "--interval",
-                                 help="Intervals of maximum likelihood without --bootstrap: profile (likelihood "
-                                      "ratio) or wald (on a scale that respects each quantity's range)."),
+                                 help="Intervals without --bootstrap: profile (likelihood ratio; for minimum "
+                                      "distance, distance metric) or wald (on a scale that respects each "
+                                      "quantity's range)."),
     json_out: bool = typer.Option(False, "--json", help="Print the result as JSON (no progress bars)."),
     truth_in: Path = typer.Option(None, "--truth", help="Ground truth JSON (from mixid simulate) to compare."),
     plot: Path = typer.Option(None, "--plot", help="Save a figure of what the design identifies here (PNG)."),

@@ -159,7 +159,7 @@ def test_bench_mle_quick(tmp_path):
     assert [row["information"] for row in patterns] == ["empirical", "expected"], patterns
     assert abs(float(patterns[0]["loglik"]) - float(patterns[1]["loglik"])) < 1e-4, patterns
     boot = _table(tmp_path / "mle_bootstrap_quick.csv")
-    assert len(boot) == 1 and boot[0]["replicates"] == "20" and boot[0]["in range"] == "yes", boot
+    assert len(boot) == 1 and boot[0]["replicates"] == "10" and boot[0]["in range"] == "yes", boot
     if has_stepmix:
         peers = _table(tmp_path / "mle_stepmix_quick.csv")
         assert peers and all(float(row["loglik diff"]) >= -1e-3 for row in peers), peers

@@ -86,7 +86,7 @@ def _strict_json(text: str):
     return json.loads(text, parse_constant=refuse)
 
 
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", 40))  # a longer hunt: FUZZ_EXAMPLES=1000 pytest tests/test_fuzz.py
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", 25))  # a longer hunt: FUZZ_EXAMPLES=1000 pytest tests/test_fuzz.py
 
 
 @settings(max_examples=EXAMPLES, deadline=None,
