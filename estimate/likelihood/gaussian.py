@@ -16,7 +16,6 @@ differences of the analytic score.
 from __future__ import annotations
 
 import functools
-
 from dataclasses import dataclass, field
 
 import numpy as np
