@@ -29,7 +29,9 @@ def quantity_ranges(design: Design, k: int) -> list[tuple[float, float]]:
     if not design.causal:
         return [(-np.inf, np.inf)] * 3 + [(0.0, 1.0)] * k
     y = design.variable(design.outcome)
-    top = float(y.dim - 1) if y.categorical else np.inf
+    if not y.categorical:  # a continuous outcome's means and effects may take any sign
+        return [(-np.inf, np.inf)] * 3 + [(0.0, 1.0)] * k + [(-np.inf, np.inf)] * k
+    top = float(y.dim - 1)
     return [(-top, top), (0.0, top), (0.0, top)] + [(0.0, 1.0)] * k + [(-top, top)] * k
 
 

@@ -26,7 +26,9 @@ import scipy.optimize
 from mixid.identify import Design, Model
 from mixid.identify.errors import DataError
 from mixid.identify.model import LAST, ONE
+from scipy.stats import chi2
 
+from .intervals import quantity_ranges
 from .likelihood.inference import causal_estimate, face_delta, weight_gradients
 from .likelihood.profile import causal_vector, distinct_modes, region_extremes
 from .mle import INTERVALS, identification, report_modes_and_intervals
@@ -35,6 +37,11 @@ from .mle import INTERVALS, identification, report_modes_and_intervals
 BOUNDARY = 1e-6
 #: Function evaluations of a start before only the promising starts go on (see ``run``).
 SCREEN = 300
+#: The fallback profile (least squares along g = psi): weight of the row that holds g at psi (per standard error),
+#: doubling steps outward before giving up, and bisections of the crossing (the end to 2^-12 of the last step).
+PROFILE_PENALTY = 1e3
+PROFILE_STEPS = 12
+PROFILE_BISECTIONS = 12
 #: Weight of the penalty that keeps every implied last category non-negative (least squares has only box bounds).
 PENALTY = 1e4
 
@@ -286,9 +293,21 @@ def compile_md(placement, starts: int = 10, seed=None, ci_level: float = 0.95, i
             for r, (free, _) in enumerate(rows):
                 rows_matrix[r, free] = 1.0
 
+            ses = _vector_errors(est, design)
+            spans = quantity_ranges(design, model.k)
+
+            def fallback(j, sign):  # the end by least squares along the profile, where SLSQP's search failed
+                if ses[j] is None:
+                    return None
+                return _profile_end(lambda psi, x0: _constrained_fit(model, target, L, n, vector, j, psi, ses[j],
+                                                                     tail_jac, scale, low, high, x0),
+                                    point, est.vector()[j], -sign, ses[j], spans[j], n * objective,
+                                    chi2.ppf(ci_level, 1))
+
             def profile(which):
                 return region_extremes(objective_of, vector, which, [m.state for m in modes], -n * objective / 2,
-                                       info, low, high, rows_matrix, np.ones(len(rows)), ci_level)
+                                       info, low, high, rows_matrix, np.ones(len(rows)), ci_level,
+                                       fallback=fallback)
 
             report_modes_and_intervals(est, design, modes, [vector(m.state)[0] for m in modes], identified,
                                        interval, ci_level, profile, objective="distance statistic (-n Q / 2)")
@@ -298,6 +317,67 @@ def compile_md(placement, starts: int = 10, seed=None, ci_level: float = 0.95, i
         return est
 
     return run
+
+
+def _vector_errors(est, design) -> list[float | None]:
+    """The standard errors of ``Estimate.vector()``'s entries (None where there is none)."""
+    se, k = est.se or {}, len(est.weights)
+    po = se.get("potential_outcome_means") or [None, None]
+    head = [se.get("ate"), *po] if design.causal else [None] * 3
+    return head + list(se.get("weights") or [None] * k) + (list(se.get("effects") or [None] * k) if design.causal
+                                                           else [])
+
+
+def _constrained_fit(model: Model, target, L, n, vector, j: int, psi: float, se: float, tail_jac, scale, low, high,
+                     x0: np.ndarray) -> tuple[np.ndarray, float]:
+    """The minimum of n Q(theta) with entry j of ``vector`` held at ``psi`` (a penalty row of weight 1e3 per
+    standard error ``se``), by least squares from ``x0``: (theta, n Q(theta))."""
+    root_n = np.sqrt(n)
+
+    def residual(x):
+        return np.concatenate([root_n * (L @ (target - model.evaluate(x)[0])),
+                               scale * np.minimum(_last_entries(model, x), 0.0),
+                               [PROFILE_PENALTY * (vector(x)[0][j] - psi) / se]])
+
+    def jac(x):
+        negative = (_last_entries(model, x) < 0)[:, None]
+        return np.concatenate([-root_n * (L @ model.evaluate(x)[1]), scale * np.where(negative, tail_jac, 0.0),
+                               PROFILE_PENALTY * vector(x)[1][j][None, :] / se])
+
+    sol = scipy.optimize.least_squares(residual, _inside(x0, low, high), jac=jac, bounds=(low, high), method="trf",
+                                       x_scale="jac", ftol=1e-10, xtol=1e-10, gtol=1e-10, max_nfev=SCREEN)
+    r = L @ (target - model.evaluate(sol.x)[0])
+    return sol.x, float(n * (r @ r))
+
+
+def _profile_end(solve, theta_hat: np.ndarray, estimate: float, direction: float, se: float,
+                 span: tuple[float, float], floor: float, rise: float) -> float | None:
+    """Where the profile min_{g = psi} n Q rises ``rise`` above ``floor`` (n Q at the estimate), walking from the
+    estimate in ``direction`` (+1 up, -1 down) in doubling steps of a standard error, then bisecting; the end of
+    the quantity's ``span`` when the profile stays below there. ``solve(psi, x0) -> (theta, n Q)``."""
+    lo, hi = span
+    limit = hi if direction > 0 else lo
+    inside_psi, theta = estimate, theta_hat
+    for step in range(PROFILE_STEPS):
+        psi = estimate + direction * se * 2.0 ** step
+        psi = min(psi, limit) if direction > 0 else max(psi, limit)
+        x, value = solve(psi, theta)
+        if value - floor >= rise:
+            break
+        inside_psi, theta = psi, x
+        if psi == limit:
+            return float(limit)  # no value up to the range's end is rejected
+    else:
+        return None  # still inside the region 2^PROFILE_STEPS standard errors out
+    outside_psi = psi
+    for _ in range(PROFILE_BISECTIONS):  # inside_psi inside the region, outside_psi outside
+        mid = (inside_psi + outside_psi) / 2
+        x, value = solve(mid, theta)
+        if value - floor >= rise:
+            outside_psi = mid
+        else:
+            inside_psi, theta = mid, x
+    return float(inside_psi)
 
 
 def _objective(model: Model, target: np.ndarray, L: np.ndarray, n: float):

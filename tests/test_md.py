@@ -143,3 +143,29 @@ def test_distance_metric_interval_ends_are_where_the_criterion_rises_by_the_chi_
             assert rise(g, end) == pytest.approx(3.841, abs=0.05), (i, end)
     assert rise(quantities[0], est.ate + 1.96 * est.se["ate"]) < 3.0  # Wald's end: inside the region
     assert est.modes[0]["j_stat"] == pytest.approx(est.fit["j_stat"])
+
+
+def test_the_least_squares_profile_finds_the_same_ends_when_slsqp_gives_up(monkeypatch):
+    """Where SLSQP's search for an end fails (forced here: one iteration), md walks the profile min_{g = psi} n Q
+    by least squares and bisects its crossing of chi2_1: the same intervals to a thousandth of their width, and the
+    notes say which ends came from the fallback."""
+    import mixid.estimate.likelihood.profile as profile
+
+    data, _ = simulate(CONTINUOUS, 20_000, params=random_params(CONTINUOUS, seed=1, min_effect_gap=0.3), seed=3)
+    searched = fit(CONTINUOUS, data, estimator="md", seed=0, starts=3).estimate.intervals
+    notes = []
+    original = profile.region_extremes
+
+    def spy(*args, **kwargs):
+        out, found = original(*args, **kwargs)
+        notes.extend(found)
+        return out, found
+
+    monkeypatch.setattr(profile, "MAX_ITER", 1)
+    monkeypatch.setattr("mixid.estimate.md.region_extremes", spy)
+    walked = fit(CONTINUOUS, data, estimator="md", seed=0, starts=3).estimate.intervals
+    assert notes and all("the fallback profile gave the end" in note for note in notes)
+    for a, b in zip(searched, walked):
+        assert (a is None) == (b is None)
+        if a is not None:
+            assert abs(a[0] - b[0]) + abs(a[1] - b[1]) < 1e-3 * (a[1] - a[0]), (a, b)

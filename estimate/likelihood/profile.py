@@ -190,7 +190,7 @@ def profile_intervals(fit: MLEFit, values, which: list[int], modes: list[Mode], 
 
 def region_extremes(loglik, values, which: list[int], starts: list[np.ndarray], best: float, information: np.ndarray,
                     lower: np.ndarray, upper: np.ndarray, rows: np.ndarray, limits: np.ndarray, level: float = 0.95,
-                    max_seconds: float = PROFILE_SECONDS) -> tuple[list[list[float] | None], list[str]]:
+                    max_seconds: float = PROFILE_SECONDS, fallback=None) -> tuple[list[list[float] | None], list[str]]:
     """Likelihood-ratio intervals on any likelihood: for each entry j of ``values(theta) -> (values, gradients)``
     in ``which``, the smallest and the largest value over the region {theta : loglik(theta) >= best - q / 2}
     within the parameter space ``lower <= theta <= upper``, ``rows @ theta <= limits`` (bounds may be infinite).
@@ -200,6 +200,8 @@ def region_extremes(loglik, values, which: list[int], starts: list[np.ndarray], 
     ``information`` at the best (theta = theta_0 + L z with L L' its inverse, each direction's scale capped at 1),
     where the region is close to a ball of radius sqrt(q): a well-conditioned problem for SLSQP. Returns the
     intervals (None where a search did not converge or ``max_seconds`` ran out) and a note per failure.
+    ``fallback(j, sign) -> end or None``, when given, is asked for an end whose search did not converge (an
+    estimator's own, more robust profile: see :func:`mixid.estimate.md.compile_md`).
 
     Examples
     --------
@@ -256,9 +258,15 @@ def region_extremes(loglik, values, which: list[int], starts: list[np.ndarray], 
             ok = True
             for sign in (1.0, -1.0):
                 value, converged, message = search(starts[0], j, sign, MAX_ITER)
-                ok &= converged
-                if not converged:
+                if not converged and fallback is not None:
+                    end = fallback(j, sign)
+                    if end is not None:
+                        value, converged = end, True
+                        message = f"{message}; the fallback profile gave the end"
                     notes.append(f"entry {j}: {message}")
+                elif not converged:
+                    notes.append(f"entry {j}: {message}")
+                ok &= converged
                 if value is not None:
                     found.append(value)
             out.append([float(min(found)), float(max(found))] if ok else None)
