@@ -346,13 +346,16 @@ class Result:
         modes = d.get("modes") or []
         if len(modes) < 2:
             return []
-        lines = [f"{len(modes)} local maxima within {modes[-1]['delta']:.3f} of the best log-likelihood "
-                 "(not told apart by the likelihood-ratio test):"]
+        distance = "j_stat" in modes[0]  # minimum distance: minima of n Q, delta on the log-likelihood's scale
+        lines = [f"{len(modes)} local {'minima' if distance else 'maxima'} within {modes[-1]['delta']:.3f} of the best "
+                 f"{'-n Q / 2' if distance else 'log-likelihood'} (not told apart by the "
+                 f"{'distance-metric' if distance else 'likelihood-ratio'} test):"]
         for m in modes:
             what = (f"ATE {m['ate']:.4f}   MTE " + "  ".join(f"{a['weight']:.3f} x {a['effect']:+.3f}"
                                                            for a in m["mte"])) if "ate" in m else \
                 "weights " + "  ".join(f"{w:.3f}" for w in m["weights"])
-            lines.append(f"  log-likelihood {m['loglik']:.4f} (delta {m['delta']:.4f})   {what}")
+            value = f"n Q {m['j_stat']:.4f}" if distance else f"log-likelihood {m['loglik']:.4f}"
+            lines.append(f"  {value} (delta {m['delta']:.4f})   {what}")
         return lines
 
     def _mixture_lines(self, m: dict) -> list[str]:
