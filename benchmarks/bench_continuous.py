@@ -3,8 +3,8 @@
 Section ``coverage`` (writes ``benchmarks/results/continuous_coverage{_quick}.{md,csv}``): the design of issue 23
 (k = 3, 4-category Z -> T, 4-category X, continuous Y with features 1, y; parameters ``random_params(design,
 seed=4)``: class weights 0.088 / 0.718 / 0.195, effects 0.564 / 0.632 / 0.836), data drawn by ``simulate`` at
-n = 1e4 and 2e5. Per data set: the default fit (``estimator="auto"``: efficient minimum distance from the
-constructive start and 3 random starts, with its distance-metric intervals), whether each 95 % interval (ATE,
+n = 1e4 and 2e5. Per data set: the default fit (``fit(design, data, seed=s)``: efficient minimum distance from the
+constructive starts and 10 random ones, with its distance-metric intervals), whether each 95 % interval (ATE,
 class weights, class effects) covers the truth, whether the plain Wald interval estimate +- 1.96 se would, and the
 absolute errors of the default, of SPO (the constructive estimate the default computed on the same data) and of
 minimum distance from random starts only (``estimator="md"``, 3 starts). Coverage pairs each reported class with
@@ -89,7 +89,7 @@ def one(n: int, seed: int, params: dict, truth_vec: np.ndarray) -> dict:
     data, _ = simulate(ISSUE, n, params=params, seed=seed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        auto = fit(ISSUE, data, seed=seed, starts=3).to_dict()
+        auto = fit(ISSUE, data, seed=seed).to_dict()  # the default: 10 random starts besides the constructive ones
         md = fit(ISSUE, data, estimator="md", seed=seed, starts=3, interval="wald").to_dict()
 
     def vec(d):
