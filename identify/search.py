@@ -74,9 +74,11 @@ def smallest_design(template: Design | str, level: int, vary: Sequence[str] | No
     >>> r = smallest_design(k3, level=3, max_categories=4)
     >>> r.categories, r.placement.level, r.placement.level_scope, r.placement.targets["full_mixture"].method
     ({'Z': 2, 'X': 3}, 2, 'local', 'jacobian')
-    >>> g = smallest_design(k3, level=3, max_categories=4, scope="global")
-    >>> g.categories, [(row["categories"], row["evidence"]) for row in g.numerical]
+    >>> g = smallest_design(k3, level=3, max_categories=4, scope="global")  # doctest: +SKIP
+    >>> g.categories, [(row["categories"], row["evidence"]) for row in g.numerical]  # doctest: +SKIP
     ({'Z': 3, 'X': 3}, [({'Z': 2, 'X': 3}, 'numerical')])
+
+    (The global search takes about 10 s; tests/test_placement.py runs it and checks this answer.)
     """
     template = Design.load(template)
     if level not in (1, 2, 3, 4):
