@@ -20,6 +20,7 @@ gives Wald intervals on a range-respecting scale.
 from __future__ import annotations
 
 import itertools
+import time
 
 import numpy as np
 import scipy.optimize
@@ -37,10 +38,11 @@ from .mle import INTERVALS, identification, report_modes_and_intervals
 BOUNDARY = 1e-6
 #: Function evaluations of a start before only the promising starts go on (see ``run``).
 SCREEN = 300
-#: The fallback profile (least squares along g = psi): weight of the row that holds g at psi (per standard error),
-#: doubling steps outward before giving up, and bisections of the crossing (the end to 2^-12 of the last step).
+#: The profile by least squares along g = psi (where SLSQP's search fails, and to confirm its ends): weight of the
+#: row that holds g at psi (per standard error), doubling steps outward from a tenth of a standard error before
+#: giving up, and bisections of the crossing (the end to 2^-12 of the last step).
 PROFILE_PENALTY = 1e3
-PROFILE_STEPS = 12
+PROFILE_STEPS = 16
 PROFILE_BISECTIONS = 12
 #: Weight of the penalty that keeps every implied last category non-negative (least squares has only box bounds).
 PENALTY = 1e4
@@ -140,7 +142,8 @@ def _face(model: Model, point: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tu
     likelihood's active set)."""
     names = [p.name for p in model.params]
     bounded = np.isfinite(lo)
-    at_bound = bounded & ((point < lo + BOUNDARY) | (point > hi - BOUNDARY))
+    tol = BOUNDARY * np.where(np.isfinite(hi - lo), hi - lo, 1.0)  # probabilities: 1e-6; class means: of their range
+    at_bound = bounded & ((point < lo + tol) | (point > hi - tol))
     held = [names[i] for i in np.flatnonzero(at_bound)]
     cols = [np.eye(model.n_params)[i] for i in np.flatnonzero(~bounded)]
     in_rows = set()
@@ -188,7 +191,7 @@ def compile_md(placement, starts: int = 10, seed=None, ci_level: float = 0.95, i
             warnings.append("minimum distance with identity weights (the rows were not in memory): consistent, "
                             "not efficient, and its standard errors are not reported")
         else:
-            W = np.linalg.pinv(covariance, rcond=1e-10, hermitian=True)
+            W, rank_S = _efficient_weight(covariance)
         w, V = np.linalg.eigh(W)
         L = (V * np.sqrt(np.maximum(w, 0))).T  # W = L' L
 
@@ -224,10 +227,11 @@ def compile_md(placement, starts: int = 10, seed=None, ci_level: float = 0.95, i
 
         # Every start gets SCREEN evaluations (a start that converges takes tens; one that crawls along a poor
         # local minimum can take thousands); the starts cut short within twice the best cost then go on to the end.
-        solutions = [climb(x0, SCREEN) for x0 in given + [_inside(model.random_point(rng), low, high)
+        solutions = [climb(x0, SCREEN) for x0 in given + [_random_start(model, rng, low, high)
                                                           for _ in range(randoms)]]
-        lowest = min(sol.cost for sol in solutions)
-        solutions = [climb(sol.x) if sol.status == 0 and sol.cost <= 2 * lowest + 1e-300 else sol
+        lowest = min(sol.cost for sol in solutions)  # cost = Q / 2
+        reach = max(lowest, chi2.ppf(ci_level, 1) / (2 * n))  # within twice the best, or the region's reach
+        solutions = [climb(sol.x) if sol.status == 0 and sol.cost <= lowest + reach else sol
                      for sol in solutions]
         for sol in solutions:
             if best is None or sol.cost < best.cost - 1e-15:
@@ -249,7 +253,7 @@ def compile_md(placement, starts: int = 10, seed=None, ci_level: float = 0.95, i
                             "size); they get no standard error and the others' are conditional on them")
         _, J = model.evaluate(point)
         info = n * J.T @ W @ J
-        rank_S = int(np.linalg.matrix_rank(covariance)) if covariance is not None else len(target) - 1
+        rank_S = rank_S if covariance is not None else len(target) - 1
         fit_stats = {"objective": objective, "j_stat": n * objective if covariance is not None else None,
                      "df": rank_S - model.n_params, "n_parameters": model.n_params,
                      "starts": len(given) + int(randoms)}
@@ -285,7 +289,7 @@ def compile_md(placement, starts: int = 10, seed=None, ci_level: float = 0.95, i
             est.se = {"weights": est.mixture["weights_se"]}
         if se_ok:
             objective_of = _objective(model, target, L, n)
-            starts_at = [_onto_simplex(model, sol.x) for sol in solutions]
+            starts_at = [_onto_simplex(model, sol.x) for sol in solutions if sol.status > 0]  # converged minima
             modes = distinct_modes(point, -n * objective / 2, [_matched(model, point, x) for x in starts_at],
                                    [objective_of(x)[0] for x in starts_at], lambda x: x, ci_level)
             vector = _vector(model, order)
@@ -296,13 +300,21 @@ def compile_md(placement, starts: int = 10, seed=None, ci_level: float = 0.95, i
             ses = _vector_errors(est, design)
             spans = quantity_ranges(design, model.k)
 
-            def fallback(j, sign):  # the end by least squares along the profile, where SLSQP's search failed
+            def fallback(j, sign, end, deadline):
+                """The end by least squares along the profile: from the estimate where SLSQP's search failed
+                (``end`` None), else from SLSQP's end, which stands only if the profile has risen past the
+                chi-square quantile a tenth of a standard error beyond it (SLSQP can stop early and say it
+                converged)."""
                 if ses[j] is None:
                     return None
-                return _profile_end(lambda psi, x0: _constrained_fit(model, target, L, n, vector, j, psi, ses[j],
-                                                                     tail_jac, scale, low, high, x0),
-                                    point, est.vector()[j], -sign, ses[j], spans[j], n * objective,
-                                    chi2.ppf(ci_level, 1))
+
+                def solve(psi, x0):
+                    return _constrained_fit(model, target, L, n, vector, j, psi, ses[j], tail_jac, scale, low,
+                                            high, x0)
+
+                origin, start = (est.vector()[j], point) if end is None else end
+                return _profile_end(solve, start, origin, -sign, ses[j], spans[j], n * objective,
+                                    chi2.ppf(ci_level, 1), deadline, confirm=end is not None)
 
             def profile(which):
                 return region_extremes(objective_of, vector, which, [m.state for m in modes], -n * objective / 2,
@@ -310,7 +322,8 @@ def compile_md(placement, starts: int = 10, seed=None, ci_level: float = 0.95, i
                                        fallback=fallback)
 
             report_modes_and_intervals(est, design, modes, [vector(m.state)[0] for m in modes], identified,
-                                       interval, ci_level, profile, objective="distance statistic (-n Q / 2)")
+                                       interval, ci_level, profile, objective="distance statistic (-n Q / 2)",
+                                       test="distance-metric test")
             for entry, mode in zip(est.modes, modes):  # the modes' criterion: n Q, not a log-likelihood
                 del entry["loglik"]
                 entry["j_stat"] = -2 * mode.loglik
@@ -345,32 +358,42 @@ def _constrained_fit(model: Model, target, L, n, vector, j: int, psi: float, se:
                                PROFILE_PENALTY * vector(x)[1][j][None, :] / se])
 
     sol = scipy.optimize.least_squares(residual, _inside(x0, low, high), jac=jac, bounds=(low, high), method="trf",
-                                       x_scale="jac", ftol=1e-10, xtol=1e-10, gtol=1e-10, max_nfev=SCREEN)
+                                       x_scale="jac", ftol=1e-10, xtol=1e-10, gtol=1e-10)
     r = L @ (target - model.evaluate(sol.x)[0])
     return sol.x, float(n * (r @ r))
 
 
-def _profile_end(solve, theta_hat: np.ndarray, estimate: float, direction: float, se: float,
-                 span: tuple[float, float], floor: float, rise: float) -> float | None:
-    """Where the profile min_{g = psi} n Q rises ``rise`` above ``floor`` (n Q at the estimate), walking from the
-    estimate in ``direction`` (+1 up, -1 down) in doubling steps of a standard error, then bisecting; the end of
-    the quantity's ``span`` when the profile stays below there. ``solve(psi, x0) -> (theta, n Q)``."""
+def _profile_end(solve, theta_hat: np.ndarray, origin: float, direction: float, se: float,
+                 span: tuple[float, float], floor: float, rise: float, deadline: float,
+                 confirm: bool = False) -> float | None:
+    """Where the profile min_{g = psi} n Q rises ``rise`` above ``floor`` (n Q at the estimate), walking from
+    ``origin`` (the estimate, or an end to confirm) in ``direction`` (+1 up, -1 down) in doubling steps from a tenth
+    of a standard error, then bisecting; the end of the quantity's ``span`` when the profile stays below there.
+    ``solve(psi, x0) -> (theta, n Q)``, warm-started at ``theta_hat``. With ``confirm``, an end whose first step
+    already rises past the quantile stands as it is (it is right to a tenth of a standard error). None when the
+    walk finds no crossing or passes ``deadline`` (``time.perf_counter()``)."""
     lo, hi = span
     limit = hi if direction > 0 else lo
-    inside_psi, theta = estimate, theta_hat
+    inside_psi, theta = origin, theta_hat
     for step in range(PROFILE_STEPS):
-        psi = estimate + direction * se * 2.0 ** step
+        if time.perf_counter() > deadline:
+            return None
+        psi = origin + direction * 0.1 * se * 2.0 ** step
         psi = min(psi, limit) if direction > 0 else max(psi, limit)
         x, value = solve(psi, theta)
         if value - floor >= rise:
+            if confirm and step == 0:
+                return float(origin)
             break
         inside_psi, theta = psi, x
         if psi == limit:
             return float(limit)  # no value up to the range's end is rejected
     else:
-        return None  # still inside the region 2^PROFILE_STEPS standard errors out
+        return None  # still inside the region thousands of standard errors out
     outside_psi = psi
     for _ in range(PROFILE_BISECTIONS):  # inside_psi inside the region, outside_psi outside
+        if time.perf_counter() > deadline:
+            return None
         mid = (inside_psi + outside_psi) / 2
         x, value = solve(mid, theta)
         if value - floor >= rise:
@@ -433,6 +456,28 @@ def _matched(model: Model, reference: np.ndarray, point: np.ndarray) -> np.ndarr
     for u in range(k - 1):
         out[index[(None, None, (), u)]] = w[u]
     return out
+
+
+def _efficient_weight(covariance: np.ndarray) -> tuple[np.ndarray, int]:
+    """W = S^+ and the rank of S, computed on the correlation scale (S with unit diagonal) so that neither depends
+    on the units of the continuous columns: raw feature products (y, y^2 ...) in large units spread S's
+    eigenvalues over many orders of magnitude, and a relative cut would drop directions the data do measure."""
+    d = np.sqrt(np.clip(np.diag(covariance), 0.0, None))
+    d = np.where(d > 0, d, 1.0)
+    scaled = covariance / np.outer(d, d)
+    w, V = np.linalg.eigh((scaled + scaled.T) / 2)
+    keep = w > 1e-10 * max(float(w.max()), 1e-300)
+    inverse = (V[:, keep] / w[keep]) @ V[:, keep].T
+    return inverse / np.outer(d, d), int(keep.sum())
+
+
+def _random_start(model: Model, rng: np.random.Generator, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """A random point whose bounded class means are drawn uniformly within their bounds (the model's draw, standard
+    normal means, would sit at a bound for data far from 0)."""
+    point = model.random_point(rng)
+    means = np.array([p.name.startswith("mu_") for p in model.params]) & np.isfinite(lo) & np.isfinite(hi)
+    point[means] = rng.uniform(lo[means], hi[means])
+    return _inside(point, lo, hi)
 
 
 def _inside(point: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:

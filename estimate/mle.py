@@ -216,14 +216,14 @@ def _modes_and_intervals(est: Estimate, fit: MLEFit, identified: dict, order: np
 
 def report_modes_and_intervals(est: Estimate, design: Design, modes: list, mode_vectors: list[np.ndarray],
                                identified: dict, interval: str, level: float, profile,
-                               objective: str = "log-likelihood") -> None:
+                               objective: str = "log-likelihood", test: str = "likelihood-ratio test") -> None:
     """The local modes near the best (``est.modes``) and the intervals of ``est.vector()`` (``est.intervals``):
     profile-likelihood (over the modes) or Wald on a range-respecting scale, for identified targets only.
 
     ``modes`` (best first) and ``mode_vectors``, each mode's ``Estimate.vector()`` (classes matched to the best's
     report order); ``profile(which) -> (intervals, failures)`` searches the profile-likelihood intervals of the
     entries ``which`` (:func:`mixid.estimate.likelihood.profile.region_extremes`); ``objective`` names the
-    criterion the modes maximise in the warnings.
+    criterion the modes maximise in the warnings, ``test`` the test that compares them.
     """
     k = design.classes
     causal = design.causal
@@ -247,7 +247,7 @@ def report_modes_and_intervals(est: Estimate, design: Design, modes: list, mode_
                   max(abs(v[i] - vec[i]) for v in mode_vectors[1:]) > se[i]]
         if spread:
             est.warnings.append(f"{len(modes)} local maxima lie within {modes[-1].delta:.3g} of the best "
-                                f"{objective} (the likelihood-ratio test does not tell them apart) and "
+                                f"{objective} (the {test} does not tell them apart) and "
                                 f"{', '.join(_entry_name(i, k) for i in spread)} differ across them by more than a "
                                 "standard error: see 'modes'; the interval covers them all")
     est.intervals = [None] * len(vec)

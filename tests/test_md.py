@@ -109,32 +109,44 @@ def test_class_means_stay_inside_the_data_range():
     assert r["ate"]["ci"] is not None and r["ate"]["ci"][0] <= r["ate"]["estimate"] <= r["ate"]["ci"][1]
 
 
-def test_distance_metric_interval_ends_are_where_the_criterion_rises_by_the_chi_square_quantile():
-    """Each end psi of the ATE's and a class weight's interval is where the distance statistic, minimised under
-    g(theta) = psi (an independent SLSQP with an equality constraint), exceeds its minimum by chi2_1(0.95) = 3.84;
-    the plain Wald end (estimate + 1.96 se) is not (the criterion is not quadratic here), and the modes report
-    n Q (Hansen's J), the best's equal to the fit's."""
+def _rise(design, data, est):
+    """psi -> n (min_{g = psi} Q - Q_hat) for a quantity g(theta), by an independent SLSQP with an equality
+    constraint (and every implied last category >= 0) from the estimate: the test's own profile."""
     import scipy.optimize
-    from mixid.estimate.likelihood.inference import causal_quantities
-    from mixid.estimate.md import _bounds, _mean_bounds, _objective, compile_md
+    from mixid.estimate.md import _bounds, _efficient_weight, _mean_bounds, _objective, _probability_rows
     from mixid.identify import Model
 
-    data, _ = simulate(CONTINUOUS, 100_000, params=random_params(CONTINUOUS, seed=1, min_effect_gap=0.3), seed=3)
-    stats = sufficient_stats(CONTINUOUS, data)
-    mo, cov = Moments.of(stats), feature_covariance(CONTINUOUS, stats.columns)
-    est = compile_md(place(CONTINUOUS), starts=3, seed=0)(mo, covariance=cov, ranges=stats.ranges)
-    model, x = Model(CONTINUOUS), np.asarray(est.extra["params"])
-    w, V = np.linalg.eigh(np.linalg.pinv(cov, rcond=1e-10, hermitian=True))
+    stats = sufficient_stats(design, data)
+    mo = Moments.of(stats)
+    W, _ = _efficient_weight(feature_covariance(design, stats.columns))
+    w, V = np.linalg.eigh(W)
+    model, x = Model(design), np.asarray(est.extra["params"])
     criterion = _objective(model, mo.tensor.ravel(), (V * np.sqrt(np.maximum(w, 0))).T, mo.n)  # -n Q / 2
     lo, hi = _mean_bounds(model, *_bounds(model), stats.ranges)
     box = [(a if np.isfinite(a) else None, b if np.isfinite(b) else None) for a, b in zip(lo, hi)]
+    rows = np.zeros((len(_probability_rows(model)), model.n_params))
+    for i, (free, _) in enumerate(_probability_rows(model)):
+        rows[i, free] = 1.0
 
-    def rise(g, psi):  # n (min_{g = psi} Q - Q_hat)
+    def rise(g, psi):
         res = scipy.optimize.minimize(lambda t: -criterion(t)[0], x, jac=lambda t: -criterion(t)[1], method="SLSQP",
-                                      bounds=box, constraints=[{"type": "eq", "fun": lambda t: g(t) - psi}],
-                                      options={"maxiter": 500, "ftol": 1e-12})
+                                      bounds=box, constraints=[{"type": "eq", "fun": lambda t: g(t) - psi},
+                                                               {"type": "ineq", "fun": lambda t: 1 - rows @ t}],
+                                      options={"maxiter": 1000, "ftol": 1e-12})
         return 2 * (criterion(x)[0] + res.fun)
+    return rise, model
 
+
+def test_distance_metric_interval_ends_are_where_the_criterion_rises_by_the_chi_square_quantile():
+    """Each end psi of the ATE's and a class weight's interval is where the distance statistic, minimised under
+    g(theta) = psi, exceeds its minimum by chi2_1(0.95) = 3.84; the plain Wald end (estimate + 1.96 se) is not
+    (the criterion is not quadratic here), and the modes report n Q (Hansen's J), the best's equal to the fit's."""
+    from mixid.estimate.likelihood.inference import causal_quantities
+
+    data, _ = simulate(CONTINUOUS, 100_000, params=random_params(CONTINUOUS, seed=1, min_effect_gap=0.3), seed=3)
+    est = fit(CONTINUOUS, data, estimator="md", seed=0, starts=3).estimate
+    rise, _ = _rise(CONTINUOUS, data, est)
+    x = np.asarray(est.extra["params"])
     order = np.argsort(causal_quantities(CONTINUOUS, x)[0]["effects"])
     quantities = {0: lambda t: causal_quantities(CONTINUOUS, t)[0]["ate"][0],
                   3: lambda t: causal_quantities(CONTINUOUS, t)[0]["weights"][order[0]]}
@@ -164,7 +176,7 @@ def test_the_least_squares_profile_finds_the_same_ends_when_slsqp_gives_up(monke
     monkeypatch.setattr(profile, "MAX_ITER", 1)
     monkeypatch.setattr("mixid.estimate.md.region_extremes", spy)
     walked = fit(CONTINUOUS, data, estimator="md", seed=0, starts=3).estimate.intervals
-    assert notes and all("the fallback profile gave the end" in note for note in notes)
+    assert notes and all("the estimator's own profile gave the end" in note for note in notes)
     for a, b in zip(searched, walked):
         assert (a is None) == (b is None)
         if a is not None:
@@ -182,3 +194,26 @@ def test_several_minima_are_reported_by_their_distance_statistic():
     assert all(m["j_stat"] >= modes[0]["j_stat"] - 1e-9 and m["delta"] <= 1.921 for m in modes)
     text = r.summary()
     assert f"{len(modes)} local minima within" in text and "n Q " in text
+    # here SLSQP stopped at -0.056 for the lower end of E[Y(0)] and said it had converged (the criterion had risen
+    # by 0.03); the least-squares profile carries that end on to where the rise is the quantile
+    from mixid.estimate.likelihood.inference import causal_quantities
+
+    rise, _ = _rise(ISSUE23, data, r.estimate)
+    low = r.estimate.intervals[1][0]
+    assert rise(lambda t: causal_quantities(ISSUE23, t)[0]["po"][0], low) == pytest.approx(3.841, abs=0.05)
+
+
+def test_the_estimate_does_not_depend_on_the_units_of_a_continuous_column():
+    """Y in other units (x 1000) or shifted (+ 20): the efficient weight is computed on the correlation scale, so
+    the same directions are kept, the class weights and the fit statistic agree and the ATE moves with the units
+    (a pseudo-inverse of the raw covariance dropped directions and changed the estimate)."""
+    data, _ = simulate(CONTINUOUS, 20_000, params=random_params(CONTINUOUS, seed=1, min_effect_gap=0.3), seed=3)
+    base = fit(CONTINUOUS, data, estimator="md", seed=0, starts=3, interval="wald").to_dict()
+    for scale, shift in ((1000.0, 0.0), (1.0, 20.0)):
+        moved = fit(CONTINUOUS, data.assign(Y=data["Y"] * scale + shift), estimator="md", seed=0, starts=3,
+                    interval="wald").to_dict()
+        assert moved["fit"]["df"] == base["fit"]["df"]
+        assert moved["fit"]["j_stat"] == pytest.approx(base["fit"]["j_stat"], rel=1e-3)
+        assert moved["ate"]["estimate"] == pytest.approx(scale * base["ate"]["estimate"], rel=1e-3)
+        for a, b in zip(moved["mte"], base["mte"]):
+            assert a["weight"] == pytest.approx(b["weight"], abs=1e-4)

@@ -199,9 +199,12 @@ def region_extremes(loglik, values, which: list[int], starts: list[np.ndarray], 
     point of the region, so the interval holds its value). The searches run in coordinates whitened by
     ``information`` at the best (theta = theta_0 + L z with L L' its inverse, each direction's scale capped at 1),
     where the region is close to a ball of radius sqrt(q): a well-conditioned problem for SLSQP. Returns the
-    intervals (None where a search did not converge or ``max_seconds`` ran out) and a note per failure.
-    ``fallback(j, sign) -> end or None``, when given, is asked for an end whose search did not converge (an
-    estimator's own, more robust profile: see :func:`mixid.estimate.md.compile_md`).
+    intervals (None where a search did not converge or ``max_seconds`` ran out) and a note per failure (and per end
+    the fallback gave or moved).
+    ``fallback(j, sign, end, deadline) -> end or None``, when given, is an estimator's own, more robust profile
+    (see :func:`mixid.estimate.md.compile_md`): it confirms or extends each converged end (``end``: its value and
+    the point that reached it), finds the ends whose search failed (``end`` None), and stops at ``deadline``; the
+    notes then say which ends it gave.
 
     Examples
     --------
@@ -242,7 +245,7 @@ def region_extremes(loglik, values, which: list[int], starts: list[np.ndarray], 
                                       constraints=constraints, options={"maxiter": maxiter, "ftol": PRECISION * scale})
         theta = at(res.x)
         inside = loglik(theta)[0] >= floor - 1e-3 and (rows @ theta <= limits + 1e-8).all()
-        return (values(theta)[0][j] if inside else None), bool(inside and res.status == 0), res.message
+        return (values(theta)[0][j] if inside else None), bool(inside and res.status == 0), res.message, theta
 
     out: list[list[float] | None] = []
     notes: list[str] = []
@@ -257,13 +260,18 @@ def region_extremes(loglik, values, which: list[int], starts: list[np.ndarray], 
             found = [values(t)[0][j] for t in starts]  # every mode is a point of the region
             ok = True
             for sign in (1.0, -1.0):
-                value, converged, message = search(starts[0], j, sign, MAX_ITER)
-                if not converged and fallback is not None:
-                    end = fallback(j, sign)
-                    if end is not None:
-                        value, converged = end, True
-                        message = f"{message}; the fallback profile gave the end"
-                    notes.append(f"entry {j}: {message}")
+                value, converged, message, reached = search(starts[0], j, sign, MAX_ITER)
+                if fallback is not None:  # the estimator's own profile confirms the end, or finds it
+                    end = fallback(j, sign, (value, reached) if converged else None, clock + max_seconds)
+                    if end is None:
+                        notes.append(f"entry {j}: {message}; the estimator's own profile found no end (or its "
+                                     "time ran out)")
+                    elif not converged:
+                        notes.append(f"entry {j}: {message}; the estimator's own profile gave the end")
+                    elif abs(end - value) > 1e-9 * max(1.0, abs(value)):
+                        notes.append(f"entry {j}: the search stopped at {value:.6g}; the estimator's own profile "
+                                     f"carried the end on to {end:.6g}")
+                    value, converged = end, end is not None
                 elif not converged:
                     notes.append(f"entry {j}: {message}")
                 ok &= converged
