@@ -5,7 +5,7 @@ Sections (each writes ``benchmarks/results/startup_<section>{_quick}.{md,csv}``)
 * ``cli``: wall time of ``mixid --help`` and ``mixid identify paper-level2 --json`` (fresh processes, the installed
   console script) against ``python -c "import numpy"``; median of repeated runs, interleaved so that a slow moment
   of the machine hits all three. Targets: 5x and 12x.
-* ``fit``: ``fit("paper-level3", frame)`` on 10^6 rows (2 * 10^5 with --quick), the placement cached by the first
+* ``fit``: ``fit("paper-level3", frame)`` on 10^6 rows (5 * 10^4 with --quick), the placement cached by the first
   call (as in any session that fits more than once), against the strongest plain-numpy SPO we could write: one
   ``np.bincount`` over the joint code of Z, X, T, Y, the moments read off the 16-cell table, then the same linear
   algebra (mixid's own SPO solve). A weaker baseline (one-hot matrices, moments by matrix products) is shown too.
@@ -116,9 +116,9 @@ def section_fit(quick: bool) -> list[list]:
     from mixid import Design, fit, simulate
 
     d = Design.builtin("paper-level3")
-    n = 200_000 if quick else 1_000_000
+    n = 50_000 if quick else 1_000_000
     frame, _ = simulate(d, n, seed=0)
-    repeats = 3 if quick else 15
+    repeats = 1 if quick else 15
     first_start = time.perf_counter()
     ours = fit("paper-level3", frame, estimator="spo")  # places the design and caches the placement
     first = time.perf_counter() - first_start

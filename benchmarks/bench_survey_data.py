@@ -148,7 +148,7 @@ def fiml_speed_section(quick: bool) -> list[list]:
 
     from mixid import fit, place, simulate
 
-    n, items = (10_000, 12) if quick else (100_000, 20)
+    n, items = (3_000, 8) if quick else (100_000, 20)  # quick: a smoke run
     design = Design.latent_class([f"Q{i}" for i in range(items)], classes=3)
     complete, _ = simulate(design, n, seed=1)
     holes = _holes(complete, 0.15, 2)
