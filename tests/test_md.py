@@ -49,8 +49,8 @@ def test_error_shrinks_with_n_and_the_fit_test_is_calibrated():
     t = truth(CONTINUOUS, params)
     errors, j, df = {}, [], set()
     for n in (4_000, 400_000):
-        runs = [fit(CONTINUOUS, simulate(CONTINUOUS, n, params=params, seed=s)[0], estimator="md", seed=0, starts=2)
-                for s in range(3)]
+        runs = [fit(CONTINUOUS, simulate(CONTINUOUS, n, params=params, seed=s)[0], estimator="md", seed=0, starts=2,
+                    interval="wald") for s in range(3)]  # (estimates and J only)
         errors[n] = np.median([abs(r.estimate.ate - t.ate) for r in runs])
         j += [r.to_dict()["fit"]["j_stat"] for r in runs]
         df |= {r.to_dict()["fit"]["df"] for r in runs}
@@ -65,7 +65,7 @@ def test_auto_fits_the_model_when_no_formula_takes_continuous_variables():
     """k = 3 with a binary proxy: the full mixture is certified (per-arm Kruskal), but CP needs categorical
     views and SPO needs k-category proxies, so the default is the model by minimum distance."""
     d = make_design(3, {"Z": 2, "X": 4, "T": 2, "Y": {"type": "continuous", "features": 3}}, ["Z -> T", "T -> Y"])
-    r = fit(d, simulate(d, 20_000, seed=0)[0], seed=0, starts=2)
+    r = fit(d, simulate(d, 20_000, seed=0)[0], seed=0, starts=2, interval="wald")
     assert r.estimator == "md" and r.to_dict()["ate"]["se"] > 0
 
 
@@ -78,7 +78,7 @@ def test_boundary_probabilities_are_named_held_and_get_no_standard_error():
 
     params = dict(random_params(CONTINUOUS, seed=1, min_effect_gap=0.3), p_Z0_U0=0.0)
     data, _ = simulate(CONTINUOUS, 4000, params=params, seed=0)
-    r = fit(CONTINUOUS, data, estimator="md", seed=0, starts=3)
+    r = fit(CONTINUOUS, data, estimator="md", seed=0, starts=3, interval="wald")
     d = r.to_dict()
     held = next(w for w in d["warnings"] if "lie on the boundary" in w)
     u = min(range(2), key=lambda c: d["mixture"]["parameters"][f"p_Z0_U{c}"])  # the class without Z = 0 (any label)
