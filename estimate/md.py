@@ -201,21 +201,7 @@ def compile_md(placement, starts: int = 10, seed=None, ci_level: float = 0.95, i
             tail_jac[r, free] = -1.0
         scale = PENALTY * max(1.0, float(np.linalg.norm(L, 2)))
 
-        memo: dict = {}
-
-        def evaluate(x):  # least squares asks for the residual and the Jacobian at the same points: one evaluation
-            key = x.tobytes()
-            if key not in memo:
-                memo.clear()
-                memo[key] = model.evaluate(x)
-            return memo[key]
-
-        def residual(x):  # the moment residual, then a penalty on every negative implied last category
-            return np.concatenate([L @ (target - evaluate(x)[0]), scale * np.minimum(_last_entries(model, x), 0.0)])
-
-        def jac(x):
-            negative = (_last_entries(model, x) < 0)[:, None]
-            return np.concatenate([-L @ evaluate(x)[1], scale * np.where(negative, tail_jac, 0.0)])
+        residual, jac = _problem(model, target, L, tail_jac, scale)
 
         best = None
         low, high = _mean_bounds(model, lo, hi, ranges)
@@ -341,22 +327,48 @@ def _vector_errors(est, design) -> list[float | None]:
                                                            else [])
 
 
+def _problem(model: Model, target: np.ndarray, L: np.ndarray, tail_jac: np.ndarray, scale: float,
+             root_n: float = 1.0, held=None):
+    """Residual and Jacobian functions of minimum distance as least squares: ``root_n`` L (m_hat - m(theta)), then
+    a penalty on every negative implied last category, and with ``held = (g, psi, weight)`` a row weight (g(theta) -
+    psi) that holds a quantity ``g(theta) -> (value, gradient)`` at psi. The model is evaluated once per point
+    (least squares asks for the residual and the Jacobian at the same points)."""
+    memo: dict = {}
+
+    def evaluate(x):
+        key = x.tobytes()
+        if key not in memo:
+            memo.clear()
+            memo[key] = model.evaluate(x)
+        return memo[key]
+
+    def residual(x):
+        parts = [root_n * (L @ (target - evaluate(x)[0])), scale * np.minimum(_last_entries(model, x), 0.0)]
+        if held is not None:
+            g, psi, weight = held
+            parts.append([weight * (g(x)[0] - psi)])
+        return np.concatenate(parts)
+
+    def jac(x):
+        negative = (_last_entries(model, x) < 0)[:, None]
+        parts = [-root_n * (L @ evaluate(x)[1]), scale * np.where(negative, tail_jac, 0.0)]
+        if held is not None:
+            g, _, weight = held
+            parts.append(weight * g(x)[1][None, :])
+        return np.concatenate(parts)
+
+    return residual, jac
+
+
 def _constrained_fit(model: Model, target, L, n, vector, j: int, psi: float, se: float, tail_jac, scale, low, high,
                      x0: np.ndarray) -> tuple[np.ndarray, float]:
     """The minimum of n Q(theta) with entry j of ``vector`` held at ``psi`` (a penalty row of weight 1e3 per
     standard error ``se``), by least squares from ``x0``: (theta, n Q(theta))."""
-    root_n = np.sqrt(n)
+    def entry(x):
+        values, gradients = vector(x)
+        return values[j], gradients[j]
 
-    def residual(x):
-        return np.concatenate([root_n * (L @ (target - model.evaluate(x)[0])),
-                               scale * np.minimum(_last_entries(model, x), 0.0),
-                               [PROFILE_PENALTY * (vector(x)[0][j] - psi) / se]])
-
-    def jac(x):
-        negative = (_last_entries(model, x) < 0)[:, None]
-        return np.concatenate([-root_n * (L @ model.evaluate(x)[1]), scale * np.where(negative, tail_jac, 0.0),
-                               PROFILE_PENALTY * vector(x)[1][j][None, :] / se])
-
+    residual, jac = _problem(model, target, L, tail_jac, scale, np.sqrt(n), (entry, psi, PROFILE_PENALTY / se))
     sol = scipy.optimize.least_squares(residual, _inside(x0, low, high), jac=jac, bounds=(low, high), method="trf",
                                        x_scale="jac", ftol=1e-10, xtol=1e-10, gtol=1e-10)
     r = L @ (target - model.evaluate(sol.x)[0])
@@ -436,8 +448,6 @@ def _class_of(model: Model) -> tuple[np.ndarray, dict]:
 def _matched(model: Model, reference: np.ndarray, point: np.ndarray) -> np.ndarray:
     """``point`` with its classes relabelled to match ``reference`` (Hungarian method on each class's weight and
     parameters), so that minima that differ by a relabelling are one mode."""
-    import scipy.optimize as so
-
     k = model.k
     klass, index = _class_of(model)
     tables = np.array([p.variable is not None for p in model.params])
@@ -447,7 +457,7 @@ def _matched(model: Model, reference: np.ndarray, point: np.ndarray) -> np.ndarr
         return np.concatenate([model.weights(x)[:, None], rest], axis=1)
 
     A, B = profiles(reference), profiles(point)
-    _, order = so.linear_sum_assignment(np.abs(A[:, None, :] - B[None, :, :]).sum(axis=2))
+    _, order = scipy.optimize.linear_sum_assignment(np.abs(A[:, None, :] - B[None, :, :]).sum(axis=2))
     out = point.copy()
     for (var, cat, parents, u), i in index.items():
         if var is not None:
