@@ -901,8 +901,10 @@ def _tables(design: Design, cols: Mapping[str, np.ndarray], weights: np.ndarray 
 def _ranges(design: Design, cols: Mapping[str, np.ndarray]) -> dict[str, tuple[float, float]] | None:
     """(min, max) of each continuous column over the complete rows, or None."""
     cont = [v.name for v in design.variables if not v.categorical]
+    if not cont or not len(cols[cont[0]]):  # categorical designs skip the pass over their codes
+        return None
     mask = complete_rows(design, cols)
-    if not cont or (mask is not None and not mask.any()) or not len(cols[cont[0]]):
+    if mask is not None and not mask.any():
         return None
     return {v: (float(np.min(c)), float(np.max(c))) for v in cont
             for c in [cols[v] if mask is None else cols[v][mask]]}
