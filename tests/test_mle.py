@@ -196,6 +196,30 @@ def test_empirical_information_agrees_with_the_expected_one_in_expectation():
     np.testing.assert_allclose(emp, inference.expected_information(lik, point, 1.0), atol=1e-9)
 
 
+@pytest.mark.parametrize("design", [Design.latent_class({"A": 2, "B": 3, "C": 2}, classes=2),
+                                    Design.builtin("paper-level3"), Design.builtin("paper-level4")],
+                         ids=lambda d: d.name)
+def test_the_total_score_is_the_sum_of_the_pattern_scores(design):
+    """The constrained searches' score from expected counts equals the per-pattern scores summed, also with
+    missing answers (code -1: no count for that variable; in a causal design the outcome's only, as parents may
+    not be missing), and vanishes at an exact population maximum."""
+    lik = model.likelihood(design)
+    rng = np.random.default_rng(3)
+    point = lik.model.random_point(rng)
+    table = lik.cell_probs(point).reshape(lik.dims)
+    patterns = data_module.Patterns.from_table(table * 1000)
+    codes = patterns.codes.copy()
+    holes_in = [data_module.data_columns(design).index("Y")] if design.causal else slice(None)  # no parent
+    codes[:, holes_in] = np.where(rng.random(codes[:, holes_in].shape) < 0.2, -1, codes[:, holes_in])
+    holes = data_module.Patterns(codes, patterns.counts, patterns.dims)
+    other = lik.state_of(lik.model.random_point(rng))
+    for pats, x in ((patterns, other), (holes, other), (patterns, lik.state_of(point))):
+        data = model._Compiled.build(lik, pats)
+        summed = inference.pattern_scores(lik, x, data).T @ data.counts
+        np.testing.assert_allclose(inference.total_score(lik, x, data), summed, rtol=1e-10, atol=1e-8)
+    assert np.abs(summed).max() < 1e-8  # the last pair: the truth maximises its own population law
+
+
 def test_bad_input_is_refused_or_warned():
     data, _ = simulate("paper-level3", 2000, seed=0)
     with pytest.raises(DataError, match="starts must be an integer from 1 to"):

@@ -165,6 +165,27 @@ def pattern_scores(lik: Likelihood, x: np.ndarray, data: _Compiled, post: np.nda
     return scores
 
 
+def total_score(lik: Likelihood, x: np.ndarray, data: _Compiled, post: np.ndarray | None = None) -> np.ndarray:
+    """The score of the log-likelihood in the free parameters: ``pattern_scores(...).T @ data.counts``, from
+    the expected counts of every table entry instead of one row per pattern (the constrained searches ask for it
+    hundreds of times). d log L / d theta_j = n_j / theta_j - n_last / theta_last for a free entry j of a row
+    whose last entry is implied, with n the posterior-weighted counts."""
+    if post is None:
+        post = lik.posterior(x[None, :], data)[0][0]  # (k, P)
+    pi, tables = lik.tables_of(x)
+    weighted = post * data.counts  # (k, P)
+    expected = [weighted.sum(axis=1)]
+    for i, t in enumerate(tables):
+        q = data.flat[i]
+        seen = q >= 0  # a missing answer adds no count to its variable's table
+        size = t.shape[0] * t.shape[2]
+        n = np.stack([np.bincount(q[seen], weights=weighted[u, seen], minlength=size) for u in range(lik.k)])
+        expected.append(n.reshape(lik.k, t.shape[0], t.shape[2]).transpose(1, 0, 2))  # (n_pa, k, C) like t
+    ratio = np.concatenate([_ratio(n.ravel(), th.ravel()) for n, th in zip(expected, [pi] + tables)])
+    dst, src, sign = lik.score_map
+    return np.bincount(dst, weights=sign * ratio[src], minlength=lik.model.n_params)
+
+
 def _ratio(posterior: np.ndarray, probability: np.ndarray) -> np.ndarray:
     """posterior / probability, 0 where the probability is 0 (a pattern then has posterior 0 in that class: an
     observed pattern's probability is positive, so its share of a class with a zero factor vanishes)."""

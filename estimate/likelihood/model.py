@@ -290,6 +290,26 @@ class Likelihood:
             out.append(G)
         return out
 
+    @cached_property
+    def score_map(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(parameter, entry, sign): how each table entry's n / theta enters the score. An entry that is a free
+        parameter adds to it (+1); an implied last entry subtracts from each of its siblings (-1). Entries are
+        numbered class weights first, then every table in the model's (n_pa, k, C) layout, in ``names`` order."""
+        dst, src, sign = [], [], []
+        offset = 0
+        for table in self._rows():
+            for row in table:
+                free = [int(code) for code in row if code >= 0]
+                for c, code in enumerate(row):
+                    if code >= 0:
+                        dst.append(int(code)), src.append(offset + c), sign.append(1.0)
+                    elif code == LAST:
+                        dst += free
+                        src += [offset + c] * len(free)
+                        sign += [-1.0] * len(free)
+                offset += len(row)
+        return np.array(dst, dtype=np.int64), np.array(src, dtype=np.int64), np.array(sign)
+
     def weighted_hessian(self, point: np.ndarray, weights: np.ndarray) -> np.ndarray:
         """sum_c weights_c * Hessian of P(cell c) in the free parameters (exact: the model is multilinear).
 

@@ -21,7 +21,7 @@ from mixid.identify.model import LAST
 from scipy.stats import chi2
 from threadpoolctl import threadpool_limits
 
-from .inference import causal_quantities, pattern_scores, weight_gradients
+from .inference import causal_quantities, total_score, weight_gradients
 from .model import Likelihood, _Compiled
 from .optimise import MLEFit, _canonical
 
@@ -165,7 +165,7 @@ class _Region:
         if key != self._key:
             x = np.clip(self.lik.state_of(theta), 1e-15, 1.0)  # a search step may graze the simplex's faces
             post, ll = self.lik.posterior(x[None, :], self.data)
-            score = pattern_scores(self.lik, x, self.data, post[0]).T @ self.data.counts
+            score = total_score(self.lik, x, self.data, post[0])
             self._key, self._value = key, (float(ll[0]), score)
         return self._value
 
