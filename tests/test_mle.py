@@ -220,6 +220,21 @@ def test_the_total_score_is_the_sum_of_the_pattern_scores(design):
     assert np.abs(summed).max() < 1e-8  # the last pair: the truth maximises its own population law
 
 
+@pytest.mark.parametrize("design", [Design.builtin("paper-level4"), Design.latent_class({"A": 3, "B": 4, "C": 2},
+                                                                                           classes=3)],
+                         ids=lambda d: d.name)
+def test_the_weighted_hessian_is_the_derivative_of_the_weighted_gradient(design):
+    """sum_c w_c Hessian P(c), from the factors' fixed sparsity, against central differences of J^T w."""
+    lik = model.likelihood(design)
+    rng = np.random.default_rng(5)
+    point = lik.model.random_point(rng)
+    w = rng.normal(size=len(lik.model._cells))
+    h, d = 1e-6, lik.model.n_params
+    numeric = np.column_stack([(lik.model.evaluate(point + h * e)[1].T @ w - lik.model.evaluate(point - h * e)[1].T @ w)
+                               / (2 * h) for e in np.eye(d)])
+    np.testing.assert_allclose(lik.weighted_hessian(point, w), numeric, atol=1e-7)
+
+
 def test_bad_input_is_refused_or_warned():
     data, _ = simulate("paper-level3", 2000, seed=0)
     with pytest.raises(DataError, match="starts must be an integer from 1 to"):

@@ -310,25 +310,52 @@ class Likelihood:
                 offset += len(row)
         return np.array(dst, dtype=np.int64), np.array(src, dtype=np.int64), np.array(sign)
 
+    @cached_property
+    def _hessian_pattern(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The fixed sparsity of :meth:`weighted_hessian`: for every pair of factors a < b and every (cell, class)
+        row r, the products grad g_a[r, i] grad g_b[r, j] that are not zero, as (pair, row, i * d + j, value),
+        and the pairs' factors (a, b)."""
+        d = self.model.n_params
+        G = [g.reshape(-1, d) for g in self._factor_gradients]
+        padded = []  # per factor: each row's non-zero columns and values, padded to the longest row
+        for g in G:
+            width = max(1, int((g != 0).sum(axis=1).max()))
+            cols = np.argsort(g == 0, axis=1, kind="stable")[:, :width]
+            padded.append((cols, np.take_along_axis(g, cols, axis=1)))
+        pairs = [(a, b) for a in range(len(G)) for b in range(a + 1, len(G))]
+        parts = []
+        for p, (a, b) in enumerate(pairs):
+            (ca, va), (cb, vb) = padded[a], padded[b]
+            flat = (ca[:, :, None] * d + cb[:, None, :]).reshape(len(ca), -1)
+            val = (va[:, :, None] * vb[:, None, :]).reshape(len(ca), -1)
+            row, k = np.nonzero(val)
+            parts.append((np.full(len(row), p), row, flat[row, k], val[row, k]))
+        pair, row, flat, val = (np.concatenate(x) for x in zip(*parts))
+        return pair, row, flat, val, np.array(pairs, dtype=np.int64).reshape(-1, 2)
+
     def weighted_hessian(self, point: np.ndarray, weights: np.ndarray) -> np.ndarray:
         """sum_c weights_c * Hessian of P(cell c) in the free parameters (exact: the model is multilinear).
 
         P(c) = sum_u prod_a g_a(c, u) with affine factors g_a, so its Hessian is
-        sum_u sum_{a != b} (prod_{e != a, b} g_e) grad g_a grad g_b^T.
+        sum_u sum_{a != b} (prod_{e != a, b} g_e) grad g_a grad g_b^T: one weighted bincount over the fixed
+        non-zero products of the factors' gradients (:attr:`_hessian_pattern`).
         """
         m = self.model
         N = len(m._cells)
-        F = np.stack([np.broadcast_to(m.weights(point), (N, self.k))] + m._factor_values(point, None))
+        F = np.stack([np.broadcast_to(m.weights(point), (N, self.k))] + m._factor_values(point, None)).reshape(
+            -1, N * self.k)
         d = m.n_params
-        G = [g.reshape(-1, d) for g in self._factor_gradients]
-        out = np.zeros((d, d))
-        idx = np.arange(len(F))
-        for a in range(len(F)):
-            for b in range(a + 1, len(F)):
-                coef = (np.prod(F[(idx != a) & (idx != b)], axis=0) * weights[:, None]).reshape(-1, 1)
-                block = (G[a] * coef).T @ G[b]
-                out += block + block.T
-        return out
+        pair, row, flat, val, pairs = self._hessian_pattern
+        if not len(pairs):
+            return np.zeros((d, d))
+        # prod_{e != a, b} F_e for every pair (a, b): multiply in each factor except where it is a or b
+        others = np.ones((len(pairs), F.shape[1]))
+        for e in range(len(F)):
+            skip = (pairs[:, 0] == e) | (pairs[:, 1] == e)
+            others[~skip] *= F[e]
+        coef = others * np.repeat(weights, self.k)[None, :]
+        out = np.bincount(flat, weights=val * coef[pair, row], minlength=d * d).reshape(d, d)
+        return out + out.T
 
     def _rows(self) -> list[np.ndarray]:
         """Every distribution row's parameter codes (class weights first), shape (rows, C) per table."""
