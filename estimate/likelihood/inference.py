@@ -126,7 +126,7 @@ def sandwich_delta(information: np.ndarray | None, meat: np.ndarray, face: np.nd
 
 def expected_information(lik: Likelihood, point: np.ndarray, n: float) -> np.ndarray:
     """n J^T diag(1/p) J over the cells of positive probability, J from ``Model.evaluate``."""
-    p, J = lik.model.evaluate(point)
+    p, J = lik.evaluate(point)
     live = p > LIVE
     info = n * (J[live].T / p[live]) @ J[live]
     return info if np.isfinite(info).all() else None

@@ -107,18 +107,35 @@ class Likelihood:
     # ------------------------------------------------------------------ parameter conversions
     def from_point(self, point: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
         """(pi (k,), tables [(n_pa, k, C)]) of a free-parameter vector."""
-        point = np.asarray(point, dtype=float)
-        pi = self._full(self.model._pi[None, :], point)[0]
-        tables = [self._full(self.model.tables[v], point) for v in self.names]
+        entries = self._entries(point)
+        pi = entries[:self.k]
+        tables, start = [], self.k
+        for v in self.names:
+            shape = self.model.tables[v].shape
+            tables.append(entries[start:start + int(np.prod(shape))].reshape(shape))
+            start += int(np.prod(shape))
         return pi, tables
 
-    @staticmethod
-    def _full(codes: np.ndarray, point: np.ndarray) -> np.ndarray:
-        values = np.where(codes >= 0, point[np.maximum(codes, 0)], 0.0)
-        last = codes == LAST
-        rest = 1.0 - values.sum(axis=-1, keepdims=True)
-        values = np.where(last, np.broadcast_to(rest, values.shape), values)
-        return np.where(codes == ONE, 1.0, values)
+    @cached_property
+    def _entry_map(self) -> tuple[np.ndarray | scipy.sparse.csr_matrix, np.ndarray]:
+        """(A, b) with every table entry = A @ point + b: a free entry is its parameter, an implied last
+        category 1 minus its row's free entries, a constant 1 is b alone. Entries in the order of :meth:`_rows`."""
+        codes = np.concatenate([row.ravel() for row in self._rows()])
+        rows = [r for table in self._rows() for r in table]
+        A = np.zeros((len(codes), self.model.n_params))
+        b = np.zeros(len(codes))
+        i = 0
+        for row in rows:
+            for code in row:
+                if code >= 0:
+                    A[i, code] = 1.0
+                elif code == LAST:
+                    A[i, row[row >= 0]] = -1.0
+                    b[i] = 1.0
+                elif code == ONE:
+                    b[i] = 1.0
+                i += 1
+        return (A if A.size <= 1_000_000 else scipy.sparse.csr_matrix(A)), b
 
     def to_point(self, pi: np.ndarray, tables: Sequence[np.ndarray]) -> np.ndarray:
         """The free-parameter vector of full tables (the inverse of :meth:`from_point`)."""
@@ -249,9 +266,18 @@ class Likelihood:
     # ------------------------------------------------------------------------ Fisher scoring
     def cell_probs(self, point: np.ndarray) -> np.ndarray:
         """Probabilities of every cell of the model's table (flattened) at a free-parameter point."""
-        if self.observed_u:
-            return self.model.evaluate(point)[0]
-        return self.model.class_tensor(point).reshape(-1, self.k) @ self.model.weights(point)
+        return self._fast_map.values(np.asarray(point, dtype=float))
+
+    def evaluate(self, point: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The cell probabilities and their Jacobian in the free parameters (``Model.evaluate``'s values, from
+        the fixed affine structure of the factors: the climbs ask for them thousands of times)."""
+        return self._fast_map(np.asarray(point, dtype=float))
+
+    @cached_property
+    def _fast_map(self):
+        from mixid.identify.fibre.system import FastMap
+
+        return FastMap(self.model)
 
     def _project(self, point: np.ndarray) -> np.ndarray:
         """Every table row clipped to [0, 1] and renormalised (the identity inside the simplex)."""
@@ -364,8 +390,8 @@ class Likelihood:
 
     def _entries(self, point: np.ndarray) -> np.ndarray:
         """All full-table entries of a point, concatenated in the order of :meth:`_rows`."""
-        pi, tables = self.from_point(point)
-        return np.concatenate([pi.ravel()] + [t.reshape(-1) for t in tables])
+        A, b = self._entry_map
+        return A @ np.asarray(point, dtype=float) + b
 
     def _zero_entries(self, point: np.ndarray, mask: np.ndarray) -> np.ndarray:
         pi, tables = self.from_point(point)

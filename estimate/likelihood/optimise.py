@@ -74,7 +74,7 @@ def newton(lik: Likelihood, x: np.ndarray, cells: np.ndarray, tol: float = TOL, 
     def derivatives(pt):
         """Score and the curvature of the step: the observed information (Newton) where it is positive
         definite on the face, else the expected information (Fisher scoring)."""
-        p, J = lik.model.evaluate(pt)
+        p, J = lik.evaluate(pt)
         live = p > LIVE
         score = J[live].T @ (cells[live] / p[live])
         expected = n * (J[live].T / p[live]) @ J[live]
@@ -318,7 +318,7 @@ def maximise(lik: Likelihood, patterns: Patterns, starts: int = 10, seed=None, i
         fit.information = None
     elif dense:
         fit.information = expected_information(lik, fit.point, float(data.counts.sum()))
-        p, J = lik.model.evaluate(fit.point)
+        p, J = lik.evaluate(fit.point)
         live = p > LIVE
         fit.face, _ = lik._face_basis(fit.point, J[live].T @ (cells[live] / p[live]))
     else:

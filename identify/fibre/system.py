@@ -99,6 +99,12 @@ class FastMap:
         self.src, self.sign = coo.row, coo.data
         self.shape = (len(self.A), N, k)
 
+    def values(self, x: np.ndarray) -> np.ndarray:
+        """The observables alone (no Jacobian)."""
+        vals = (self.A_all @ x + self.b_all).reshape(self.shape)
+        prod = vals.prod(axis=0)
+        return (prod if self.mask is None else prod * self.mask).sum(axis=1)
+
     def __call__(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         vals = (self.A_all @ x + self.b_all).reshape(self.shape)
         m = self.shape[0]
