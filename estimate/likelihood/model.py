@@ -30,6 +30,8 @@ TOL = 1e-10
 BOUNDARY = 1e-6
 #: Cells less probable than this are left out of the information (their rows are J J^T / p with p -> 0).
 LIVE = 1e-12
+#: Factor tables (cells x classes x factors) up to this size are evaluated by the fibre engine's FastMap.
+FAST_MAP_ENTRIES = 250_000
 
 
 
@@ -266,17 +268,27 @@ class Likelihood:
     # ------------------------------------------------------------------------ Fisher scoring
     def cell_probs(self, point: np.ndarray) -> np.ndarray:
         """Probabilities of every cell of the model's table (flattened) at a free-parameter point."""
-        return self._fast_map.values(np.asarray(point, dtype=float))
+        if self._fast_map is not None:
+            return self._fast_map.values(np.asarray(point, dtype=float))
+        if self.observed_u:
+            return self.model.evaluate(point)[0]
+        return self.model.class_tensor(point).reshape(-1, self.k) @ self.model.weights(point)
 
     def evaluate(self, point: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The cell probabilities and their Jacobian in the free parameters (``Model.evaluate``'s values, from
-        the fixed affine structure of the factors: the climbs ask for them thousands of times)."""
-        return self._fast_map(np.asarray(point, dtype=float))
+        """The cell probabilities and their Jacobian in the free parameters: ``Model.evaluate``'s values, on a
+        small table from the fixed affine structure of the factors (the climbs ask for them thousands of times)."""
+        if self._fast_map is not None:
+            return self._fast_map(np.asarray(point, dtype=float))
+        return self.model.evaluate(point)
 
     @cached_property
     def _fast_map(self):
+        """The fibre engine's FastMap of the model when its factor table (cells x classes x factors) is at most
+        FAST_MAP_ENTRIES (building it loops over every entry; on larger tables the generic loops are faster)."""
         from mixid.identify.fibre.system import FastMap
 
+        if len(self.model._cells) * self.k * (len(self.names) + 1) > FAST_MAP_ENTRIES:
+            return None
         return FastMap(self.model)
 
     def _project(self, point: np.ndarray) -> np.ndarray:
