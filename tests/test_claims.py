@@ -139,3 +139,36 @@ def test_the_rule_can_fail():
     assert _unbacked("0.124 s, 95.5 %, 1.2e-3", backing) == ["0.124", "95.5", "1.2e-3"]
     assert _unbacked("0.0-0.1235", backing) == []  # a range: two numbers, and 0 is no claim
     assert _unbacked("n = 1e6 and 10^6 rows", backing) == []  # sizes
+
+
+#: Results kept from an earlier commit on purpose, each with the reason its row gives.
+FROM_AN_EARLIER_COMMIT = {
+    "benchmarks/results/continuous_diagnosis.md":
+        "a diagnosis of the Wald intervals before the distance-metric intervals replaced them",
+}
+COMMIT = re.compile(r"mixid commit [0-9a-f]{7,40}\b(?! \+ uncommitted)")
+
+
+def _provenance_problems(results: Path) -> list[str]:
+    """Results files whose header does not name the clean commit they ran on (quick smoke runs write into a
+    temporary folder and are not kept, except those a row quotes)."""
+    def header(path: Path) -> str:
+        return "\n".join(path.read_text().splitlines()[:4])
+
+    kept = {Path(p).name for p in FROM_AN_EARLIER_COMMIT}
+    return [path.name for path in sorted(results.glob("*.md"))
+            if path.name not in kept and not COMMIT.search(header(path))]
+
+
+def test_every_results_file_names_the_commit_it_ran_on():
+    assert _provenance_problems(RESULTS) == []
+    for path in FROM_AN_EARLIER_COMMIT:  # each is quoted, and its row says why it is older
+        assert path.removeprefix("benchmarks/") in (ROOT / "benchmarks" / "README.md").read_text()
+
+
+def test_the_provenance_rule_can_fail(tmp_path):
+    headers = {"clean": "mixid commit 0123abcd; python 3.11", "none": "python 3.11, load average 1.0",
+               "dirty": "mixid commit 0123abcd + uncommitted changes; python 3.11"}
+    for name, line in headers.items():
+        (tmp_path / f"{name}.md").write_text(f"# {name}\n\n{line}\n")
+    assert [Path(name).stem for name in _provenance_problems(tmp_path)] == ["dirty", "none"]
