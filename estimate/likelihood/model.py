@@ -121,23 +121,23 @@ class Likelihood:
     @cached_property
     def _entry_map(self) -> tuple[np.ndarray | scipy.sparse.csr_matrix, np.ndarray]:
         """(A, b) with every table entry = A @ point + b: a free entry is its parameter, an implied last
-        category 1 minus its row's free entries, a constant 1 is b alone. Entries in the order of :meth:`_rows`."""
-        codes = np.concatenate([row.ravel() for row in self._rows()])
-        rows = [r for table in self._rows() for r in table]
-        A = np.zeros((len(codes), self.model.n_params))
-        b = np.zeros(len(codes))
-        i = 0
-        for row in rows:
+        category 1 minus its row's free entries, a constant 1 is b alone. Entries in the order of :meth:`_rows`.
+        A is sparse unless small (a large dense product goes through threaded BLAS and is slower)."""
+        r, c, v = [], [], []
+        b = []
+        for row in (row for table in self._rows() for row in table):
+            free = [int(code) for code in row if code >= 0]
             for code in row:
+                i = len(b)
+                b.append(1.0 if code in (LAST, ONE) else 0.0)
                 if code >= 0:
-                    A[i, code] = 1.0
+                    r.append(i), c.append(int(code)), v.append(1.0)
                 elif code == LAST:
-                    A[i, row[row >= 0]] = -1.0
-                    b[i] = 1.0
-                elif code == ONE:
-                    b[i] = 1.0
-                i += 1
-        return (A if A.size <= 1_000_000 else scipy.sparse.csr_matrix(A)), b
+                    r += [i] * len(free)
+                    c += free
+                    v += [-1.0] * len(free)
+        A = scipy.sparse.csr_matrix((v, (r, c)), shape=(len(b), self.model.n_params))
+        return (A.toarray() if A.shape[0] * A.shape[1] <= 50_000 else A), np.array(b)
 
     def to_point(self, pi: np.ndarray, tables: Sequence[np.ndarray]) -> np.ndarray:
         """The free-parameter vector of full tables (the inverse of :meth:`from_point`)."""
@@ -269,7 +269,7 @@ class Likelihood:
     def cell_probs(self, point: np.ndarray) -> np.ndarray:
         """Probabilities of every cell of the model's table (flattened) at a free-parameter point."""
         if self._fast_map is not None:
-            return self._fast_map.values(np.asarray(point, dtype=float))
+            return self._fast_map.values(np.asarray(point))
         if self.observed_u:
             return self.model.evaluate(point)[0]
         return self.model.class_tensor(point).reshape(-1, self.k) @ self.model.weights(point)
@@ -278,7 +278,7 @@ class Likelihood:
         """The cell probabilities and their Jacobian in the free parameters: ``Model.evaluate``'s values, on a
         small table from the fixed affine structure of the factors (the climbs ask for them thousands of times)."""
         if self._fast_map is not None:
-            return self._fast_map(np.asarray(point, dtype=float))
+            return self._fast_map(np.asarray(point))
         return self.model.evaluate(point)
 
     @cached_property
