@@ -196,9 +196,17 @@ def project_atoms(moments: np.ndarray, k: int, bound: float, weights0: np.ndarra
         w = np.exp(z - z.max())
         return x[:k], w / w.sum()
 
+    orders = np.arange(1, len(moments))[:, None]
+
     def resid(x):
         tau, w = unpack(x)
-        return np.array([w @ tau**j for j in range(1, len(moments))]) - moments[1:]
+        return (tau[None, :] ** orders) @ w - moments[1:]
+
+    def jac(x):  # d/d tau_u = j w_u tau_u^(j-1); d/d z_v (softmax) = w_v (tau_v^j - m_j), z_0 = 0 fixed
+        tau, w = unpack(x)
+        powers = tau[None, :] ** orders
+        return np.hstack([orders * w[None, :] * tau[None, :] ** (orders - 1),
+                          w[None, 1:] * (powers[:, 1:] - (powers @ w)[:, None])])
 
     starts = [np.clip(np.real(effects0[:k]) if len(effects0) >= k else np.zeros(k), -lim, lim),
               np.linspace(-lim, lim, k + 2)[1:-1], np.linspace(-lim / 2, lim / 2, k)]
@@ -209,7 +217,7 @@ def project_atoms(moments: np.ndarray, k: int, bound: float, weights0: np.ndarra
         x0 = np.concatenate([tau0, np.zeros(k - 1)])
         lo = np.concatenate([np.full(k, -lim), np.full(k - 1, -30.0)])
         hi = np.concatenate([np.full(k, lim), np.full(k - 1, 30.0)])
-        fit = scipy.optimize.least_squares(resid, x0, bounds=(lo, hi), xtol=1e-14, ftol=1e-14, gtol=1e-14)
+        fit = scipy.optimize.least_squares(resid, x0, jac=jac, bounds=(lo, hi), xtol=1e-14, ftol=1e-14, gtol=1e-14)
         if best is None or fit.cost < best.cost:
             best = fit
     tau, w = unpack(best.x)
