@@ -185,29 +185,35 @@ def search_limit(moments: np.ndarray, bound: float) -> float:
     return float(bound) if np.isfinite(bound) else 10 * max(1.0, float(np.max(np.abs(moments[1:]))))
 
 
-def project_atoms(moments: np.ndarray, k: int, bound: float, weights0: np.ndarray, effects0: np.ndarray
-                  ) -> tuple[np.ndarray, np.ndarray, float]:
-    """The k-atom distribution (weights on the simplex, atoms in [-bound, bound]) closest to the moments
-    m_1..m_{2k-1} in least squares, from several starts; atoms sorted ascending."""
-    lim = search_limit(moments, bound)
+def atom_residuals(moments: np.ndarray, k: int):
+    """(unpack, residual, Jacobian) of the k-atom moment fit: x = (atoms tau, softmax logits z_1..z_{k-1}, z_0 = 0),
+    residual_j = sum_u w_u tau_u^j - m_j for j = 1..len(moments)-1, and its exact Jacobian."""
+    orders = np.arange(1, len(moments))[:, None]
 
     def unpack(x):
         z = np.concatenate([[0.0], x[k:]])
         w = np.exp(z - z.max())
         return x[:k], w / w.sum()
 
-    orders = np.arange(1, len(moments))[:, None]
-
     def resid(x):
         tau, w = unpack(x)
         return (tau[None, :] ** orders) @ w - moments[1:]
 
-    def jac(x):  # d/d tau_u = j w_u tau_u^(j-1); d/d z_v (softmax) = w_v (tau_v^j - m_j), z_0 = 0 fixed
+    def jac(x):  # d/d tau_u = j w_u tau_u^(j-1); d/d z_v (softmax) = w_v (tau_v^j - m_j)
         tau, w = unpack(x)
         powers = tau[None, :] ** orders
         return np.hstack([orders * w[None, :] * tau[None, :] ** (orders - 1),
                           w[None, 1:] * (powers[:, 1:] - (powers @ w)[:, None])])
 
+    return unpack, resid, jac
+
+
+def project_atoms(moments: np.ndarray, k: int, bound: float, weights0: np.ndarray, effects0: np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray, float]:
+    """The k-atom distribution (weights on the simplex, atoms in [-bound, bound]) closest to the moments
+    m_1..m_{2k-1} in least squares, from several starts; atoms sorted ascending."""
+    lim = search_limit(moments, bound)
+    unpack, resid, jac = atom_residuals(moments, k)
     starts = [np.clip(np.real(effects0[:k]) if len(effects0) >= k else np.zeros(k), -lim, lim),
               np.linspace(-lim, lim, k + 2)[1:-1], np.linspace(-lim / 2, lim / 2, k)]
     best = None

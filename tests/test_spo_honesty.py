@@ -60,3 +60,24 @@ def test_bootstrap_counts_clamped_replicates_as_failures():
 
     kept, failures, notes, _ = _bootstrap(stats, Moments.of(stats), run, 10, np.random.default_rng(0), 3, None)
     assert failures == 5 and kept[:, 0].tolist() == [0.0, 2.0, 4.0, 6.0, 8.0] and notes == []
+
+
+def test_the_projection_uses_the_exact_jacobian_and_recovers_valid_moments():
+    """atom_residuals' Jacobian is the derivative of its residuals (central differences); projecting the moments of
+    a valid 3-atom distribution returns it."""
+    from mixid.estimate.spo import atom_residuals, project_atoms
+
+    rng = np.random.default_rng(0)
+    k = 3
+    moments = np.concatenate([[1.0], rng.normal(scale=0.3, size=2 * k - 1)])
+    _, resid, jac = atom_residuals(moments, k)
+    for _ in range(3):
+        x, h = rng.normal(size=2 * k - 1), 1e-6
+        numeric = np.column_stack([(resid(x + h * e) - resid(x - h * e)) / (2 * h) for e in np.eye(2 * k - 1)])
+        np.testing.assert_allclose(jac(x), numeric, atol=1e-8)
+    tau, w = np.array([-0.6, 0.1, 0.7]), np.array([0.2, 0.5, 0.3])
+    valid = np.array([w @ tau**j for j in range(2 * k)])
+    weights, effects, residual = project_atoms(valid, k, 1.0, w, tau + 0.2)
+    np.testing.assert_allclose(effects, tau, atol=1e-6)
+    np.testing.assert_allclose(weights, w, atol=1e-6)
+    assert residual < 1e-10
