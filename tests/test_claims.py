@@ -172,3 +172,33 @@ def test_the_provenance_rule_can_fail(tmp_path):
     for name, line in headers.items():
         (tmp_path / f"{name}.md").write_text(f"# {name}\n\n{line}\n")
     assert [Path(name).stem for name in _provenance_problems(tmp_path)] == ["dirty", "none"]
+
+
+def _cited_paragraphs() -> list[tuple[str, str, list[float]]]:
+    """(where, paragraph, numbers of the results files it names) for every paragraph of README.md and docs/ outside
+    the results tables that names a results file: what such a paragraph says rests on the files it cites."""
+    out = []
+    for path in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        for i, para in enumerate(re.split(r"\n\s*\n", path.read_text())):
+            if para.lstrip().startswith("|"):
+                continue  # tables: the README's results table is checked above
+            named = set(re.findall(r"results/([\w.-]+?)\.(?:md|csv|json)", para))
+            if named:
+                files = [RESULTS / f"{stem}.{ext}" for stem in named for ext in ("md", "csv", "json")
+                         if (RESULTS / f"{stem}.{ext}").is_file()]
+                out.append((f"{path.relative_to(ROOT)} paragraph {i}", para, _values(files)))
+    return out
+
+
+CITED = _cited_paragraphs()
+
+
+def test_prose_that_cites_results_was_found():
+    assert any(where.startswith("docs/") for where, _, _ in CITED) and any(w.startswith("README") for w, _, _ in CITED)
+    assert all(backing for _, _, backing in CITED), "a paragraph names a results file that does not exist"
+
+
+@pytest.mark.parametrize("where, paragraph, backing", CITED, ids=[c[0] for c in CITED])
+def test_every_number_of_a_citing_paragraph_is_in_its_results(where, paragraph, backing):
+    missing = _unbacked(paragraph, backing)
+    assert not missing, f"numbers the cited results files do not hold: {missing}"
