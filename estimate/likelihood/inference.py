@@ -125,7 +125,7 @@ def sandwich_delta(information: np.ndarray | None, meat: np.ndarray, face: np.nd
 
 
 def expected_information(lik: Likelihood, point: np.ndarray, n: float) -> np.ndarray:
-    """n J^T diag(1/p) J over the cells of positive probability, J from ``Model.evaluate``."""
+    """n J^T diag(1/p) J over the cells of positive probability, J from :meth:`Likelihood.evaluate`."""
     p, J = lik.evaluate(point)
     live = p > LIVE
     info = n * (J[live].T / p[live]) @ J[live]
@@ -182,8 +182,9 @@ def total_score(lik: Likelihood, x: np.ndarray, data: _Compiled, post: np.ndarra
         n = np.stack([np.bincount(q[seen], weights=weighted[u, seen], minlength=size) for u in range(lik.k)])
         expected.append(n.reshape(lik.k, t.shape[0], t.shape[2]).transpose(1, 0, 2))  # (n_pa, k, C) like t
     ratio = np.concatenate([_ratio(n.ravel(), th.ravel()) for n, th in zip(expected, [pi] + tables)])
-    dst, src, sign = lik.score_map
-    return np.bincount(dst, weights=sign * ratio[src], minlength=lik.model.n_params)
+    # entries = A @ theta + b (in this order), so the chain rule's map from entries to parameters is A^T
+    A, _ = lik._entry_map
+    return np.asarray(A.T @ ratio)
 
 
 def _ratio(posterior: np.ndarray, probability: np.ndarray) -> np.ndarray:

@@ -329,26 +329,6 @@ class Likelihood:
         return out
 
     @cached_property
-    def score_map(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(parameter, entry, sign): how each table entry's n / theta enters the score. An entry that is a free
-        parameter adds to it (+1); an implied last entry subtracts from each of its siblings (-1). Entries are
-        numbered class weights first, then every table in the model's (n_pa, k, C) layout, in ``names`` order."""
-        dst, src, sign = [], [], []
-        offset = 0
-        for table in self._rows():
-            for row in table:
-                free = [int(code) for code in row if code >= 0]
-                for c, code in enumerate(row):
-                    if code >= 0:
-                        dst.append(int(code)), src.append(offset + c), sign.append(1.0)
-                    elif code == LAST:
-                        dst += free
-                        src += [offset + c] * len(free)
-                        sign += [-1.0] * len(free)
-                offset += len(row)
-        return np.array(dst, dtype=np.int64), np.array(src, dtype=np.int64), np.array(sign)
-
-    @cached_property
     def _hessian_pattern(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """The fixed sparsity of :meth:`weighted_hessian`: for every pair of factors a < b and every (cell, class)
         row r, the products grad g_a[r, i] grad g_b[r, j] that are not zero, as (pair, row, i * d + j, value),
@@ -384,8 +364,6 @@ class Likelihood:
             -1, N * self.k)
         d = m.n_params
         pair, row, flat, val, pairs = self._hessian_pattern
-        if not len(pairs):
-            return np.zeros((d, d))
         # prod_{e != a, b} F_e for every pair (a, b): multiply in each factor except where it is a or b
         others = np.ones((len(pairs), F.shape[1]))
         for e in range(len(F)):
