@@ -95,9 +95,11 @@ class FastMap:
         self.b_all = np.concatenate(self.b)
         coo = self.A_all.tocoo()
         cell = (coo.row % (N * k)) // k
-        self.idx = cell * n + coo.col
-        self.src, self.sign = coo.row, coo.data
+        # J[cell, param] sums sign * "all factors but this one" over the affine maps' non-zeros: one sparse product
+        self.scatter = sparse.csr_matrix((coo.data, (cell * n + coo.col, coo.row)), shape=(N * n, coo.shape[0]))
         self.shape = (len(self.A), N, k)
+        self.first = np.ones((1, N, k)) if self.mask is None else self.mask[None]  # the mask as one more factor
+        self.last = np.ones((1, N, k))
 
     def values(self, x: np.ndarray) -> np.ndarray:
         """The observables alone (no Jacobian)."""
@@ -107,22 +109,11 @@ class FastMap:
 
     def __call__(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         vals = (self.A_all @ x + self.b_all).reshape(self.shape)
-        m = self.shape[0]
-        prefix = [np.ones_like(vals[0]) if self.mask is None else self.mask.astype(vals.dtype)]
-        for v in vals:
-            prefix.append(prefix[-1] * v)
-        suffix = [np.ones_like(vals[0])]
-        for v in vals[::-1]:
-            suffix.append(suffix[-1] * v)
-        suffix = suffix[::-1]
-        others = np.concatenate([(prefix[i] * suffix[i + 1]).ravel() for i in range(m)])
-        w = self.sign * others[self.src]
-        size = self.N * self.n
-        J = np.bincount(self.idx, w.real, size) + 1j * np.bincount(self.idx, w.imag, size) \
-            if np.iscomplexobj(w) else np.bincount(self.idx, w, size)
-        return prefix[m].sum(axis=1), J.reshape(self.N, self.n)
-
-
+        # products of the factors before and after each one (prefix and suffix), so no division by a zero factor
+        before = np.cumprod(np.concatenate([self.first, vals[:-1]]), axis=0)
+        after = np.cumprod(np.concatenate([self.last, vals[:0:-1]]), axis=0)[::-1]
+        J = self.scatter @ (before * after).ravel()
+        return (before[-1] * vals[-1]).sum(axis=1), J.reshape(self.N, self.n)
 
 
 def refine(model: Model, x: np.ndarray, y: np.ndarray) -> np.ndarray | None:
