@@ -247,7 +247,7 @@ def section_sweeps(quick: bool) -> tuple[list[list], list[str]]:
     d3 = Design.builtin("paper-level3")  # the estimators' design: X -/-> Y, the assumption SPO makes too
     assert d3.names == d4.names
     p3 = place(d3)
-    runs = 2 if quick else 100
+    runs = 1 if quick else 100  # quick: a smoke run of the 22 grid points
     rng = np.random.default_rng(123)
     grid = np.round(np.linspace(0, 1, 11), 1)
     rows = []

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-import subprocess
+import runpy
 import sys
 from pathlib import Path
 
@@ -21,6 +21,8 @@ SCRIPTS = {
     "bench_causal_survey.py": ["--quick"],
     "bench_survey_data.py": ["--quick", "--only", "select", "fiml_speed"],
     "bench_continuous.py": ["--quick", "--only", "coverage"],
+    "bench_fibre.py": ["--quick", "--samples", "4"],  # a smoke run: 4 sampled points, not the share's estimate
+    "bench_identified_set.py": ["--quick", "--only", "exact", "--designs", "level4"],
 }
 
 
@@ -80,19 +82,56 @@ def _fibre(out: Path) -> None:
     assert any(row["method"] != "exact" and row["complete"] for row in counts)  # a numerical count ran
 
 
+def _identified_set(out: Path) -> None:
+    """At exact population laws the bounds hold the truth and every valid fibre point the random walk visits."""
+    import json
+
+    rows = json.loads((out / "identified_set_quick_exact_level4.json").read_text())["exact"]
+    assert rows
+    for row in rows:
+        held, points = row["truth held"].split("/")
+        assert held == points != "0", row
+        assert row["valid points"].endswith(" walk points: 0 outside the bounds"), row
+
+
 CHECKS = {"bench_survey_data.py": _survey_data,
           "bench_identify.py": _identify, "bench_estimate.py": _estimate, "bench_paper.py": _paper,
-          "bench_extensions.py": _extensions, "bench_fibre.py": _fibre}
+          "bench_extensions.py": _extensions, "bench_fibre.py": _fibre, "bench_identified_set.py": _identified_set}
+
+
+def test_every_script_has_a_smoke_run_and_every_check_runs():
+    """A script without a smoke run rots unseen, and a check keyed by a script that is not run never runs (as
+    bench_fibre's did)."""
+    assert {p.name for p in BENCH.glob("bench_*.py")} == set(SCRIPTS) | {"bench_mle.py"}  # (bench_mle: below)
+    assert set(CHECKS) <= set(SCRIPTS)
+
+
+def run_script(script: str, args: list[str], results: Path, monkeypatch, capsys) -> str:
+    """Run a benchmark script as ``python benchmarks/SCRIPT ARGS`` would (as __main__, with its own argv), writing
+    its tables into ``results``; its standard output. In this process rather than a new one: the interpreter and
+    the imports are already here (a second or two per script), and the scripts keep no state between runs (the
+    benchmarks' own modules are imported afresh, so each reads MIXID_BENCH_RESULTS again; the environment is
+    restored afterwards)."""
+    monkeypatch.setenv("MIXID_BENCH_RESULTS", str(results))
+    monkeypatch.setattr(sys, "argv", [str(BENCH / script), *args])
+    monkeypatch.syspath_prepend(str(BENCH))
+    monkeypatch.setattr(os, "environ", os.environ.copy())  # a script's setdefault of thread counts stays here
+    for name, module in list(sys.modules.items()):
+        if Path(getattr(module, "__file__", None) or "/").parent == BENCH:
+            monkeypatch.delitem(sys.modules, name)
+    capsys.readouterr()
+    try:
+        runpy.run_path(str(BENCH / script), run_name="__main__")
+    except SystemExit as done:
+        assert done.code in (0, None), (done.code, capsys.readouterr().err[-2000:])
+    return capsys.readouterr().out
 
 
 @pytest.mark.parametrize("script", sorted(SCRIPTS))
-def test_benchmark_runs(script, tmp_path):
+def test_benchmark_runs(script, tmp_path, monkeypatch, capsys):
     """Every script runs at --quick and writes its tables; the targets that are meant to hold at that size (not the
     timings: no timed asserts) hold."""
-    env = {**os.environ, "MIXID_BENCH_RESULTS": str(tmp_path)}
-    r = subprocess.run([sys.executable, str(BENCH / script), *SCRIPTS[script]], env=env, capture_output=True,
-                       text=True, timeout=600)
-    assert r.returncode == 0, r.stderr[-2000:]
+    run_script(script, SCRIPTS[script], tmp_path, monkeypatch, capsys)
     written = list(tmp_path.glob("*.md"))
     assert written and all(p.with_suffix(".csv").exists() or p.with_suffix(".json").exists() for p in written)
     assert "|---" in written[0].read_text()
@@ -122,7 +161,7 @@ def test_carcinoma_speed_row_says_what_its_results_file_says():
         assert f"{target.removeprefix('< ')}: not met" in readme[0], (readme[0], target)
 
 
-def test_bench_mle_quick(tmp_path):
+def test_bench_mle_quick(tmp_path, monkeypatch, capsys):
     """bench_mle.py --quick: every section runs (stepmix only when StepMix is installed, and says so), and the
     targets that hold at quick size hold: carcinoma parity with poLCA, no impossible fit in the sweeps, a Wald
     interval in every calibration set, no fit below the truth's likelihood, and a likelihood at least StepMix's.
@@ -130,15 +169,12 @@ def test_bench_mle_quick(tmp_path):
     themselves are not asserted (no timed asserts: the machine is shared, and a loaded run took 0.8 s)."""
     import importlib.util
 
-    env = {**os.environ, "MIXID_BENCH_RESULTS": str(tmp_path)}
-    r = subprocess.run([sys.executable, str(BENCH / "bench_mle.py"), "--quick"], env=env, capture_output=True,
-                       text=True, timeout=300)
-    assert r.returncode == 0, r.stderr[-2000:]
+    out = run_script("bench_mle.py", ["--quick"], tmp_path, monkeypatch, capsys)
     has_stepmix = importlib.util.find_spec("stepmix") is not None
     ran = "parity, stepmix, sweeps" if has_stepmix else "parity, sweeps"
-    assert f"sections run: {ran}, calibration, jacobian_only, speed, modes, patterns, bootstrap, coverage;" in r.stdout
+    assert f"sections run: {ran}, calibration, jacobian_only, speed, modes, patterns, bootstrap, coverage;" in out
     if not has_stepmix:
-        assert "SKIPPED section stepmix: StepMix is not installed" in r.stdout
+        assert "SKIPPED section stepmix: StepMix is not installed" in out
     parity = _table(tmp_path / "mle_parity_quick.csv")
     assert [row["classes"] for row in parity] == ["2", "3", "4"]
     assert all(row["within target"] == "yes" for row in parity), parity
