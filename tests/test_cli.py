@@ -247,12 +247,14 @@ def renamed_csv(tmp_path):
 def test_estimate_with_columns_and_an_extra_column(renamed_csv, capsys):
     path, tr = renamed_csv
     cols = "Z=age_group,X=income,T=treated,Y=outcome"
-    code, out, err = run(["estimate", "paper-level4", str(path), "--columns", cols, "--json"], capsys)
+    # the columns, the notice and the estimate only: Wald intervals (no profile search)
+    code, out, err = run(["estimate", "paper-level4", str(path), "--columns", cols, "--json", "--interval", "wald"],
+                         capsys)
     res = json.loads(out)
     assert code == 0 and res["estimator"] == "mle" and res["n"] == 20_000
     notice = "ignored 1 column the design does not use: region"
     assert notice in res["warnings"] and f"warning: {notice}" in err
-    code, out, _ = run(["estimate", "paper-level4", str(path), "--columns", cols], capsys)
+    code, out, _ = run(["estimate", "paper-level4", str(path), "--columns", cols, "--interval", "wald"], capsys)
     assert code == 0 and f"warning: {notice}" in out
     assert abs(res["ate"]["estimate"] - tr.ate) < 0.05
 
@@ -290,7 +292,8 @@ def test_continuous_design_bootstraps_from_a_file(tmp_path, capsys, monkeypatch)
     code, _, err = run(["estimate", str(design), str(data), "--bootstrap", "30"], capsys)
     assert code == 2 and len(err.strip().splitlines()) == 1
     assert "over the in-memory budget" in err and "30,000 rows" in err
-    code, out, _ = run(["estimate", str(design), str(data)], capsys)  # no bootstrap: streamed as before
+    # no bootstrap: streamed as before (the output's ATE only: Wald intervals, no distance-metric search)
+    code, out, _ = run(["estimate", str(design), str(data), "--interval", "wald"], capsys)
     assert code == 0 and "ATE" in out
 
 

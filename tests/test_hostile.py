@@ -185,7 +185,7 @@ def test_one_class_is_identified_and_estimated_alike():
     params = random_params(d, seed=0)
     data, t = simulate(d, 20_000, params=params, seed=1)
     for estimator in ("auto", "adjustment"):
-        r = fit(d, data, estimator=estimator, seed=0)
+        r = fit(d, data, estimator=estimator, seed=0, interval="wald")
         assert r.to_dict()["mte"][0]["weight"] == 1.0
         assert abs(r.to_dict()["ate"]["estimate"] - t.ate) < 0.03
 
@@ -390,7 +390,8 @@ def test_fit_refuses_another_designs_placement():
         fit("paper-level3", data, placement=place("paper-level2"))
     with pytest.raises(DesignError, match="placement must be a Placement"):
         fit("paper-level3", data, placement="paper-level3")
-    assert fit("paper-level3", data, placement=place(Design.builtin("paper-level3")), seed=0).level == 2
+    assert fit("paper-level3", data, placement=place(Design.builtin("paper-level3")), seed=0,
+               interval="wald").level == 2
 
 
 def test_wrong_types_of_the_main_arguments_are_design_or_data_errors():

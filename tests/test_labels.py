@@ -115,8 +115,8 @@ def _write(tmp_path, design) -> str:
 def test_carcinoma_coded_one_two_fits_as_poLCA_does():
     codes = datasets.load("carcinoma")
     ones = codes + 1
-    coded = fit(Design.latent_class(SEVEN, classes=2), codes, seed=1)
-    valued = fit(Design.from_dict({"items": SEVEN, "categories": [1, 2]}), ones, seed=1)
+    coded = fit(Design.latent_class(SEVEN, classes=2), codes, seed=1, interval="wald")  # (intervals not read)
+    valued = fit(Design.from_dict({"items": SEVEN, "categories": [1, 2]}), ones, seed=1, interval="wald")
     a, b = coded.to_dict(), valued.to_dict()
     assert b["fit"]["n_parameters"] == 15 and b["fit"]["df"] == a["fit"]["df"]
     assert abs(b["fit"]["loglik"] - (-317.2568)) < 1e-3 and abs(b["fit"]["bic"] - a["fit"]["bic"]) < 1e-8
@@ -135,12 +135,12 @@ def test_simulate_writes_the_values_and_estimate_reads_them(tmp_path):
     design, data = _write(tmp_path, d), tmp_path / "sim.csv"
     assert main(["simulate", design, "-n", "3000", "--seed", "1", "-o", str(data)]) == 0
     assert set(pd.read_csv(data)["Y"]) == {"no", "yes"}
-    r = fit(d, str(data), seed=0)
+    r = fit(d, str(data), seed=0, interval="wald")
     assert "P(T | parents, class):  categories ctl, trt" in r.summary() and "Z=hi" in r.summary()
 
 
 def test_a_never_seen_value_is_named_in_the_warning():
     d = Design.from_dict({"items": ["A", "B", "C"], "categories": ["no", "maybe", "yes"]})
     r = fit(d, _survey(["no", "yes"], seed=2).assign(B=lambda f: f["B"].where(f.index > 0, "maybe")), seed=0,
-            estimator="mle")
+            estimator="mle", interval="wald")
     assert any("category 'maybe' of 'A' never occur" in w for w in r.to_dict()["warnings"])

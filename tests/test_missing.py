@@ -47,7 +47,7 @@ def survey():
 
 def test_fiml_maximises_the_likelihood_of_the_answers_given(survey):
     d, frame = survey
-    r = fit(d, frame, seed=0)
+    r = fit(d, frame, seed=0, interval="wald")  # (intervals not read here: no profile search)
     out = r.to_dict()
     assert out["n"] == 1500 and out["estimator"] == "mle"
     assert out["fit"]["loglik"] == pytest.approx(_observed_loglik(r, frame, SIX), abs=1e-6)
@@ -67,7 +67,7 @@ def test_fiml_matches_stepmix_binary_nan():
     d = Design.latent_class(list("ABCDE"), classes=2)
     frame, _ = simulate(d, 600, seed=6)
     data = _holes(frame, 0.15, 7)
-    ours = fit(d, data, seed=0).to_dict()["fit"]["loglik"]
+    ours = fit(d, data, seed=0, interval="wald").to_dict()["fit"]["loglik"]
     model = stepmix.StepMix(n_components=2, measurement="binary_nan", n_init=2, random_state=0, verbose=0,
                             progress_bar=0, max_iter=3000, abs_tol=1e-9, rel_tol=1e-11)
     X = data.to_numpy(dtype=float)
@@ -77,8 +77,8 @@ def test_fiml_matches_stepmix_binary_nan():
 
 def test_drop_is_the_fit_on_the_complete_rows(survey):
     d, frame = survey
-    dropped = fit(d, frame, seed=0, missing="drop")
-    complete = fit(d, frame.dropna().astype(int), seed=0)
+    dropped = fit(d, frame, seed=0, missing="drop", interval="wald")
+    complete = fit(d, frame.dropna().astype(int), seed=0, interval="wald")
     assert dropped.n == len(frame.dropna())
     assert dropped.to_dict()["fit"]["loglik"] == pytest.approx(complete.to_dict()["fit"]["loglik"], abs=1e-6)
     assert dropped.to_dict()["missing"]["handling"] == "drop"
@@ -90,7 +90,7 @@ def test_drop_is_the_fit_on_the_complete_rows(survey):
 def test_rows_without_any_answer_are_kept_counted_and_add_nothing(survey):
     d, frame = survey
     empty = pd.concat([frame, pd.DataFrame(np.nan, index=range(7), columns=SIX)], ignore_index=True)
-    a, b = fit(d, frame, seed=0).to_dict(), fit(d, empty, seed=0).to_dict()
+    a, b = fit(d, frame, seed=0, interval="wald").to_dict(), fit(d, empty, seed=0, interval="wald").to_dict()
     assert b["n"] == 1507 and b["missing"]["rows_without_answers"] == 7
     assert b["fit"]["loglik"] == pytest.approx(a["fit"]["loglik"], abs=1e-6)
     np.testing.assert_allclose(b["mixture"]["weights"], a["mixture"]["weights"], atol=1e-5)
@@ -123,14 +123,14 @@ def test_a_large_design_keeps_missing_answers_in_its_patterns():
     s = sufficient_stats(d, holes)
     assert not s.dense and s.missing["complete_rows"] == int(holes.notna().all(axis=1).sum())
     assert (s.patterns.codes < 0).any() and s.patterns.counts.sum() == 2000
-    r = fit(d, holes, seed=0, starts=3)
+    r = fit(d, holes, seed=0, starts=3, interval="wald")
     assert r.to_dict()["fit"]["loglik"] == pytest.approx(_observed_loglik(r, holes, d.names), abs=1e-5)
 
 
 def test_causal_designs_missing_outcomes_and_refused_parents(tmp_path, capsys):
     frame, _ = simulate("paper-level3", 4000, seed=3)
     holes = _holes(frame, 0.12, 4, columns=["Y", "X"])
-    r = fit("paper-level3", holes, seed=0)
+    r = fit("paper-level3", holes, seed=0, interval="wald")
     assert r.estimator == "mle" and r.to_dict()["missing"]["missing_answers"].keys() == {"X", "Y"}
     spo = fit("paper-level3", holes, estimator="spo")
     complete = int(holes.notna().all(axis=1).sum())
@@ -138,7 +138,7 @@ def test_causal_designs_missing_outcomes_and_refused_parents(tmp_path, capsys):
     bad = _holes(frame, 0.05, 5, columns=["T"])
     with pytest.raises(DataError, match=re.escape("'T' is a parent of Y: maximum likelihood with missing answers")):
         fit("paper-level3", bad)
-    dropped = fit("paper-level3", bad, missing="drop", seed=0)
+    dropped = fit("paper-level3", bad, missing="drop", seed=0, interval="wald")
     assert dropped.n == int(bad["T"].notna().sum())
     with pytest.raises(DataError, match="class probabilities need it answered in every row"):
         dropped.posterior(bad)
@@ -148,12 +148,13 @@ def test_causal_designs_missing_outcomes_and_refused_parents(tmp_path, capsys):
     assert main(["estimate", "paper-level3", str(data)]) == 2
     err = capsys.readouterr().err.strip()
     assert "parent of Y" in err and "\n" not in err
-    assert main(["estimate", "paper-level3", str(data), "--missing", "drop", "--json"]) == 0
+    assert main(["estimate", "paper-level3", str(data), "--missing", "drop", "--json", "--interval", "wald"]) == 0
     assert json.loads(capsys.readouterr().out)["missing"]["handling"] == "drop"
 
 
 def test_complete_data_report_no_missing_answers():
-    r = fit(Design.latent_class(list("ABCDEFG"), classes=2), datasets.load("carcinoma"), seed=0).to_dict()
+    r = fit(Design.latent_class(list("ABCDEFG"), classes=2), datasets.load("carcinoma"), seed=0,
+            interval="wald").to_dict()
     assert r["missing"] == {"rows": 118, "complete_rows": 118, "missing_answers": {}, "rows_without_answers": 0,
                             "handling": "fiml"}
     assert r["fit"]["g2"] is not None

@@ -158,7 +158,7 @@ def test_bootstrap_is_warm_started_and_seeded():
 def test_posterior_is_bayes_rule():
     d = Design.latent_class(list("ABCDEFG"), classes=2)
     df = datasets.load("carcinoma")
-    r = fit(d, df, seed=0)
+    r = fit(d, df, seed=0, interval="wald")  # the posterior only: Wald intervals (no profile search)
     post = r.posterior(df)
     lik = model.likelihood(d)
     pi, tables = lik.from_point(r.estimate.extra["mle"].point)
@@ -247,14 +247,14 @@ def test_bad_input_is_refused_or_warned():
     d = Design.latent_class({"A": 3, "B": 2, "C": 2, "D": 2}, classes=2)
     sample, _ = simulate(d, 3000, seed=0)
     sample.loc[sample["A"] == 2, "A"] = 1  # category 2 of A never occurs
-    r = fit(d, sample, seed=0)
+    r = fit(d, sample, seed=0, interval="wald")
     assert any("categor" in w and "'A'" in w and "never occur" in w for w in r.to_dict()["warnings"])
 
 
 def test_with_the_class_observed_the_likelihood_gives_adjustment():
     data, _ = simulate("paper-level1", 20_000, seed=0)
     adjusted = fit("paper-level1", data)
-    m = fit("paper-level1", data, estimator="mle", seed=0)
+    m = fit("paper-level1", data, estimator="mle", seed=0, interval="wald")
     assert adjusted.estimator == "adjustment" and m.estimator == "mle"
     assert m.estimate.ate == pytest.approx(adjusted.estimate.ate, abs=1e-9)
     np.testing.assert_allclose(m.estimate.effects, adjusted.estimate.effects, atol=1e-9)
@@ -270,7 +270,7 @@ def test_equal_class_effects_raise_no_false_alarm():
 
     d = Design.builtin("paper-level3")
     table = population_moments(d, dict(DEMO_PARAMS, p_Y0_T1_U0=0.7)) * 10_000
-    r = fit(d, SufficientStats(d, 10_000, table), estimator="mle", seed=0)
+    r = fit(d, SufficientStats(d, 10_000, table), estimator="mle", seed=0, interval="wald")
     assert not any("different class parameters" in w for w in r.estimate.warnings)
 
 
@@ -288,11 +288,11 @@ def test_starts_run_in_batches_until_the_best_is_replicated():
     """Batches of ``starts`` follow the first until 3 starts reach the best log-likelihood; a cap that stops the
     runs first leaves ``replicated`` false, with a warning."""
     data, _ = simulate("paper-level3", 5000, seed=1)
-    r = fit("paper-level3", data, seed=0, starts=1)
+    r = fit("paper-level3", data, seed=0, starts=1, interval="wald")  # the starts only: no profile search
     f = r.to_dict()["fit"]
     assert f["replicated"] is True and f["starts_at_best"] >= 3 and f["starts"] >= 3  # 2 in the first batch
     assert "not replicated" not in r.summary()
-    capped = fit("paper-level3", data, seed=0, starts=1, max_starts=2)
+    capped = fit("paper-level3", data, seed=0, starts=1, max_starts=2, interval="wald")
     f = capped.to_dict()["fit"]
     assert f["replicated"] is False and f["starts"] == 2
     assert any("reached by only" in w and "max_starts (2)" in w for w in capped.to_dict()["warnings"])
@@ -323,8 +323,8 @@ def test_results_are_strict_json_with_non_finite_values_as_null(tmp_path, capsys
     from mixid.cli import main
 
     data, _ = simulate("paper-level3", 2000, seed=0)
-    r = fit("paper-level3", data, seed=0, truth={"ate": float("nan"), "mte": [{"weight": 1.0,
-                                                                            "effect": float("inf")}]})
+    r = fit("paper-level3", data, seed=0, interval="wald",
+            truth={"ate": float("nan"), "mte": [{"weight": 1.0, "effect": float("inf")}]})
     out = r.to_dict()
     assert out["truth"]["ate"] is None and out["truth"]["mte"][0]["effect"] is None
     assert any("2 numbers were not finite" in w and "truth.ate" in w for w in out["warnings"])

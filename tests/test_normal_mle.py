@@ -36,7 +36,7 @@ def test_planted_mixture_is_recovered_within_its_standard_errors():
     d = items(3, 6, {"Y1": NORMAL, "Y2": NORMAL})
     params = random_params(d, seed=7)
     data, _ = simulate(d, 20_000, params=params, seed=1)
-    r = fit(d, data, seed=0, starts=5)
+    r = fit(d, data, seed=0, starts=5, interval="wald")  # estimates and standard errors: no profile search
     out = r.to_dict()
     assert r.estimator == "mle" and out["fit"]["replicated"]
     w_true = np.array([params["pi_0"], params["pi_1"], 1 - params["pi_0"] - params["pi_1"]])
@@ -55,10 +55,11 @@ def test_planted_mixture_is_recovered_within_its_standard_errors():
 def test_shared_variance_is_one_for_all_classes_and_the_likelihood_is_scale_equivariant():
     d = items(2, 4, {"Y": {**NORMAL, "variance": "shared"}})
     data, _ = simulate(d, 3000, params=random_params(d, seed=2), seed=0)
-    a = fit(d, data, seed=0).to_dict()
+    a = fit(d, data, seed=0, interval="wald").to_dict()
     variances = a["mixture"]["normal"]["Y"]["variances"]
     assert variances[0] == variances[1]
-    b = fit(d, data.assign(Y=data.Y * 1e6 + 3e7), seed=0).to_dict()  # new units: same fit, log-lik - n log 1e6
+    # new units: same fit, log-lik - n log 1e6
+    b = fit(d, data.assign(Y=data.Y * 1e6 + 3e7), seed=0, interval="wald").to_dict()
     assert b["fit"]["loglik"] == pytest.approx(a["fit"]["loglik"] - 3000 * np.log(1e6), abs=1e-5)
     assert b["mixture"]["normal"]["Y"]["variances"][0] == pytest.approx(variances[0] * 1e12, rel=1e-6)
 
@@ -83,7 +84,7 @@ def test_same_log_likelihood_as_stepmix_at_equal_starts():
 
     d = items(3, 6, {"Y1": NORMAL, "Y2": NORMAL})
     data, _ = simulate(d, 2000, params=random_params(d, seed=7), seed=3)
-    ours = fit(d, data, estimator="mle", starts=5, max_starts=5, seed=0).to_dict()["fit"]["loglik"]
+    ours = fit(d, data, estimator="mle", starts=5, max_starts=5, seed=0, interval="wald").to_dict()["fit"]["loglik"]
     mixed, descriptor = get_mixed_descriptor(data, binary=[f"A{i}" for i in range(6)], gaussian_diag=["Y1", "Y2"])
     model = stepmix.StepMix(n_components=3, measurement=descriptor, n_init=5, random_state=0, verbose=0,
                             progress_bar=0).fit(mixed)
@@ -98,7 +99,7 @@ def test_bad_normal_data_name_the_variable():
     with pytest.raises(DataError, match="'Y' has values of magnitude up to"):
         MixedLikelihood(d).rows({**{c: data[c].to_numpy() for c in data.columns}, "Y": data.Y.to_numpy() * 1e300})
     collapsed = data.assign(Y=np.where(data.A0 == 1, 2.0, data.Y))  # one class's values are all equal
-    r = fit(d, collapsed, seed=0).to_dict()
+    r = fit(d, collapsed, seed=0, interval="wald").to_dict()
     assert any("no variance within a class: Y in class" in w for w in r["warnings"])
     constant = fit(d, data.assign(A0=1), seed=0, max_starts=10).to_dict()  # a categorical column with one value
     assert any("of 'A0' never occur" in w for w in constant["warnings"])

@@ -16,7 +16,8 @@ SEVEN = list("ABCDEFG")
 
 @pytest.fixture(scope="module")
 def carcinoma_fit():
-    return fit(Design.latent_class(SEVEN, classes=3), datasets.load("carcinoma"), seed=1)
+    # posteriors and residuals only: Wald intervals (no profile search)
+    return fit(Design.latent_class(SEVEN, classes=3), datasets.load("carcinoma"), seed=1, interval="wald")
 
 
 def _bayes(result, frame):
@@ -51,7 +52,7 @@ def test_cli_posterior_writes_every_row_from_csv_and_parquet(tmp_path, carcinoma
         getattr(frame, f"to_{suffix}")(data, index=False)
         out = tmp_path / f"post_{suffix}.csv"
         assert main(["estimate", str(design), str(data), "--columns", "A=rater_a", "--seed", "1",
-                     "--posterior", str(out), "--json"]) == 0
+                     "--posterior", str(out), "--json", "--interval", "wald"]) == 0
         written = pd.read_csv(out)
         assert len(written) == len(frame)
         np.testing.assert_allclose(written[[f"p_class_{u}" for u in range(3)]].to_numpy(), expected, atol=1e-6)
@@ -79,11 +80,11 @@ def test_bivariate_residuals_flag_a_planted_dependence():
               "p_B0_A1_U0": 0.5, "p_B0_A1_U1": 0.05, "p_C0_U0": 0.9, "p_C0_U1": 0.1, "p_D0_U0": 0.85,
               "p_D0_U1": 0.15, "p_E0_U0": 0.9, "p_E0_U1": 0.2}  # B follows A within each class
     frame, _ = simulate(true, 20000, params=params, seed=3)
-    plain = fit(Design.latent_class(["A", "B", "C", "D", "E"], classes=2), frame, seed=0)
+    plain = fit(Design.latent_class(["A", "B", "C", "D", "E"], classes=2), frame, seed=0, interval="wald")
     rows = plain.to_dict()["diagnostics"]["bivariate_residuals"]
     assert rows[0]["pair"] == ["A", "B"] and rows[0]["bvr"] > BVR_FLAG
     assert "bivariate residuals" in plain.summary() and "A-B" in plain.summary()
-    right = fit(true, frame, seed=0).to_dict()["diagnostics"]["bivariate_residuals"]
+    right = fit(true, frame, seed=0, interval="wald").to_dict()["diagnostics"]["bivariate_residuals"]
     assert max(r["bvr"] for r in right) < BVR_FLAG
 
 

@@ -49,7 +49,7 @@ POPULATION, CLASSES = _population(40_000, seed=0)
 def test_inverse_probability_weights_recover_the_population_share():
     sample = _informative_sample(POPULATION, CLASSES, seed=1)
     weighted, se = _share0(fit(LCA, sample, seed=0, weights="w"))
-    unweighted, _ = _share0(fit(LCA, sample.drop(columns="w"), seed=0))
+    unweighted, _ = _share0(fit(LCA, sample.drop(columns="w"), seed=0, interval="wald"))
     assert abs(weighted - SHARE) < 3 * se and abs(weighted - SHARE) < 0.03
     assert unweighted > 0.55  # the sample over-represents class 0: without weights the share is biased
     r = fit(LCA, sample, seed=0, weights="w").to_dict()
@@ -77,7 +77,7 @@ def test_sandwich_standard_error_matches_the_spread_over_replicate_samples():
 
 def test_equal_weights_give_the_unweighted_estimate():
     frame, _ = simulate(LCA, 1500, seed=3)
-    plain = fit(LCA, frame, seed=1)
+    plain = fit(LCA, frame, seed=1, interval="wald")  # (weighted fits give Wald intervals too)
     ones = fit(LCA, frame.assign(w=1), seed=1, weights="w")
     # equal to rounding: the unweighted fit reads its counts back from the normalised table (tensor * n)
     np.testing.assert_allclose(ones.estimate.extra["params"], plain.estimate.extra["params"], rtol=0, atol=1e-12)
@@ -109,7 +109,7 @@ def test_integer_weights_are_duplicated_rows():
     holes = frame.astype(float)
     holes.loc[np.random.default_rng(1).random(len(holes)) < 0.1, "X"] = np.nan
     mle_w = fit("paper-level3", holes.assign(w=w), seed=0, weights="w")
-    mle_r = fit("paper-level3", holes.loc[holes.index.repeat(w)].reset_index(drop=True), seed=0)
+    mle_r = fit("paper-level3", holes.loc[holes.index.repeat(w)].reset_index(drop=True), seed=0, interval="wald")
     assert mle_w.to_dict()["fit"]["loglik"] == pytest.approx(mle_r.to_dict()["fit"]["loglik"], rel=1e-9)
     assert mle_w.to_dict()["ate"]["estimate"] == pytest.approx(mle_r.to_dict()["ate"]["estimate"], abs=1e-6)
     assert mle_w.to_dict()["missing"]["rows"] == len(frame)  # rows are counted as rows, not by weight
