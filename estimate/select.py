@@ -102,7 +102,8 @@ class Selection:
     """What :func:`select` returns: one row per k, the recommended k, and the fits.
 
     ``rows`` follow the JSON contract (``to_dict()``); ``fits`` maps each fitted k (including a k - 1 fitted only
-    for a BLRT) to its :class:`mixid.estimate.result.Result`.
+    for a BLRT) to its :class:`mixid.estimate.result.Result`, with Wald intervals: the comparison needs only the
+    maxima, so no profile-likelihood search is run; fit the chosen k with :func:`mixid.fit` for profile intervals.
     """
 
     rows: list[dict]
@@ -256,7 +257,8 @@ def select(design: Design | str, data: Any, classes: Iterable[int] = range(1, 7)
         dk = with_classes(design, k)
         placements[k] = _cached_place(dk)
         fits[k] = fit(dk, dataclasses.replace(stats, design=dk), estimator="mle", seed=np.random.default_rng(
-            fit_seeds[k]), starts=starts, max_starts=max_starts, placement=placements[k])
+            fit_seeds[k]), starts=starts, max_starts=max_starts, placement=placements[k],
+                      interval="wald")  # the criteria and the BLRT need the maxima only, not profile intervals
         if progress is not None:
             progress("fits", i + 1, len(needed))
     if blrt and stats.complete is not None and stats.complete < n and missing == "fiml":
