@@ -26,6 +26,7 @@ import pandas as pd
 from mixid.identify import Design
 from mixid.identify.design import shown
 from mixid.identify.errors import DataError, DesignError
+from mixid.identify.files import file_kind
 
 MIN_ROWS = 10
 #: The code of a missing answer (an empty cell, NA or NaN in a categorical column) in validated columns and patterns.
@@ -805,9 +806,7 @@ def _check_regular(path: Path) -> None:
     fail late, block, or never end."""
     mode = path.stat().st_mode
     if not stat.S_ISREG(mode):
-        kind = ("a folder" if stat.S_ISDIR(mode) else "a FIFO" if stat.S_ISFIFO(mode)
-                else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "not a regular file")
-        raise DataError(f"data file '{path}' is {kind}, not a regular file")
+        raise DataError(f"data file '{path}' is {file_kind(mode)}, not a regular file")
 
 
 def _check_ragged(path: Path, width: int) -> None:

@@ -20,6 +20,19 @@ def _shown(text: str, limit: int = 60) -> str:
     return text if len(text) <= limit else f"{text[:limit - 4]}...({len(text)} characters)"
 
 
+def file_kind(mode: int) -> str:
+    """What a path that is not a regular file is, in words (from its ``st_mode``).
+
+    Examples
+    --------
+    >>> file_kind(os.stat("/dev/zero").st_mode)
+    'a character device'
+    """
+    return ("a folder" if stat.S_ISDIR(mode) else "a FIFO" if stat.S_ISFIFO(mode)
+            else "a character device" if stat.S_ISCHR(mode) else "a block device" if stat.S_ISBLK(mode)
+            else "a socket" if stat.S_ISSOCK(mode) else "a special file")
+
+
 def read_bounded(path: str | Path, limit: int, what: str, error: type[MixidError] = DesignError) -> bytes:
     """The bytes of a regular file of at most ``limit`` bytes; else ``error`` naming ``what`` and the path.
 
@@ -34,10 +47,7 @@ def read_bounded(path: str | Path, limit: int, what: str, error: type[MixidError
     try:
         info = os.stat(path)
         if not stat.S_ISREG(info.st_mode):
-            kind = ("a folder" if stat.S_ISDIR(info.st_mode) else "a FIFO" if stat.S_ISFIFO(info.st_mode)
-                    else "a character device" if stat.S_ISCHR(info.st_mode) else "a socket"
-                    if stat.S_ISSOCK(info.st_mode) else "a special file")
-            raise error(f"{what} file {name} is not a regular file ({kind})")
+            raise error(f"{what} file {name} is not a regular file ({file_kind(info.st_mode)})")
         if info.st_size > limit:
             raise error(f"{what} file {name} is larger than {_size(limit)}")
         # O_NONBLOCK: should the path have become a FIFO since the check, opening it does not wait for a writer

@@ -365,7 +365,7 @@ def test_a_folder_or_a_ragged_csv_as_data_is_a_data_error(level3, tmp_path, caps
 def test_a_fifo_or_a_device_as_data_exits_2_at_once(tmp_path):
     os.mkfifo(tmp_path / "fifo.csv")
     (tmp_path / "zero.csv").symlink_to("/dev/zero")
-    for name, kind in (("fifo.csv", "a FIFO"), ("zero.csv", "a device")):  # would block, or read without end
+    for name, kind in (("fifo.csv", "a FIFO"), ("zero.csv", "a character device")):  # would block, or read without end
         r = subprocess.run([MIXID, "estimate", "paper-level3", name], capture_output=True, text=True, cwd=tmp_path,
                            timeout=60)
         assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
