@@ -49,22 +49,31 @@ def _walk(node, path=()) -> Iterator[tuple[tuple, object]]:
             yield from _walk(value, path + (i,))
 
 
-def _set(data: dict, path: tuple, value) -> dict:
-    out = copy.deepcopy(data)
-    node = out
-    for step in path[:-1]:
-        node = node[step]
-    node[path[-1]] = value
-    return out
+class Mutated:
+    """A certificate with one change, copied only when asked for (``make()``): the corpus names thousands of
+    mutations and the suite checks a sample of them, so the other copies are never made."""
+
+    def __init__(self, data: dict, path: tuple, value=None, delete: bool = False):
+        self.data, self.path, self.value, self.delete = data, path, value, delete
+
+    def make(self) -> dict:
+        out = copy.deepcopy(self.data)
+        node = out
+        for step in self.path[:-1]:
+            node = node[step]
+        if self.delete:
+            del node[self.path[-1]]
+        else:
+            node[self.path[-1]] = self.value
+        return out
 
 
-def _delete(data: dict, path: tuple) -> dict:
-    out = copy.deepcopy(data)
-    node = out
-    for step in path[:-1]:
-        node = node[step]
-    del node[path[-1]]
-    return out
+def _set(data: dict, path: tuple, value) -> Mutated:
+    return Mutated(data, path, value)
+
+
+def _delete(data: dict, path: tuple) -> Mutated:
+    return Mutated(data, path, delete=True)
 
 
 def _key(path: tuple) -> str | None:
@@ -80,9 +89,9 @@ def _in_local_check(path: tuple) -> bool:
     return "local_check" in path
 
 
-def mutations(data: dict, evidence: dict[str, str]) -> Iterator[tuple[str, dict, bool]]:
-    """``(label, mutated certificate, must_refuse)`` for one genuine certificate; ``evidence`` maps each target to
-    the evidence its verdict has (what the checker recomputes)."""
+def mutations(data: dict, evidence: dict[str, str]) -> Iterator[tuple[str, Mutated, bool]]:
+    """``(label, mutated certificate, must_refuse)`` for one genuine certificate (``.make()`` builds the copy);
+    ``evidence`` maps each target to the evidence its verdict has (what the checker recomputes)."""
     for path, value in _walk(data):
         key, last = _key(path), path[-1]
         where = "/".join(map(str, path))
@@ -153,7 +162,7 @@ def _swap(roles):
     return {"treatment_side": roles["outcome_side"], "outcome_side": roles["treatment_side"]}
 
 
-def sample(items: list[tuple[str, dict, bool]], per_kind: int = 2) -> list[tuple[str, dict, bool]]:
+def sample(items: list[tuple[str, Mutated, bool]], per_kind: int = 2) -> list[tuple[str, Mutated, bool]]:
     """At most ``per_kind`` mutations of each kind (the field's name and the operator), first and last: every kind
     of change stays in the corpus while the suite stays cheap."""
     groups: dict[tuple, list] = {}

@@ -69,7 +69,7 @@ def evidence_of(data: dict) -> dict[str, str]:
 def corpus() -> list[tuple[str, str, dict, bool]]:
     items = []
     for name, data in genuine().items():
-        items += [(name, label, mutated, refuse) for label, mutated, refuse in
+        items += [(name, label, mutated.make(), refuse) for label, mutated, refuse in
                   sample(list(mutations(data, evidence_of(data))), per_kind=1)]
     return items
 
@@ -152,7 +152,7 @@ def test_fibre_certificate_mutations():
     assert outcome(data) == "accepted"
     fibre = [item for item in mutations(data, evidence_of(data))
              if item[0].startswith(("targets/full_mixture/certificate/", "targets/mte/certificate/"))]
-    results = [(label, refuse, outcome(mutated)) for label, mutated, refuse in sample(fibre, per_kind=1)]
+    results = [(label, refuse, outcome(mutated.make())) for label, mutated, refuse in sample(fibre, per_kind=1)]
     assert len(results) >= 20
     assert not [r for r in results if r[2].startswith("internal")]
     assert not [label for label, refuse, r in results if refuse and r == "accepted"]
