@@ -298,6 +298,10 @@ def test_identity_checker_rejects_a_false_identity(monkeypatch, limit):
     with pytest.raises(AssertionError, match="bug in mixid"):
         ctx.same([[g[0], g[1]]], [[g[1], g[2]]], "a false identity", base.new_tally())
     ctx.same([[g[0], g[1]]], [[g[1], g[0]]], "a true identity", base.new_tally())
+    one = ctx.model._one
+    ctx.same([[one - g[0], g[1]], [g[0], g[1]]], [[g[1]]], "a sum of products", base.new_tally())
+    with pytest.raises(AssertionError, match="bug in mixid"):
+        ctx.same([[one - g[0], g[1]]], [[g[1]]], "a term short", base.new_tally())
 
 
 def test_local_identifiability_public_function():
