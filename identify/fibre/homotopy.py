@@ -26,6 +26,8 @@ class ParameterHomotopy:
         self.model, self.rng, self.deadline = model, rng, deadline
         self.F = FastMap(model)
         self.failures = 0
+        self._path: tuple = ()  # (theta_a, theta_b, bend) of the path whose base points are memoised
+        self._at: dict[float, tuple[np.ndarray, np.ndarray]] = {}
 
     def detour(self, theta_a: np.ndarray, theta_b: np.ndarray) -> np.ndarray:
         """A random complex bend for the path from theta_a to theta_b (the same for every point tracked)."""
@@ -41,16 +43,22 @@ class ParameterHomotopy:
         """
         x = np.asarray(x, dtype=complex)
         d = theta_b - theta_a
+        if len(self._path) != 3 or any(a is not b for a, b in zip(self._path, (theta_a, theta_b, bend))):
+            self._path, self._at = (theta_a, theta_b, bend), {}
 
-        def theta(t):
-            return theta_a + t * d + t * (1 - t) * bend
+        def base(t):
+            # F and J at theta(t), each t once: the RK4 stages at t + h/2 share it, the target and the stage at
+            # t + h share it with the next step's first stage, and the points tracked along one path share all
+            if t not in self._at:
+                self._at[t] = self.F(theta_a + t * d + t * (1 - t) * bend)
+            return self._at[t]
 
         def slope(x, t):
-            Jt = self.F(theta(t))[1]
+            Jt = base(t)[1]
             Jx = self.F(x)[1]
             return gauss_newton(Jx, Jt @ (d + (1 - 2 * t) * bend))
 
-        x = follow(x, slope, self.F, lambda t: self.F(theta(t))[0], self.deadline)
+        x = follow(x, slope, self.F, lambda t: base(t)[0], self.deadline)
         if x is None:
             self.failures += 1
         return x
