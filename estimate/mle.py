@@ -210,8 +210,10 @@ def _modes_and_intervals(est: Estimate, fit: MLEFit, identified: dict, order: np
     lik = fit.likelihood
     values = quantity_map(lik, order)
     modes = find_modes(fit, level)
+    ridge = not identified.get("full_mixture", True)  # the maxima form a ridge: search the ends from along it too
     report_modes_and_intervals(est, fit.design, modes, [values(lik.point_of(m.state))[0] for m in modes], identified,
-                               interval, level, lambda which: profile_intervals(fit, values, which, modes, level))
+                               interval, level,
+                               lambda which: profile_intervals(fit, values, which, modes, level, along_fibre=ridge))
 
 
 def report_modes_and_intervals(est: Estimate, design: Design, modes: list, mode_vectors: list[np.ndarray],
