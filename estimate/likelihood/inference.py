@@ -22,31 +22,31 @@ from .model import LIVE, Likelihood, _Compiled
 
 # ------------------------------------------------------------------------------ polynomial quantities
 class PolyMap:
-    """Values and gradients of identify's target polynomials at float points (vectorised over monomials)."""
+    """Values and gradients of identify's target polynomials at float points, every monomial of every polynomial
+    at once: the product of a monomial's powers and, for its gradient, the products of all powers but one
+    (prefix and suffix products, so no division by a zero coordinate)."""
 
     def __init__(self, polys: Sequence[PolyElement], n_params: int):
-        self.terms = []
-        for poly in polys:
+        monoms, coeffs, owner = [], [], []
+        for i, poly in enumerate(polys):
             terms = list(poly.terms()) if isinstance(poly, PolyElement) else [((0,) * n_params, poly)]
-            monoms = np.array([m for m, _ in terms], dtype=np.int64).reshape(len(terms), n_params)
-            coeffs = np.array([float(c) for _, c in terms])
-            self.terms.append((monoms, coeffs))
+            monoms += [m for m, _ in terms]
+            coeffs += [float(c) for _, c in terms]
+            owner += [i] * len(terms)
+        self.monoms = np.array(monoms, dtype=np.int64).reshape(len(monoms), n_params)
+        self.lower = np.maximum(self.monoms - 1, 0)
+        self.combine = np.zeros((len(polys), len(monoms)))  # row i: polynomial i's coefficients on the monomials
+        self.combine[owner, np.arange(len(monoms))] = coeffs
 
     def __call__(self, point: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(values (m,), gradients (m, d))."""
         point = np.asarray(point, float)
-        vals, grads = [], []
-        for monoms, coeffs in self.terms:
-            powers = point[None, :] ** monoms
-            vals.append(coeffs @ np.prod(powers, axis=1))
-            g = np.zeros(len(point))
-            for j in np.flatnonzero(monoms.any(axis=0)):
-                reduced = powers.copy()
-                reduced[:, j] = np.where(monoms[:, j] > 0, monoms[:, j] * point[j] ** np.maximum(monoms[:, j] - 1, 0),
-                                         0.0)
-                g[j] = coeffs @ np.prod(reduced, axis=1)
-            grads.append(g)
-        return np.array(vals), np.array(grads).reshape(len(vals), len(point))
+        powers = point ** self.monoms
+        ones = np.ones((len(powers), 1))
+        before = np.cumprod(np.hstack([ones, powers[:, :-1]]), axis=1)
+        after = np.cumprod(np.hstack([ones, powers[:, :0:-1]]), axis=1)[:, ::-1]
+        derivative = self.monoms * point ** self.lower  # d/dx_j of x_j^a: a x_j^(a - 1), 0 when a = 0
+        return self.combine @ powers.prod(axis=1), self.combine @ (derivative * before * after)
 
 
 @lru_cache(maxsize=32)
