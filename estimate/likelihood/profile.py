@@ -12,7 +12,6 @@ the parameter space (the search stays on the simplex).
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,7 +23,7 @@ from scipy.stats import chi2
 from threadpoolctl import threadpool_limits
 
 from .inference import causal_quantities, total_score, weight_gradients
-from .model import FAST_MAP_ENTRIES, Likelihood, _Compiled
+from .model import Likelihood, _Compiled
 from .optimise import MLEFit, _canonical
 
 #: Parameters of two maxima that differ by less than this (classes matched) are the same mode.
@@ -205,12 +204,12 @@ def fibre_points(lik: Likelihood, point: np.ndarray, information: np.ndarray | N
     the estimate 0.125, from points along its fibre 0.011)."""
     from mixid.identify.fibre.bounds import FibreWalk
 
-    if information is None or math.prod(lik.dims) * lik.k * (len(lik.names) + 1) > FAST_MAP_ENTRIES:
+    if information is None or lik._fast_map is None:  # (no map: the table is too large for the fibre engine)
         return []
     w = np.linalg.eigvalsh((information + information.T) / 2)
     if w[0] > 1e-9 * max(float(w[-1]), 1e-300):
         return []
-    walk = FibreWalk(lik.model, np.asarray(point, float), np.random.default_rng(0))
+    walk = FibreWalk(lik.model, np.asarray(point, float), np.random.default_rng(0), lik._fast_map)
     return [np.asarray(x, float) for x in walk.points(count, thin=10) if np.abs(x - point).max() > 1e-9]
 
 

@@ -35,9 +35,9 @@ SETTLE = 3  # a bound is settled (no more starts for it) once this many runs fro
 class FibreWalk:
     """A random walk on the valid part of the fibre through theta*: valid parameter points with the same law."""
 
-    def __init__(self, model: Model, theta: np.ndarray, rng: np.random.Generator):
+    def __init__(self, model: Model, theta: np.ndarray, rng: np.random.Generator, fast_map: FastMap | None = None):
         self.model, self.rng = model, rng
-        self.F = FastMap(model)
+        self.F = fast_map if fast_map is not None else FastMap(model)  # the model's map, if the caller has one
         self.probs = Probabilities(model)
         self.y = self.F(theta)[0].real
         self.scale = 1 + float(np.abs(self.y).max())

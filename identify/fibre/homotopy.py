@@ -26,7 +26,7 @@ class ParameterHomotopy:
         self.model, self.rng, self.deadline = model, rng, deadline
         self.F = FastMap(model)
         self.failures = 0
-        self._path: tuple = ()  # (theta_a, theta_b, bend) of the path whose base points are memoised
+        self._path: tuple = (None, None, None)  # (theta_a, theta_b, bend) of the path whose base points are memoised
         self._at: dict[float, tuple[np.ndarray, np.ndarray]] = {}
 
     def detour(self, theta_a: np.ndarray, theta_b: np.ndarray) -> np.ndarray:
@@ -43,7 +43,7 @@ class ParameterHomotopy:
         """
         x = np.asarray(x, dtype=complex)
         d = theta_b - theta_a
-        if len(self._path) != 3 or any(a is not b for a, b in zip(self._path, (theta_a, theta_b, bend))):
+        if any(a is not b for a, b in zip(self._path, (theta_a, theta_b, bend))):
             self._path, self._at = (theta_a, theta_b, bend), {}
 
         def base(t):
