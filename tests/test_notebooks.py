@@ -1,6 +1,8 @@
 """The course notebooks are committed executed: every code cell ran, top to bottom, in one fresh python3 kernel,
-without an error, and the outputs are in the file. CI re-executes them with ``pytest --nbmake`` (the solutions in
-``theory_notebooks/solutions/`` too); ``python -m theory_notebooks`` refreshes the committed outputs.
+without an error, and the outputs are in the file. The suite re-executes them (the solutions in
+``theory_notebooks/solutions/`` too) in its own process, each in a fresh IPython shell (theory_notebooks/conftest.py;
+``pytest --nbmake theory_notebooks`` runs each in a kernel of its own); ``python -m theory_notebooks`` refreshes the
+committed outputs from fresh kernels.
 
 Every numbered lesson (01, 02, ...) opens with its goal and what the reader can do after it, ends with exercises,
 and has its solutions in ``solutions/NN_solutions.ipynb``; ``00_glossary.ipynb`` defines the words."""
@@ -72,6 +74,63 @@ def test_a_lesson_states_its_goal_and_ends_with_exercises(path):
 def test_the_runner_is_documented():
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     assert "python -m theory_notebooks" in readme
+
+
+def course_runner():
+    """The suite's in-process notebook runner (theory_notebooks/conftest.py), loaded as a plain module."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("course_runner", COURSE / "conftest.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def write_notebook(path: Path, *cells: str) -> Path:
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("a test notebook"), *map(nbformat.v4.new_code_cell, cells)]
+    nbformat.write(nb, path)
+    return path
+
+
+def test_the_suite_runs_a_notebook_in_its_own_namespace_and_folder_and_puts_the_process_back(tmp_path):
+    """Each code cell in order, in a namespace of its own, from the notebook's folder; afterwards the working
+    folder, __main__, the import path, numpy's print options and matplotlib's settings are as they were."""
+    import sys
+
+    import matplotlib
+    import numpy as np
+
+    runner = course_runner()
+    (tmp_path / "note.txt").write_text("read from the notebook's folder")
+    path = write_notebook(
+        tmp_path / "ok.ipynb",
+        "import sys, numpy as np, matplotlib\nfrom pathlib import Path\ntext = Path('note.txt').read_text()",
+        "assert __name__ == '__main__' and 'runner' not in dir()\nassert text.startswith('read')",
+        "np.set_printoptions(precision=2)\nmatplotlib.rcParams['lines.linewidth'] = 7\nsys.path.insert(0, '/nowhere')",
+        "import matplotlib.pyplot as plt\nplt.plot([0, 1])\nplt.show()")
+    before = (Path.cwd(), sys.modules["__main__"], list(sys.path), np.get_printoptions()["precision"],
+              matplotlib.rcParams["lines.linewidth"])
+    runner.run_notebook(path)
+    after = (Path.cwd(), sys.modules["__main__"], list(sys.path), np.get_printoptions()["precision"],
+             matplotlib.rcParams["lines.linewidth"])
+    assert after == before
+    import matplotlib.pyplot as plt
+
+    assert plt.get_fignums() == []
+
+
+@pytest.mark.parametrize("cells, message", [
+    (("x = 1", "def f():\n    return 1 / 0", "f()"), "code cell 3, raised ZeroDivisionError"),
+    (("import matplotlib.pyplot as plt\nplt.title(r'$\\frac{1$')",), "code cell 1, raised ValueError"),  # not drawable
+    (("x = (",), "code cell 1, raised SyntaxError"),
+])
+def test_the_suite_fails_a_notebook_at_the_cell_that_raises(tmp_path, cells, message):
+    runner = course_runner()
+    path = write_notebook(tmp_path / "bad.ipynb", *cells, "raise AssertionError('never reached')")
+    with pytest.raises(runner.CellError) as err:
+        runner.run_notebook(path)
+    assert str(err.value).startswith(f"bad.ipynb, {message}") and "never reached" not in str(err.value)
 
 
 # ------------------------------------------------------------------------------ numbers quoted in the text

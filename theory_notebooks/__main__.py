@@ -8,7 +8,7 @@ From the repository root (after ``pip install -e '.[test]'``, which brings nbcli
 The exercises' solutions live in ``theory_notebooks/solutions/NN_solutions.ipynb`` (so that a teacher can hand
 out the course without them): ``python -m theory_notebooks 03`` runs ``03_...ipynb``, then
 ``solutions/03_solutions.ipynb``. Each notebook runs top to bottom in a fresh ``python3`` kernel whose working
-folder is the notebook's own (as under ``pytest --nbmake``), and is written back with its outputs. A cell that
+folder is the notebook's own (as when the test suite runs it), and is written back with its outputs. A cell that
 raises stops that notebook with its error and leaves the file untouched; the exit code is the number of notebooks
 that failed. Each notebook's execution time is printed.
 """
