@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import stat
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +25,7 @@ import pandas as pd
 from mixid.identify import Design
 from mixid.identify.design import shown
 from mixid.identify.errors import DataError, DesignError
-from mixid.identify.files import file_kind
+from mixid.identify.files import check_data_file
 
 MIN_ROWS = 10
 #: The code of a missing answer (an empty cell, NA or NaN in a categorical column) in validated columns and patterns.
@@ -762,10 +761,7 @@ def _file_chunks(design: Design, path: Path, chunksize: int, cmap: dict[str, str
     """The notices of a CSV or Parquet file's columns and its chunks (only the columns the design uses and the
     ``weights`` column, keyed by data column); a file that cannot be parsed raises DataError, also midway through
     the chunks."""
-    if not path.exists():
-        raise DataError(f"data file '{path}' does not exist")
-    _check_regular(path)
-    suffix = path.suffix.lower()
+    suffix = check_data_file(path).suffix.lower()
     wanted = list(cmap.values()) + ([weights] if weights is not None else [])
     if suffix == ".csv":
         text = _text_columns(design, cmap)
@@ -784,29 +780,20 @@ def _file_chunks(design: Design, path: Path, chunksize: int, cmap: dict[str, str
         notes = _select(design, header, cmap, weights)
         _check_ragged(path, len(header))
         return notes, csv_chunks()
-    if suffix in (".parquet", ".pq"):
-        import pyarrow.parquet as pq
+    # .parquet or .pq: check_data_file let no other suffix through
+    import pyarrow.parquet as pq
 
-        try:
-            pf = pq.ParquetFile(path)
-        except Exception as exc:  # pyarrow raises several types for corrupt files
-            raise DataError(f"cannot read Parquet file '{path}': {exc}") from None
-        names = pf.schema_arrow.names
-        twice = next((c for c in names if names.count(c) > 1), None)
-        if twice is not None:
-            raise DataError(f"Parquet file '{path}' has column {shown(twice)} twice")
-        notes = _select(design, names, cmap, weights)
-        return notes, ({c: b.column(c).to_numpy(zero_copy_only=False) for c in wanted}
-                       for b in pf.iter_batches(batch_size=chunksize, columns=wanted))
-    raise DataError(f"data file '{path}' must end in .csv or .parquet")
-
-
-def _check_regular(path: Path) -> None:
-    """A data file must be a regular file (links followed): a folder, a FIFO or a device (``/dev/zero``) would
-    fail late, block, or never end."""
-    mode = path.stat().st_mode
-    if not stat.S_ISREG(mode):
-        raise DataError(f"data file '{path}' is {file_kind(mode)}, not a regular file")
+    try:
+        pf = pq.ParquetFile(path)
+    except Exception as exc:  # pyarrow raises several types for corrupt files
+        raise DataError(f"cannot read Parquet file '{path}': {exc}") from None
+    names = pf.schema_arrow.names
+    twice = next((c for c in names if names.count(c) > 1), None)
+    if twice is not None:
+        raise DataError(f"Parquet file '{path}' has column {shown(twice)} twice")
+    notes = _select(design, names, cmap, weights)
+    return notes, ({c: b.column(c).to_numpy(zero_copy_only=False) for c in wanted}
+                   for b in pf.iter_batches(batch_size=chunksize, columns=wanted))
 
 
 def _check_ragged(path: Path, width: int) -> None:

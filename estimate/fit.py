@@ -8,6 +8,7 @@ A request for an estimator whose target the design does not identify raises Iden
 from __future__ import annotations
 
 import json
+import os
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from contextlib import contextmanager
@@ -17,6 +18,7 @@ import numpy as np
 from mixid.identify import Design, Placement, place
 from mixid.identify.design import shown
 from mixid.identify.errors import DataError, DesignError, IdentificationError, MixidError
+from mixid.identify.files import check_data_file
 from mixid.identify.rank import DEFAULT_ERROR
 
 from .adjustment import adjustment
@@ -275,6 +277,8 @@ def fit(design: Design | str, data: Any, estimator: str = "auto", bootstrap: int
         raise DataError(f"ci_level must be in (0, 1), got {ci_level}")
     if isinstance(seed, bool) or not (seed is None or isinstance(seed, (int, np.integer, np.random.Generator))):
         raise DataError(f"seed must be an integer, got {shown(seed)}")
+    if isinstance(data, (str, os.PathLike)):
+        check_data_file(data)  # a wrong path fails at once, before the design is placed
     if design.covariates:  # latent class regression: its own likelihood; identification is of the design without
         from .covariates import fit_covariates
 

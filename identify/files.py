@@ -11,7 +11,9 @@ import os
 import stat
 from pathlib import Path
 
-from .errors import DesignError, MixidError
+from .errors import DataError, DesignError, MixidError
+
+DATA_SUFFIXES = (".csv", ".parquet", ".pq")
 
 
 def _shown(text: str, limit: int = 60) -> str:
@@ -31,6 +33,29 @@ def file_kind(mode: int) -> str:
     return ("a folder" if stat.S_ISDIR(mode) else "a FIFO" if stat.S_ISFIFO(mode)
             else "a character device" if stat.S_ISCHR(mode) else "a block device" if stat.S_ISBLK(mode)
             else "a socket" if stat.S_ISSOCK(mode) else "a special file")
+
+
+def check_data_file(path: str | os.PathLike) -> Path:
+    """The path of a data file that can be read: it exists, is a regular file (links followed) and ends in .csv or
+    .parquet (.pq); else DataError naming what is wrong. A folder, a FIFO or a device (/dev/zero) would fail late,
+    block, or never end. Cheap, so a wrong path fails before a design is placed or a model built.
+
+    Examples
+    --------
+    >>> check_data_file("/dev/zero")
+    Traceback (most recent call last):
+    ...
+    mixid.identify.errors.DataError: data file '/dev/zero' is a character device, not a regular file
+    """
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"data file '{path}' does not exist")
+    mode = path.stat().st_mode
+    if not stat.S_ISREG(mode):
+        raise DataError(f"data file '{path}' is {file_kind(mode)}, not a regular file")
+    if path.suffix.lower() not in DATA_SUFFIXES:
+        raise DataError(f"data file '{path}' must end in .csv or .parquet")
+    return path
 
 
 def read_bounded(path: str | Path, limit: int, what: str, error: type[MixidError] = DesignError) -> bytes:

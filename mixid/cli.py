@@ -396,6 +396,9 @@ def estimate(
                                      "standard errors and Wald intervals."),
 ) -> None:
     """Estimate what DESIGN identifies from DATA, with intervals (profile likelihood, Wald or bootstrap)."""
+    from mixid.identify.files import check_data_file
+
+    check_data_file(data)  # a mistyped or special path fails before the estimate stack loads (about 2 s)
     from mixid.estimate.data import parse_columns
     from mixid.estimate.fit import fit
     from mixid.estimate.result import check_truth
@@ -460,6 +463,9 @@ def select(
 ) -> None:
     """Choose the number of classes: fit DESIGN with each k, with information criteria, entropy and a bootstrap
     likelihood-ratio test; a k whose mixture is not identified is flagged and never recommended."""
+    from mixid.identify.files import check_data_file
+
+    check_data_file(data)  # before the estimate stack loads
     from mixid.estimate.data import parse_columns
     from mixid.estimate.select import MAX_BLRT, parse_classes
     from mixid.estimate.select import select as run

@@ -344,6 +344,20 @@ def test_simulate_leaves_no_data_behind_when_the_truth_cannot_be_written(tmp_pat
     assert not data.exists()
 
 
+def test_a_wrong_data_path_fails_before_the_design_is_placed(tmp_path, monkeypatch):
+    import importlib
+
+    fit_module = importlib.import_module("mixid.estimate.fit")
+    monkeypatch.setattr(fit_module, "_cached_place", lambda design: pytest.fail("the design was placed"))
+    (tmp_path / "data.txt").write_text("T,Y\n")
+    for path, message in ((tmp_path / "nope.csv", "does not exist"), (tmp_path, "is a folder, not a regular file"),
+                          (tmp_path / "data.txt", r"must end in \.csv or \.parquet")):
+        with pytest.raises(DataError, match=message):
+            fit("paper-level3", str(path))
+        with pytest.raises(DataError, match=message):
+            fit("paper-level3", path)  # a Path too
+
+
 def test_a_folder_or_a_ragged_csv_as_data_is_a_data_error(level3, tmp_path, capsys):
     folder = tmp_path / "folder.csv"
     folder.mkdir()
