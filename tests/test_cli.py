@@ -96,17 +96,18 @@ def test_help_version_and_plain_flags(capsys):
     assert code == 2 and len(err.strip().splitlines()) == 1
 
 
-def _imports_after(args: list[str], expect: int = 0) -> set[str]:
-    """Heavy modules imported by running the command line in a fresh interpreter (which exits with ``expect``)."""
+def _imports_after(*commands: list[str], expect: int = 0) -> set[str]:
+    """Heavy modules imported by running the command line (each command in turn) in one fresh interpreter; every
+    command exits with ``expect``."""
     probe = ("import sys\nfrom mixid.cli import main\nimport contextlib, io\n"
              "with contextlib.redirect_stdout(io.StringIO()):\n"
-             f"    code = main({args!r})\n"
+             f"    codes = {{main(args) for args in {list(commands)!r}}}\n"
              "heavy = ('sympy', 'pandas', 'scipy', 'tensorly', 'matplotlib', 'networkx', 'numpy', 'rich.table',"
              " 'rich.progress', 'mixid.identify', 'mixid.estimate')\n"
-             "print(code, ' '.join(m for m in heavy if m in sys.modules))\n")
+             "print(','.join(map(str, sorted(codes))), ' '.join(m for m in heavy if m in sys.modules))\n")
     r = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
-    code, _, mods = r.stdout.strip().partition(" ")
-    assert code == str(expect), r.stderr[-2000:]
+    codes, _, mods = r.stdout.strip().partition(" ")
+    assert codes == str(expect), r.stderr[-2000:]
     return set(mods.split())
 
 
@@ -123,9 +124,9 @@ def test_a_wrong_data_path_exits_before_the_estimate_stack_loads(tmp_path):
     """A mistyped data file, a folder or a file of another kind is refused before the design is placed and before
     pandas, scipy or mixid.estimate load (the command answers in under a second instead of about two)."""
     (tmp_path / "data.txt").write_text("T,Y\n")
-    for args in (["estimate", "paper-level3", str(tmp_path / "nope.csv")], ["estimate", "paper-level3", str(tmp_path)],
-                 ["select", "paper-level3", str(tmp_path / "data.txt")]):
-        assert not _imports_after(args, expect=2) & {"pandas", "scipy", "mixid.estimate"}, args
+    commands = (["estimate", "paper-level3", str(tmp_path / "nope.csv")], ["estimate", "paper-level3", str(tmp_path)],
+                ["select", "paper-level3", str(tmp_path / "data.txt")])
+    assert not _imports_after(*commands, expect=2) & {"pandas", "scipy", "mixid.estimate"}
 
 
 def test_console_script_exit_codes():
