@@ -97,6 +97,7 @@ def test_the_suite_runs_a_notebook_in_its_own_namespace_and_folder_and_puts_the_
     """Each code cell in order, in a namespace of its own, from the notebook's folder; afterwards the working
     folder, __main__, the import path, numpy's print options and matplotlib's settings are as they were."""
     import sys
+    import warnings
 
     import matplotlib
     import numpy as np
@@ -109,11 +110,15 @@ def test_the_suite_runs_a_notebook_in_its_own_namespace_and_folder_and_puts_the_
         "assert __name__ == '__main__' and 'runner' not in dir()\nassert text.startswith('read')",
         "np.set_printoptions(precision=2)\nmatplotlib.rcParams['lines.linewidth'] = 7\nsys.path.insert(0, '/nowhere')",
         "import matplotlib.pyplot as plt\nplt.plot([0, 1])\nplt.show()")
-    before = (Path.cwd(), sys.modules["__main__"], list(sys.path), np.get_printoptions()["precision"],
-              matplotlib.rcParams["lines.linewidth"])
+    runner.run_notebook(write_notebook(tmp_path / "warm.ipynb", "import warnings\nwarnings.simplefilter('error')"))
+
+    def state():  # (after one run: importing IPython the first time adds warning filters of its own, once)
+        return (Path.cwd(), sys.modules["__main__"], list(sys.path), np.get_printoptions()["precision"],
+                matplotlib.rcParams["lines.linewidth"], list(warnings.filters))
+
+    before = state()
     runner.run_notebook(path)
-    after = (Path.cwd(), sys.modules["__main__"], list(sys.path), np.get_printoptions()["precision"],
-             matplotlib.rcParams["lines.linewidth"])
+    after = state()
     assert after == before
     import matplotlib.pyplot as plt
 

@@ -65,19 +65,19 @@ def run_notebook(path: Path) -> None:
     nb = nbformat.read(path, as_version=4)
     config = Config()
     config.HistoryManager.enabled = False  # no history database in the user's home
-    with contextlib.ExitStack() as undo:
+    with contextlib.ExitStack() as undo:  # undone in reverse order: the shell first, then the process's state
+        undo.enter_context(warnings.catch_warnings())  # the shell's own filters too
+        undo.enter_context(np.printoptions())
+        undo.enter_context(matplotlib.rc_context())
+        undo.callback(setattr, sys, "path", list(sys.path))
+        undo.callback(os.chdir, os.getcwd())
+        os.chdir(path.parent)
+        undo.callback(plt.close, "all")
+        warnings.filterwarnings("ignore", "FigureCanvasAgg is non-interactive")  # plt.show() without a screen
         shell = InteractiveShell(config=config)
         undo.callback(atexit.unregister, shell.atexit_operations)
         undo.callback(shell.reset, new_session=False)  # the notebook's objects go when it ends
         undo.callback(shell.cleanup)  # sys.modules["__main__"] and the standard streams as they were
-        undo.callback(os.chdir, os.getcwd())
-        os.chdir(path.parent)
-        undo.callback(setattr, sys, "path", list(sys.path))
-        undo.enter_context(warnings.catch_warnings())
-        undo.enter_context(np.printoptions())
-        undo.enter_context(matplotlib.rc_context())
-        undo.callback(plt.close, "all")
-        warnings.filterwarnings("ignore", "FigureCanvasAgg is non-interactive")  # plt.show() without a screen
         for number, cell in enumerate((c for c in nb.cells if c.cell_type == "code"), start=1):
             result = shell.run_cell(cell.source, store_history=False)
             error = result.error_before_exec or result.error_in_exec
