@@ -10,6 +10,7 @@ covariates. Class weights and causal targets are averages over the sample's W.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from statistics import NormalDist
 from typing import Any
@@ -107,7 +108,7 @@ def read_rows(design: Design, data: Any, columns=None, missing: str = "fiml", fi
 def _covariate_columns(design: Design, data: Any) -> list[tuple[str, np.ndarray]]:
     """The raw covariate columns of a DataFrame, mapping, CSV or Parquet file or dask DataFrame."""
     wanted = list(design.covariates)
-    if isinstance(data, (str, Path)):
+    if isinstance(data, (str, os.PathLike)):
         path = Path(data)
         if path.suffix.lower() == ".csv":
             present = list(pd.read_csv(path, nrows=0).columns)

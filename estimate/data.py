@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -620,7 +621,7 @@ def _read_stats(design: Design, data: Any, columns, chunksize: int, keep_rows: b
     cmap = column_map(design, columns)
     keep_rows = keep_rows and not all(v.categorical for v in design.variables)  # tables resample without rows
     memory_budget = MEMORY_BUDGET if memory_budget is None else memory_budget
-    if isinstance(data, (str, Path)):
+    if isinstance(data, (str, os.PathLike)):
         return _from_file(design, Path(data), chunksize, cmap, keep_rows, memory_budget, weights)
     if _is_dask(data):
         stats = _from_dask(design, data, cmap, weights)
@@ -859,7 +860,7 @@ def _raw_chunks(design: Design, data: Any, cmap: dict[str, str], chunksize: int,
     """The notices about a data set's columns and its raw chunks keyed by data column (the design's columns and
     the ``weights`` column)."""
     wanted = list(cmap.values()) + ([weights] if weights is not None else [])
-    if isinstance(data, (str, Path)):
+    if isinstance(data, (str, os.PathLike)):
         return _file_chunks(design, Path(data), chunksize, cmap, weights)
     if _is_dask(data):
         notes = _select(design, data.columns, cmap, weights)

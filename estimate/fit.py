@@ -278,7 +278,7 @@ def fit(design: Design | str, data: Any, estimator: str = "auto", bootstrap: int
     if isinstance(seed, bool) or not (seed is None or isinstance(seed, (int, np.integer, np.random.Generator))):
         raise DataError(f"seed must be an integer, got {shown(seed)}")
     if isinstance(data, (str, os.PathLike)):
-        check_data_file(data)  # a wrong path fails at once, before the design is placed
+        data = check_data_file(data)  # a wrong path fails at once, before the design is placed
     if design.covariates:  # latent class regression: its own likelihood; identification is of the design without
         from .covariates import fit_covariates
 

@@ -48,9 +48,12 @@ def check_data_file(path: str | os.PathLike) -> Path:
     mixid.identify.errors.DataError: data file '/dev/zero' is a character device, not a regular file
     """
     path = Path(path)
-    if not path.exists():
-        raise DataError(f"data file '{path}' does not exist")
-    mode = path.stat().st_mode
+    try:
+        mode = path.stat().st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        raise DataError(f"data file '{path}' does not exist") from None
+    except OSError as exc:  # a name too long, a folder on the way that cannot be entered, a link that loops
+        raise DataError(f"cannot read data file '{path}': {exc.strerror or exc}") from None
     if not stat.S_ISREG(mode):
         raise DataError(f"data file '{path}' is {file_kind(mode)}, not a regular file")
     if path.suffix.lower() not in DATA_SUFFIXES:

@@ -351,11 +351,25 @@ def test_a_wrong_data_path_fails_before_the_design_is_placed(tmp_path, monkeypat
     monkeypatch.setattr(fit_module, "_cached_place", lambda design: pytest.fail("the design was placed"))
     (tmp_path / "data.txt").write_text("T,Y\n")
     for path, message in ((tmp_path / "nope.csv", "does not exist"), (tmp_path, "is a folder, not a regular file"),
-                          (tmp_path / "data.txt", r"must end in \.csv or \.parquet")):
+                          (tmp_path / "data.txt", r"must end in \.csv or \.parquet"),
+                          (tmp_path / "data.txt" / "x.csv", "does not exist"),
+                          (tmp_path / ("x" * 300 + ".csv"), "cannot read data file .*: File name too long")):
         with pytest.raises(DataError, match=message):
             fit("paper-level3", str(path))
         with pytest.raises(DataError, match=message):
             fit("paper-level3", path)  # a Path too
+
+
+def test_any_path_like_object_names_a_data_file(level3):
+    from mixid import Design, sufficient_stats
+
+    design = Design.builtin("paper-level3")
+
+    class Located:  # an os.PathLike that is neither str nor pathlib.Path
+        def __fspath__(self):
+            return str(level3 / "data.csv")
+
+    assert sufficient_stats(design, Located()).n == sufficient_stats(design, level3 / "data.csv").n == 300
 
 
 def test_a_folder_or_a_ragged_csv_as_data_is_a_data_error(level3, tmp_path, capsys):

@@ -94,12 +94,16 @@ def write_notebook(path: Path, *cells: str) -> Path:
 
 
 def test_the_suite_runs_a_notebook_in_its_own_namespace_and_folder_and_puts_the_process_back(tmp_path):
-    """Each code cell in order, in a namespace of its own, from the notebook's folder; afterwards the working
-    folder, __main__, the import path, numpy's print options and matplotlib's settings are as they were."""
+    """Each code cell in order, in a namespace of its own, from the notebook's folder, with the shell as the current
+    one; afterwards the process is as it was (working folder, __main__, import path, builtins, recursion limit,
+    numpy's print options, matplotlib's settings and backend, warning filters) and the shell is gone."""
+    import builtins
+    import gc
     import sys
     import warnings
 
     import matplotlib
+    import matplotlib.pyplot as plt
     import numpy as np
 
     runner = course_runner()
@@ -107,26 +111,40 @@ def test_the_suite_runs_a_notebook_in_its_own_namespace_and_folder_and_puts_the_
     path = write_notebook(
         tmp_path / "ok.ipynb",
         "import sys, numpy as np, matplotlib\nfrom pathlib import Path\ntext = Path('note.txt').read_text()",
-        "assert __name__ == '__main__' and 'runner' not in dir()\nassert text.startswith('read')",
+        "assert __name__ == '__main__' and 'runner' not in dir()\nassert text.startswith('read')\n"
+        "import weakref\nsys.shell_probe = weakref.ref(get_ipython())  # the current shell, as in a kernel",
         "np.set_printoptions(precision=2)\nmatplotlib.rcParams['lines.linewidth'] = 7\nsys.path.insert(0, '/nowhere')",
         "import matplotlib.pyplot as plt\nplt.plot([0, 1])\nplt.show()")
-    runner.run_notebook(write_notebook(tmp_path / "warm.ipynb", "import warnings\nwarnings.simplefilter('error')"))
 
-    def state():  # (after one run: importing IPython the first time adds warning filters of its own, once)
+    def state():
         return (Path.cwd(), sys.modules["__main__"], list(sys.path), np.get_printoptions()["precision"],
-                matplotlib.rcParams["lines.linewidth"], list(warnings.filters))
+                matplotlib.rcParams["lines.linewidth"], sorted(builtins.__dict__), sys.getrecursionlimit(),
+                matplotlib.get_backend(), sys.displayhook)
 
-    before = state()
-    runner.run_notebook(path)
-    after = state()
-    assert after == before
-    import matplotlib.pyplot as plt
-
+    backend = matplotlib.get_backend()
+    plt.switch_backend("pdf")  # not the Agg the notebooks run with, so that a backend left behind shows
+    try:
+        before = state()
+        warm = write_notebook(tmp_path / "warm.ipynb", "import warnings\nwarnings.simplefilter('error')")
+        runner.run_notebook(warm)  # importing IPython the first time adds warning filters of its own, once
+        assert state() == before
+        filters = list(warnings.filters)
+        runner.run_notebook(path)
+        assert state() == before and warnings.filters == filters
+    finally:
+        plt.switch_backend(backend)
     assert plt.get_fignums() == []
+    gc.collect()
+    assert sys.__dict__.pop("shell_probe")() is None  # the shell is gone: no exit handler or instance holds it
+
+
+BAD_HTML = "class Bad:\n    def _repr_html_(self):\n        raise ValueError('no html')\n"
 
 
 @pytest.mark.parametrize("cells, message", [
     (("x = 1", "def f():\n    return 1 / 0", "f()"), "code cell 3, raised ZeroDivisionError"),
+    ((BAD_HTML + "Bad()",), "code cell 1, raised ValueError"),  # a display formatter fails: IPython shows, goes on
+    (("from IPython.display import display", BAD_HTML + "display(Bad())"), "code cell 2, raised ValueError"),
     (("import matplotlib.pyplot as plt\nplt.title(r'$\\frac{1$')",), "code cell 1, raised ValueError"),  # not drawable
     (("x = (",), "code cell 1, raised SyntaxError"),
 ])
@@ -271,3 +289,12 @@ def test_the_quote_check_catches_a_number_the_outputs_do_not_print():
         nbformat.v4.new_markdown_cell("It is 4 % and 0.62; the level is 4, global; level 2 (global).")])
     assert unsupported_numbers(nb) == ["cell 1: '4 %'", "cell 1: '4'",
                                        "cell 1: 'level 4, global' (no output line says so)"]
+
+
+def test_the_suite_lets_ctrl_c_through_and_times_a_cell_out(tmp_path, monkeypatch):
+    runner = course_runner()
+    with pytest.raises(KeyboardInterrupt):
+        runner.run_notebook(write_notebook(tmp_path / "stop.ipynb", "raise KeyboardInterrupt"))
+    monkeypatch.setattr(runner, "CELL_SECONDS", 1)
+    with pytest.raises(runner.CellError, match="code cell 2, raised TimeoutError: the cell ran past 1 s"):
+        runner.run_notebook(write_notebook(tmp_path / "slow.ipynb", "import time", "time.sleep(30)"))
