@@ -9,46 +9,17 @@ weights (a pseudo-likelihood) the variance is the sandwich H^-1 M H^-1 (:func:`s
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from functools import lru_cache
 
 import numpy as np
 from mixid.identify import Design, Model
 from mixid.identify.model import LAST
-from sympy.polys.rings import PolyElement
+from mixid.identify.polymap import PolyMap
 
 from .model import LIVE, Likelihood, _Compiled
 
 
 # ------------------------------------------------------------------------------ polynomial quantities
-class PolyMap:
-    """Values and gradients of identify's target polynomials at float points, every monomial of every polynomial
-    at once: the product of a monomial's powers and, for its gradient, the products of all powers but one
-    (prefix and suffix products, so no division by a zero coordinate)."""
-
-    def __init__(self, polys: Sequence[PolyElement], n_params: int):
-        monoms, coeffs, owner = [], [], []
-        for i, poly in enumerate(polys):
-            terms = list(poly.terms()) if isinstance(poly, PolyElement) else [((0,) * n_params, poly)]
-            monoms += [m for m, _ in terms]
-            coeffs += [float(c) for _, c in terms]
-            owner += [i] * len(terms)
-        self.monoms = np.array(monoms, dtype=np.int64).reshape(len(monoms), n_params)
-        self.lower = np.maximum(self.monoms - 1, 0)
-        self.combine = np.zeros((len(polys), len(monoms)))  # row i: polynomial i's coefficients on the monomials
-        self.combine[owner, np.arange(len(monoms))] = coeffs
-
-    def __call__(self, point: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(values (m,), gradients (m, d))."""
-        point = np.asarray(point, float)
-        powers = point ** self.monoms
-        ones = np.ones((len(powers), 1))
-        before = np.cumprod(np.hstack([ones, powers[:, :-1]]), axis=1)
-        after = np.cumprod(np.hstack([ones, powers[:, :0:-1]]), axis=1)[:, ::-1]
-        derivative = self.monoms * point ** self.lower  # d/dx_j of x_j^a: a x_j^(a - 1), 0 when a = 0
-        return self.combine @ powers.prod(axis=1), self.combine @ (derivative * before * after)
-
-
 @lru_cache(maxsize=32)
 def _causal_map(design: Design) -> PolyMap:
     """Class weights (k), E[Y(t) | U=u] for t = 0, 1 (2k): the polynomials every causal quantity is built from."""

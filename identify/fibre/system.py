@@ -8,6 +8,7 @@ import time
 import numpy as np
 
 from ..model import Model
+from ..polymap import PolyMap
 from .result import FibreBudget
 
 
@@ -132,26 +133,11 @@ def refine(model: Model, x: np.ndarray, y: np.ndarray) -> np.ndarray | None:
     return x if sv[-1] > 1e-9 * sv[0] else None
 
 
-def evaluator(polys: list, n: int):
-    """Evaluate ring polynomials at a (complex) point: one vectorised sum of monomials per polynomial."""
-    compiled = []
-    for f in polys:
-        terms = f.terms()
-        monoms = np.array([m for m, _ in terms], dtype=np.int64).reshape(-1, n)
-        coeffs = np.array([float(c) for _, c in terms])
-        compiled.append((monoms, coeffs))
-
-    def value(x: np.ndarray) -> np.ndarray:
-        return np.array([(c * np.prod(x[None, :] ** m, axis=1)).sum() for m, c in compiled])
-
-    return value
-
-
 def target_values(model: Model, targets: tuple[str, ...], orbits: Orbits):
     """A function giving, at a point, each target's value in a form that is invariant under relabelling."""
     n = model.n_params
-    ate = evaluator(model.target_polys("ate"), n) if "ate" in targets else None
-    eff = evaluator(model.target_polys("effects"), n) if "mte" in targets else None
+    ate = PolyMap(model.target_polys("ate"), n).values if "ate" in targets else None
+    eff = PolyMap(model.target_polys("effects"), n).values if "mte" in targets else None
 
     def values(x: np.ndarray) -> dict[str, np.ndarray]:
         out = {"full_mixture": orbits.canonical(x)}

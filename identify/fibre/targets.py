@@ -13,6 +13,7 @@ import numpy as np
 from ..design import shown
 from ..errors import DesignError
 from ..model import ONE, Model
+from ..polymap import PolyMap
 
 BOUNDARY = 1e-7  # a probability this close to 0 or 1 sits on the boundary of the parameter space
 RANGE_TOL = 1e-9  # rounding allowed outside [0, 1] before a point is invalid
@@ -37,9 +38,10 @@ class CausalTargets:
             raise DesignError(f"an identified set is of the ATE and the MTE: design '{design.name}' has no treatment "
                               "and outcome")
         self.model = model
-        polys = model.target_polys("ate") + model.target_polys("effects")
-        self._polys = [_compile(p, model.n_params) for p in polys]
-        self._grads = [[_compile(p.diff(g), model.n_params) for g in model.gens] for p in polys]
+        # the ATE and each class's effect, with their gradients, in one pass over all monomials; SLSQP asks for a
+        # value and then its gradient (and the order constraints for several classes) at the same point
+        self._map = PolyMap(model.target_polys("ate") + model.target_polys("effects"), model.n_params)
+        self._last: tuple[bytes, tuple[np.ndarray, np.ndarray]] | None = None
         # the weights are affine: pi_u = x[u] for u < k - 1, the last one 1 minus the others
         k, n = model.k, model.n_params
         self.weight_grad = np.zeros((k, n))
@@ -48,10 +50,17 @@ class CausalTargets:
         if k > 1:
             self.weight_grad[k - 1, : k - 1] = -1.0
 
+    def _at(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        x = np.asarray(x, dtype=float)
+        key = x.tobytes()
+        if self._last is None or self._last[0] != key:
+            self._last = (key, self._map(x))
+        return self._last[1]
+
     def values(self, x: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
         """(ATE, weights, effects) at x, classes in the model's order."""
-        v = np.array([f(x) for f in self._polys])
-        return float(v[0]), self.model.weights(x).astype(float), v[1:]
+        v = self._at(x)[0]
+        return float(v[0]), self.model.weights(x).astype(float), v[1:].copy()
 
     def sorted(self, x: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
         """(ATE, weights, effects) at x, classes sorted by effect (ties by weight)."""
@@ -60,32 +69,16 @@ class CausalTargets:
         return ate, w[order], e[order]
 
     def ate_grad(self, x: np.ndarray) -> np.ndarray:
-        return np.array([f(x) for f in self._grads[0]])
+        return self._at(x)[1][0].copy()
 
     def effect_grad(self, x: np.ndarray, u: int) -> np.ndarray:
-        return np.array([f(x) for f in self._grads[1 + u]])
+        return self._at(x)[1][1 + u].copy()
 
     def effect(self, x: np.ndarray, u: int) -> float:
-        return float(self._polys[1 + u](x))
+        return float(self._at(x)[0][1 + u])
 
     def ate(self, x: np.ndarray) -> float:
-        return float(self._polys[0](x))
-
-
-def _compile(poly, n: int):
-    """A ring polynomial as a fast function of a real point (a vectorised sum of monomials)."""
-    terms = poly.terms()
-    if not terms:
-        return lambda x: 0.0
-    monoms = np.array([m for m, _ in terms], dtype=np.int64).reshape(-1, n)
-    coeffs = np.array([float(c) for _, c in terms])
-    used = np.nonzero(monoms.any(axis=0))[0]
-    monoms = monoms[:, used]
-
-    def value(x: np.ndarray) -> float:
-        return float(coeffs @ np.prod(np.asarray(x)[used][None, :] ** monoms, axis=1))
-
-    return value
+        return float(self._at(x)[0][0])
 
 
 class Probabilities:

@@ -16,8 +16,9 @@ import numpy as np
 from ..design import Design
 from ..errors import DesignError
 from ..model import Model
+from ..polymap import PolyMap
 from .result import WITNESS_DIGITS
-from .system import Orbits, evaluator, interior
+from .system import Orbits, interior
 
 
 def _digits(v):
@@ -68,7 +69,7 @@ def make_witness(model: Model, a: np.ndarray, b: np.ndarray, targets: tuple[str,
            "interior": inside, "nonsingular": nonsingular, "valid": real and inside and nonsingular,
            "separation": separation(model, a, fb), "digits": WITNESS_DIGITS, "max_observable_difference": diff_text}
     if "ate" in targets:
-        ate = evaluator(model.target_polys("ate"), model.n_params)
+        ate = PolyMap(model.target_polys("ate"), model.n_params).values
         out["ate_a"], ate_b = float(ate(np.asarray(a, dtype=complex))[0].real), complex(ate(fb)[0])
         out["ate_b"] = ate_b.real if real else [ate_b.real, ate_b.imag]
     return out
