@@ -27,11 +27,12 @@ import scipy.optimize
 from mixid.identify import Design, Model
 from mixid.identify.errors import DataError
 from mixid.identify.model import LAST, ONE
+from mixid.identify.polymap import remember_last
 from scipy.stats import chi2
 
 from .intervals import quantity_ranges
 from .likelihood.inference import causal_estimate, face_delta, weight_gradients
-from .likelihood.profile import _cached, causal_vector, distinct_modes, region_extremes
+from .likelihood.profile import causal_vector, distinct_modes, region_extremes
 from .mle import INTERVALS, identification, report_modes_and_intervals
 
 #: A probability closer than this to 0 or 1 is on the boundary: no standard error, and held there (as in mle).
@@ -333,7 +334,7 @@ def _problem(model: Model, target: np.ndarray, L: np.ndarray, tail_jac: np.ndarr
     a penalty on every negative implied last category, and with ``held = (g, psi, weight)`` a row weight (g(theta) -
     psi) that holds a quantity ``g(theta) -> (value, gradient)`` at psi. The model is evaluated once per point
     (least squares asks for the residual and the Jacobian at the same points)."""
-    evaluate = _cached(model.evaluate)
+    evaluate = remember_last(model.evaluate)
 
     def residual(x):
         parts = [root_n * (L @ (target - evaluate(x)[0])), scale * np.minimum(_last_entries(model, x), 0.0)]

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.optimize
 from mixid.identify.model import LAST
+from mixid.identify.polymap import remember_last
 from scipy.stats import chi2
 from threadpoolctl import threadpool_limits
 
@@ -37,19 +38,6 @@ MAX_ITER = 400
 PROFILE_SECONDS = 20.0
 #: Points spread along a positive-dimensional fibre of the estimate from which the profile ends are searched too.
 FIBRE_STARTS = 3
-
-
-def _cached(values):
-    """``values`` remembering its last point (SLSQP asks for the value and the gradient at the same point)."""
-    last = {}
-
-    def call(theta):
-        key = theta.tobytes()
-        if key not in last:
-            last.clear()
-            last[key] = values(theta)
-        return last[key]
-    return call
 
 
 @dataclass
@@ -153,24 +141,20 @@ def causal_vector(design, point: np.ndarray, order: np.ndarray) -> tuple[np.ndar
 
 
 class _Region:
-    """The likelihood on the free parameters, with its score, for the constrained searches (one cache entry)."""
+    """The likelihood on the free parameters, with its score, for the constrained searches (:func:`region_extremes`
+    remembers its value at the last point)."""
 
     def __init__(self, lik: Likelihood, data: _Compiled):
         self.lik, self.data = lik, data
-        self._key, self._value = None, None
         rows = [row for table in lik._rows() for row in table if (row == LAST).any()]
         self.last = np.zeros((len(rows), lik.model.n_params))  # last category = 1 - last @ theta >= 0
         for i, r in enumerate(rows):
             self.last[i, r[r >= 0]] = 1.0
 
     def __call__(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
-        key = theta.tobytes()
-        if key != self._key:
-            x = np.clip(self.lik.state_of(theta), 1e-15, 1.0)  # a search step may graze the simplex's faces
-            post, ll = self.lik.posterior(x[None, :], self.data)
-            score = total_score(self.lik, x, self.data, post[0])
-            self._key, self._value = key, (float(ll[0]), score)
-        return self._value
+        x = np.clip(self.lik.state_of(theta), 1e-15, 1.0)  # a search step may graze the simplex's faces
+        post, ll = self.lik.posterior(x[None, :], self.data)
+        return float(ll[0]), total_score(self.lik, x, self.data, post[0])
 
 
 def profile_intervals(fit: MLEFit, values, which: list[int], modes: list[Mode], level: float = 0.95,
@@ -247,7 +231,7 @@ def region_extremes(loglik, values, which: list[int], starts: list[np.ndarray], 
     d = len(starts[0])
     w, V = np.linalg.eigh((information + information.T) / 2)
     L = V * np.minimum(1.0 / np.sqrt(np.maximum(w, 1e-300)), 1.0)
-    values, loglik = _cached(values), _cached(loglik)
+    values, loglik = remember_last(values), remember_last(loglik)
     low, high = np.isfinite(lower), np.isfinite(upper)
 
     def search(theta0: np.ndarray, j: int, sign: float, maxiter: int):

@@ -13,7 +13,7 @@ import numpy as np
 from ..design import shown
 from ..errors import DesignError
 from ..model import ONE, Model
-from ..polymap import PolyMap
+from ..polymap import PolyMap, remember_last
 
 BOUNDARY = 1e-7  # a probability this close to 0 or 1 sits on the boundary of the parameter space
 RANGE_TOL = 1e-9  # rounding allowed outside [0, 1] before a point is invalid
@@ -40,8 +40,8 @@ class CausalTargets:
         self.model = model
         # the ATE and each class's effect, with their gradients, in one pass over all monomials; SLSQP asks for a
         # value and then its gradient (and the order constraints for several classes) at the same point
-        self._map = PolyMap(model.target_polys("ate") + model.target_polys("effects"), model.n_params)
-        self._last: tuple[bytes, tuple[np.ndarray, np.ndarray]] | None = None
+        polys = PolyMap(model.target_polys("ate") + model.target_polys("effects"), model.n_params)
+        self._at = remember_last(lambda x: polys(np.asarray(x, dtype=float)))
         # the weights are affine: pi_u = x[u] for u < k - 1, the last one 1 minus the others
         k, n = model.k, model.n_params
         self.weight_grad = np.zeros((k, n))
@@ -49,13 +49,6 @@ class CausalTargets:
             self.weight_grad[u, u] = 1.0
         if k > 1:
             self.weight_grad[k - 1, : k - 1] = -1.0
-
-    def _at(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        x = np.asarray(x, dtype=float)
-        key = x.tobytes()
-        if self._last is None or self._last[0] != key:
-            self._last = (key, self._map(x))
-        return self._last[1]
 
     def values(self, x: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
         """(ATE, weights, effects) at x, classes in the model's order."""
